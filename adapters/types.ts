@@ -44,8 +44,8 @@ export type WriteBody = Uint8Array | Readable;
 
 export interface WriteResult {
   readonly etag: string | undefined;
-  /** The MD5 the provider reported or that the adapter verified; matches `WriteInfo.md5`. */
-  readonly md5: string;
+  /** The MD5 the provider reported or the adapter verified (for a write, `WriteInfo.md5`); undefined when unknown after a copy. */
+  readonly md5: string | undefined;
 }
 
 export interface ReadRange {
@@ -62,6 +62,8 @@ export interface Capabilities {
   readonly sortedListing: boolean;
   /** `list` yields `mtimeMs` from our metadata (no per-object request needed to learn it). */
   readonly mtimeInListing: boolean;
+  /** `stat` reports the MD5 of every object (the provider's hash or the one we stored in metadata). */
+  readonly md5InStat: boolean;
   /** Writes can be made conditional on the current version. */
   readonly conditionalWrite: boolean;
   /** Large bodies are uploaded in parts (multipart / blocks / resumable). */

@@ -1,0 +1,152 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { copyFile, mkdir, open, rename, rm, rmdir, stat, utimes } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { randomBytes } from 'node:crypto';
+import { StorageError } from '../errors.ts';
+import { HashingStream } from '../hash.ts';
+import type { LocalSpec, TransferTuning } from '../spec.ts';
+import type { ObjectDetails, ObjectEntry, ReadRange, StorageAdapter, WriteBody, WriteInfo, WriteResult } from '../types.ts';
+import { mapLocalError } from './errors.ts';
+import { walkSorted } from './walk.ts';
+
+/** Files being written are named like this until complete, so a partial file is never visible under its key. */
+const TEMP_MARK = '.cloudmirror-tmp-';
+export const isLocalTempName = (name: string): boolean => name.startsWith(TEMP_MARK);
+
+/** PATH_MAX on Linux, the tightest limit a whole key meets under a folder. */
+const PATH_MAX = 4096;
+
+export function createLocalAdapter(spec: LocalSpec, _tuning: TransferTuning): StorageAdapter {
+  const root = path.resolve(spec.path);
+
+  /** Refuses any key that would land outside the root, whatever the core already checked. */
+  const fileOf = (key: string): string => {
+    const full = path.resolve(root, key);
+    if (key === '' || key.includes('\0') || !full.startsWith(root + path.sep)) {
+      throw new StorageError('InvalidKey', `${key}: refused, it would be written outside ${root}`, { key });
+    }
+    return full;
+  };
+
+  const guard = async <T>(key: string, action: () => Promise<T>): Promise<T> => {
+    try {
+      return await action();
+    } catch (error) {
+      throw mapLocalError(error, key, root);
+    }
+  };
+
+  return {
+    url: root,
+    capabilities: {
+      serverSideCopy: true,
+      sortedListing: true,
+      mtimeInListing: true,
+      md5InStat: false,
+      conditionalWrite: false,
+      multipart: false,
+      maxKeyBytes: PATH_MAX - Buffer.byteLength(root) - 2,
+    },
+
+    async prepare({ create }) {
+      await guard('', async () => {
+        if (create) await mkdir(root, { recursive: true });
+        const st = await stat(root);
+        if (!st.isDirectory()) throw new StorageError('Fatal', `${root} is not a folder`);
+      });
+    },
+
+    async *list(prefix = ''): AsyncGenerator<ObjectEntry> {
+      // Walk only the folder that holds the prefix, then filter by the rest of it.
+      const folder = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/') + 1) : '';
+      const walk = walkSorted(root, {
+        under: folder,
+        skipName: isLocalTempName,
+        onProblem: (p) => {
+          // Only the root itself missing means "empty"; anything else unreadable is an error to report.
+          if (p.key === '' && p.error.code === 'ENOENT') return;
+          throw mapLocalError(p.error, p.key, root);
+        },
+      });
+      for await (const file of walk) {
+        if (file.key.startsWith(prefix)) {
+          yield { key: file.key, size: file.size, mtimeMs: file.mtimeMs, md5: undefined, etag: undefined };
+        }
+      }
+    },
+
+    async stat(key): Promise<ObjectDetails> {
+      return guard(key, async () => {
+        const st = await stat(fileOf(key));
+        if (!st.isFile()) throw new StorageError('NotFound', `${key}: not a file`, { key });
+        return { key, size: st.size, mtimeMs: st.mtimeMs, md5: undefined, etag: undefined, contentType: undefined, metadata: {} };
+      });
+    },
+
+    async read(key, range?: ReadRange): Promise<Readable> {
+      return guard(key, async () => {
+        // Open first so a missing file fails here, not later inside the consumer's pipeline.
+        const handle = await open(fileOf(key), 'r');
+        return createReadStream('', { fd: handle, start: range?.start, end: range?.end });
+      });
+    },
+
+    async write(key, body: WriteBody, info: WriteInfo): Promise<WriteResult> {
+      const target = fileOf(key);
+      const temp = path.join(path.dirname(target), `${TEMP_MARK}${randomBytes(6).toString('hex')}`);
+      return guard(key, async () => {
+        await mkdir(path.dirname(target), { recursive: true });
+        const hasher = new HashingStream(info.md5);
+        try {
+          const source = body instanceof Readable ? body : Readable.from([body]);
+          await pipeline(source, hasher, createWriteStream(temp, { flags: 'wx' }));
+          const mtime = new Date(info.mtimeMs);
+          await utimes(temp, mtime, mtime);
+          await rename(temp, target);
+        } catch (error) {
+          await rm(temp, { force: true });
+          throw error;
+        }
+        return { etag: undefined, md5: info.md5 };
+      });
+    },
+
+    async delete(keys) {
+      for (const key of keys) {
+        await guard(key, async () => {
+          const file = fileOf(key);
+          await rm(file, { force: true });
+          await removeEmptyParents(root, path.dirname(file));
+        });
+      }
+    },
+
+    async copy(from, to): Promise<WriteResult> {
+      return guard(from, async () => {
+        const target = fileOf(to);
+        await mkdir(path.dirname(target), { recursive: true });
+        const temp = path.join(path.dirname(target), `${TEMP_MARK}${randomBytes(6).toString('hex')}`);
+        await copyFile(fileOf(from), temp);
+        const st = await stat(fileOf(from));
+        await utimes(temp, st.atime, st.mtime);
+        await rename(temp, target);
+        return { etag: undefined, md5: undefined };
+      });
+    },
+
+    async close() {},
+  } satisfies StorageAdapter;
+}
+
+/** A mirror has no folders of its own: once a folder's last file is deleted, the folder goes too. */
+async function removeEmptyParents(root: string, dir: string): Promise<void> {
+  for (let current = dir; current.startsWith(root + path.sep); current = path.dirname(current)) {
+    try {
+      await rmdir(current);
+    } catch {
+      return; // not empty (or already gone): stop climbing
+    }
+  }
+}
