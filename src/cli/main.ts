@@ -1,0 +1,57 @@
+import { Command, CommanderError, Option } from 'commander';
+import { EXIT, FatalRunError, UsageError, messageOf } from '../errors.ts';
+import { COMMON_OPTIONS, type OptionSpec } from './options.ts';
+import { runTransferCommand } from './transfer-command.ts';
+
+const VERSION = '0.1.0';
+
+function addOptions(command: Command, specs: readonly OptionSpec[]): Command {
+  for (const spec of specs) {
+    const option = new Option(spec.flags, spec.help);
+    if (spec.repeatable === true) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+    if (spec.defaultValue !== undefined) option.default(spec.defaultValue);
+    command.addOption(option);
+  }
+  return command;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('cloudmirror')
+    .description('Mirror data redundantly across local folders, S3, Azure Blob Storage and Google Cloud Storage')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  const transfer = (name: 'sync' | 'copy', description: string) =>
+    addOptions(program.command(name).description(description).argument('<source>', 'local folder to read').argument('<dest...>', 'one or more destinations'), COMMON_OPTIONS)
+      .exitOverride()
+      .action(async (source: string, dests: string[], raw: Record<string, unknown>) => {
+        process.exitCode = await runTransferCommand(name, source, dests, raw);
+      });
+  transfer('sync', 'make every DEST an exact mirror of SOURCE (deletes extra objects, guarded by --max-delete)');
+  transfer('copy', 'like sync, but never deletes at DEST');
+  return program;
+}
+
+/** Runs the command line; every failure becomes one clear message on stderr and an exit code, never a stack trace. */
+export async function main(argv: readonly string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    process.exitCode = exitCodeFor(error);
+  }
+}
+
+function exitCodeFor(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // Help and version are successes; every other commander error is bad usage (commander already printed it).
+    return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? EXIT.ok : EXIT.usage;
+  }
+  if (error instanceof UsageError || error instanceof FatalRunError) {
+    process.stderr.write(`cloudmirror: ${error.message}\n`);
+    return EXIT.usage;
+  }
+  process.stderr.write(`cloudmirror: unexpected error: ${messageOf(error)}\n`);
+  if (process.env.CLOUDMIRROR_DEBUG !== undefined) process.stderr.write(`${(error as Error).stack ?? ''}\n`);
+  return EXIT.usage;
+}

@@ -1,0 +1,138 @@
+import PQueue from 'p-queue';
+import type { ErrorCode, StorageAdapter, TransferTuning } from '../../adapters/index.ts';
+import { openAdapter } from '../../adapters/index.ts';
+import { isStorageError } from '../../adapters/errors.ts';
+import type { Endpoint } from '../endpoints.ts';
+import { messageOf } from '../errors.ts';
+import { withRetry, type RetryPolicy } from '../queue/retry.ts';
+import type { StateStore } from '../state/store.ts';
+
+export interface DestinationSummary {
+  url: string;
+  uploaded: number;
+  copied: number;
+  deleted: number;
+  unchanged: number;
+  failed: number;
+  bytes: number;
+  errors: Array<{ key: string; message: string }>;
+}
+
+/** Listed errors per destination; beyond this only the count grows, so a dead bucket cannot exhaust memory. */
+const MAX_LISTED_ERRORS = 1000;
+/** Consecutive failures of the destination itself (not of one key) after which it is taken as down. */
+const DOWN_AFTER = 3;
+const DESTINATION_WIDE: ReadonlySet<ErrorCode> = new Set(['AuthFailed', 'Transient', 'Throttled']);
+
+/**
+ * One destination during a run: its adapter, its own transfer queue, its index in the state
+ * store and its tally. When it keeps failing as a whole (credentials, unreachable) it is marked
+ * down and the remaining work fails fast with the one clear reason, while other destinations go on.
+ */
+export class Destination {
+  readonly endpoint: Endpoint;
+  readonly queue: PQueue;
+  readonly summary: DestinationSummary;
+  destId = 0;
+  /** Why this destination cannot take part, once known. */
+  downReason: string | undefined;
+  #consecutiveFailures = 0;
+  readonly #tuning: TransferTuning;
+  #adapter: Promise<StorageAdapter> | undefined;
+  #ready: Promise<StorageAdapter> | undefined;
+  #create = true;
+
+  constructor(endpoint: Endpoint, tuning: TransferTuning, concurrency: number) {
+    this.endpoint = endpoint;
+    this.#tuning = tuning;
+    this.queue = new PQueue({ concurrency });
+    this.summary = { url: endpoint.url, uploaded: 0, copied: 0, deleted: 0, unchanged: 0, failed: 0, bytes: 0, errors: [] };
+  }
+
+  /** Whether `ready()` may create a missing bucket; a dry run must not. */
+  set createMissing(value: boolean) {
+    this.#create = value;
+  }
+
+  /**
+   * The adapter, opened and checked on first use only: a re-sync with nothing to do never loads
+   * an SDK and never sends a request. A failure here marks the destination down with its message.
+   */
+  async ready(): Promise<StorageAdapter> {
+    this.#ready ??= (async () => {
+      this.#adapter ??= openAdapter(this.endpoint.spec, this.#tuning);
+      const adapter = await this.#adapter;
+      try {
+        await withRetry(() => adapter.prepare({ create: this.#create }), { attempts: 2, baseDelayMs: 250, maxDelayMs: 1000 });
+      } catch (error) {
+        this.markDown(`${this.endpoint.url}: ${messageOf(error)}`);
+        throw new Error(this.downReason, { cause: error });
+      }
+      return adapter;
+    })();
+    return this.#ready;
+  }
+
+  async close(): Promise<void> {
+    const adapter = await this.#adapter?.catch(() => undefined);
+    await adapter?.close();
+  }
+
+  get isDown(): boolean {
+    return this.downReason !== undefined;
+  }
+
+  markDown(reason: string): void {
+    this.downReason ??= reason;
+  }
+
+  fail(key: string, error: unknown): void {
+    this.summary.failed++;
+    if (this.summary.errors.length < MAX_LISTED_ERRORS) this.summary.errors.push({ key, message: messageOf(error) });
+  }
+
+  /**
+   * Runs one operation on this destination's queue, with retries for retryable errors, journaled
+   * in the store; `record` runs in the same transaction that clears the journal row.
+   */
+  async run<T>(
+    work: {
+      store?: StateStore | undefined;
+      /** A new journal row for this operation, or the planned row it carries out. */
+      journal?: { key: string; op: 'upload' | 'delete' | 'copy' } | { id: number } | undefined;
+      retry: RetryPolicy;
+      signal?: AbortSignal | undefined;
+      /** Run at once instead of through the queue (a fan-out branch that other destinations wait on). */
+      direct?: boolean;
+    },
+    action: (adapter: StorageAdapter, attempt: number) => Promise<T>,
+  ): Promise<{ ok: true; value: T; journalId: number | undefined } | { ok: false; error: unknown }> {
+    const task = async (): Promise<{ ok: true; value: T; journalId: number | undefined } | { ok: false; error: unknown }> => {
+      if (this.downReason !== undefined) return { ok: false as const, error: new Error(this.downReason) };
+      let adapter: StorageAdapter;
+      try {
+        adapter = await this.ready();
+      } catch (error) {
+        return { ok: false as const, error };
+      }
+      const { store, journal } = work;
+      let journalId: number | undefined;
+      if (store !== undefined && journal !== undefined) {
+        if ('id' in journal) store.journalRunning((journalId = journal.id));
+        else journalId = store.journalStart(this.destId, journal.key, journal.op);
+      }
+      try {
+        const value = await withRetry((attempt) => action(adapter, attempt), work.retry, { signal: work.signal });
+        this.#consecutiveFailures = 0;
+        return { ok: true as const, value, journalId };
+      } catch (error) {
+        if (journalId !== undefined) store?.journalFailed(journalId, messageOf(error));
+        if (isStorageError(error) && DESTINATION_WIDE.has(error.code)) {
+          if (++this.#consecutiveFailures >= DOWN_AFTER) this.markDown(`${this.endpoint.url}: ${error.message}`);
+        }
+        return { ok: false as const, error };
+      }
+    };
+    return work.direct === true ? task() : this.queue.add(task);
+  }
+}

@@ -1,0 +1,239 @@
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import PQueue from 'p-queue';
+import type { TransferTuning } from '../../adapters/index.ts';
+import { decide, type CompareMode, type Decision, type DiffPolicy } from '../diff/decide.ts';
+import { mergeByKey } from '../diff/merge.ts';
+import type { Endpoint } from '../endpoints.ts';
+import { FatalRunError, UsageError, messageOf } from '../errors.ts';
+import { ByteBudget } from '../queue/byte-budget.ts';
+import type { RetryPolicy } from '../queue/retry.ts';
+import { keyFilter } from '../scan/filter.ts';
+import { LocalSource, type ScannedFile } from '../scan/local-source.ts';
+import type { ManifestRow, StateStore } from '../state/store.ts';
+import { deleteRefusal, type MaxDelete } from './delete-guard.ts';
+import { runDeletes } from './deletes.ts';
+import { Destination, type DestinationSummary } from './destination.ts';
+import { prepareIndex } from './destination-index.ts';
+import { uploadFile } from './upload.ts';
+
+export interface SyncOptions {
+  /** `sync` makes each destination an exact mirror; `copy` never deletes there. */
+  readonly mode: 'sync' | 'copy';
+  readonly source: Endpoint;
+  readonly destinations: readonly Endpoint[];
+  readonly dryRun: boolean;
+  readonly compare: CompareMode;
+  readonly include: readonly string[];
+  readonly exclude: readonly string[];
+  readonly maxDelete: MaxDelete | undefined;
+  readonly force: boolean;
+  readonly concurrency: number;
+  readonly retry: RetryPolicy;
+  readonly tuning: TransferTuning;
+  /** List every destination again instead of trusting the index. */
+  readonly refresh: boolean;
+}
+
+/** What a run tells its observer (progress display, logs). All optional. */
+export interface SyncObserver {
+  scanned?(files: number, bytes: number): void;
+  /** A key finished on every destination (whatever the outcome). */
+  settled?(bytes: number): void;
+  transferred?(bytes: number): void;
+  /** One line of a dry run's plan. */
+  plan?(line: string): void;
+  warn?(message: string): void;
+  phase?(name: 'index' | 'transfer' | 'delete' | 'done'): void;
+}
+
+export interface SyncResult {
+  readonly ok: boolean;
+  readonly durationMs: number;
+  readonly interrupted: boolean;
+  readonly destinations: DestinationSummary[];
+  readonly source: { files: number; bytes: number; problems: number };
+}
+
+/** Above this many MiB in memory at once, small-file reads wait for writes to drain. */
+const BUFFER_BUDGET = 64 * 1024 * 1024;
+
+export async function runSync(options: SyncOptions, store: StateStore, observer: SyncObserver = {}, signal: AbortSignal = new AbortController().signal): Promise<SyncResult> {
+  const started = performance.now();
+  if (options.source.spec.scheme !== 'local') {
+    throw new UsageError(`${options.source.input}: ${options.mode} reads from a local folder; for a bucket or container as source use 'cloudmirror migrate'`);
+  }
+  const root = options.source.spec.path;
+  await checkSourceFolder(root, options.source.input);
+
+  const policy: DiffPolicy = { compare: options.compare, deleteExtras: options.mode === 'sync' };
+  const destinations = options.destinations.map((e) => new Destination(e, options.tuning, options.concurrency));
+  for (const d of destinations) d.createMissing = !options.dryRun;
+  const source = new LocalSource(root);
+  const stateDir = path.dirname(store.file);
+
+  try {
+    observer.phase?.('index');
+    await Promise.all(destinations.map(async (d) => {
+      try {
+        await prepareIndex(d, store, options.refresh);
+      } catch (error) {
+        d.markDown(d.downReason ?? `${d.endpoint.url}: ${messageOf(error)}`);
+      }
+    }));
+    const live = destinations.filter((d) => !d.isDown);
+    if (live.length === 0) throw new FatalRunError(destinations.map((d) => d.downReason).join('\n'));
+    const destinationFiles = new Map(live.map((d) => [d, store.counts(d.destId).files]));
+
+    observer.phase?.('transfer');
+    const filter = keyFilter(options.include, options.exclude);
+    const skipStateDir = stateDir.startsWith(root + path.sep)
+      ? (name: string) => name === path.basename(stateDir) // never mirror our own database
+      : () => false;
+    const keys = new PQueue({ concurrency: options.concurrency });
+    const plannedDeletes = new Map<Destination, number>(live.map((d) => [d, 0]));
+    const uploadContext = {
+      source, store, retry: options.retry, signal, budget: new ByteBudget(BUFFER_BUDGET),
+      wholeFileLimit: options.tuning.partSize,
+      onBytes: (bytes: number) => observer.transferred?.(bytes),
+    };
+
+    const manifests = live.map((d) => filtered(store.manifest(d.destId), filter.includes));
+    for await (const merged of mergeByKey<ScannedFile, ManifestRow>(source.scan(filter, skipStateDir), manifests)) {
+      if (signal.aborted) break;
+      const { key, known } = merged;
+      if (merged.source !== undefined) observer.scanned?.(source.scanned.files, source.scanned.bytes);
+      const { decisions, file } = await decideAll(merged.source, known, policy, source);
+
+      const uploads: Destination[] = [];
+      live.forEach((d, i) => {
+        const decision = decisions[i] as Decision;
+        switch (decision.kind) {
+          case 'upload':
+            if (!d.isDown) uploads.push(d);
+            else d.fail(key, new Error(d.downReason));
+            break;
+          case 'adopt':
+            if (file !== undefined && !options.dryRun) {
+              store.recordStored(d.destId, undefined, { key, size: file.size, mtimeMs: file.mtimeMs, md5: file.md5 ?? null, etag: null });
+            }
+            d.summary.unchanged++;
+            break;
+          case 'unchanged':
+            d.summary.unchanged++;
+            break;
+          case 'delete':
+            // Absent from a folder we could not read proves nothing: keep it.
+            if (source.hidden(key)) break;
+            plannedDeletes.set(d, (plannedDeletes.get(d) ?? 0) + 1);
+            if (options.dryRun) observer.plan?.(`delete ${key} from ${d.endpoint.url}`);
+            else store.journalPlan(d.destId, key, 'delete');
+            break;
+          case 'keep':
+          case 'needs-hash':
+            break;
+        }
+      });
+
+      if (file === undefined) continue;
+      if (uploads.length === 0) {
+        observer.settled?.(0);
+        continue;
+      }
+      if (options.dryRun) {
+        for (const d of uploads) {
+          observer.plan?.(`upload ${key} (${file.size} bytes) to ${d.endpoint.url}`);
+          d.summary.uploaded++;
+          d.summary.bytes += file.size;
+        }
+        observer.settled?.(file.size);
+        continue;
+      }
+      await keys.onSizeLessThan(options.concurrency);
+      void keys.add(async () => {
+        await uploadFile(file, uploads, file.md5, uploadContext);
+        observer.settled?.(file.size);
+      });
+    }
+    await keys.onIdle();
+
+    for (const problem of source.problems) for (const d of live) d.fail(problem.key, new Error(problem.message));
+    for (const skipped of source.skipped) observer.warn?.(`skipped ${skipped}: not a regular file`);
+
+    if (!signal.aborted && policy.deleteExtras) {
+      observer.phase?.('delete');
+      await Promise.all(live.map(async (d) => {
+        const planned = plannedDeletes.get(d) ?? 0;
+        const refusal = deleteRefusal({
+          planned, destinationFiles: destinationFiles.get(d) ?? 0, sourceFiles: source.scanned.files,
+          maxDelete: options.maxDelete, force: options.force, sourceUrl: options.source.url, destinationUrl: d.endpoint.url,
+        });
+        if (refusal !== undefined) {
+          store.journalClear(d.destId, ['planned']);
+          d.summary.failed += planned;
+          d.summary.errors.push({ key: '', message: refusal });
+          return;
+        }
+        if (options.dryRun) {
+          d.summary.deleted += planned;
+          return;
+        }
+        await runDeletes(d, store, options.retry, signal);
+      }));
+    }
+
+    for (const d of destinations) {
+      if (d.isDown && !d.summary.errors.some((e) => e.message === d.downReason)) d.summary.errors.unshift({ key: '', message: d.downReason ?? '' });
+      if (!options.dryRun && d.destId !== 0) store.recordRun(d.destId, d.isDown ? (d.downReason ?? null) : d.summary.failed > 0 ? `${d.summary.failed} failed` : null);
+    }
+    observer.phase?.('done');
+    const summaries = destinations.map((d) => d.summary);
+    return {
+      ok: !signal.aborted && destinations.every((d) => !d.isDown && d.summary.failed === 0 && d.summary.errors.length === 0),
+      durationMs: Math.round(performance.now() - started),
+      interrupted: signal.aborted,
+      destinations: summaries,
+      source: { ...source.scanned, problems: source.problems.length },
+    };
+  } finally {
+    await Promise.all(destinations.map((d) => d.close()));
+  }
+}
+
+/** Decides every destination for one key, hashing the source file once if any decision needs it. */
+async function decideAll(
+  scanned: ScannedFile | undefined,
+  known: ReadonlyArray<ManifestRow | undefined>,
+  policy: DiffPolicy,
+  source: LocalSource,
+): Promise<{ decisions: Decision[]; file: ScannedFile | undefined }> {
+  const decisions = known.map((k) => decide(scanned, k, policy));
+  if (scanned === undefined || !decisions.some((d) => d.kind === 'needs-hash')) return { decisions, file: scanned };
+  try {
+    const file = { ...scanned, md5: await source.hash(scanned) };
+    return { decisions: known.map((k) => decide(file, k, policy)), file };
+  } catch {
+    // Unreadable now: the upload tries again and reports the error where it belongs.
+    return { decisions: decisions.map((d): Decision => (d.kind === 'needs-hash' ? { kind: 'upload', reason: 'changed' } : d)), file: scanned };
+  }
+}
+
+function* filtered<T extends { key: string }>(rows: Iterable<T>, includes: (key: string) => boolean): Generator<T> {
+  for (const row of rows) if (includes(row.key)) yield row;
+}
+
+async function checkSourceFolder(root: string, input: string): Promise<void> {
+  let st;
+  try {
+    st = await stat(root);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(code === 'ENOENT' ? `source ${input} does not exist` : `source ${input} cannot be read (${code ?? messageOf(error)})`);
+  }
+  if (!st.isDirectory()) throw new UsageError(`source ${input} is not a folder`);
+  try {
+    await readdir(root);
+  } catch (error) {
+    throw new UsageError(`source ${input} cannot be read (${(error as NodeJS.ErrnoException).code ?? messageOf(error)})`);
+  }
+}

@@ -1,0 +1,90 @@
+import type { StorageAdapter, WriteInfo, WriteResult } from '../../adapters/index.ts';
+import { isRetryable, withRetry, type RetryPolicy } from '../queue/retry.ts';
+import type { ByteBudget } from '../queue/byte-budget.ts';
+import type { LocalSource, ScannedFile } from '../scan/local-source.ts';
+import type { StateStore } from '../state/store.ts';
+import { fanout } from '../transfer/fanout.ts';
+import type { Destination } from './destination.ts';
+
+export interface UploadContext {
+  readonly source: LocalSource;
+  readonly store: StateStore;
+  readonly retry: RetryPolicy;
+  readonly budget: ByteBudget;
+  /** Files up to this size are read once into memory and sent from there to every destination. */
+  readonly wholeFileLimit: number;
+  readonly signal: AbortSignal;
+  readonly onBytes: (bytes: number) => void;
+}
+
+const ONE_TRY: RetryPolicy = Object.freeze({ attempts: 1, baseDelayMs: 0, maxDelayMs: 0 });
+
+/**
+ * Sends one source file to every destination that needs it, reading it as few times as the
+ * integrity rules allow: a small file once (hashed in memory); a large one twice, a hashing pass
+ * for the checksum the provider verifies and one streamed pass shared by all destinations.
+ */
+export async function uploadFile(file: ScannedFile, targets: readonly Destination[], knownMd5: string | undefined, ctx: UploadContext): Promise<void> {
+  if (file.size <= ctx.wholeFileLimit) {
+    await ctx.budget.acquire(file.size);
+    try {
+      let read: { data: Buffer; md5: string };
+      try {
+        read = await withRetry(() => ctx.source.readWhole(file), ctx.retry, { signal: ctx.signal });
+      } catch (error) {
+        for (const d of targets) d.fail(file.key, error);
+        return;
+      }
+      const { data, md5 } = read;
+      await Promise.all(targets.map((d) => sendTo(d, file, md5, ctx, { retry: ctx.retry }, (adapter) => adapter.write(file.key, data, infoOf(file, md5)))));
+    } finally {
+      ctx.budget.release(file.size);
+    }
+    return;
+  }
+
+  let md5 = knownMd5;
+  if (md5 === undefined) {
+    try {
+      md5 = await withRetry(() => ctx.source.hash(file), ctx.retry, { signal: ctx.signal });
+    } catch (error) {
+      for (const d of targets) d.fail(file.key, error);
+      return;
+    }
+  }
+  const info = infoOf(file, md5);
+  // One shared read for all; a branch that fails with a retryable error gets its own re-read below.
+  const retryLater: Destination[] = [];
+  const shared = ctx.source.openVerified(file, md5);
+  await fanout(shared, targets.map((d) => async (body) => {
+    const ok = await sendTo(d, file, md5, ctx, { retry: ONE_TRY, direct: true, keepRetryable: () => retryLater.push(d) }, (adapter) => adapter.write(file.key, body, info));
+    if (!ok) throw new Error('branch failed');
+  }));
+  await Promise.all(retryLater.map((d) => sendTo(d, file, md5, ctx, { retry: ctx.retry, direct: true }, (adapter) => adapter.write(file.key, ctx.source.openVerified(file, md5), info))));
+}
+
+function infoOf(file: ScannedFile, md5: string): WriteInfo {
+  return { size: file.size, md5, mtimeMs: file.mtimeMs };
+}
+
+/** Runs one write on a destination and records the outcome; true when it is stored and recorded. */
+async function sendTo(
+  d: Destination,
+  file: ScannedFile,
+  md5: string,
+  ctx: UploadContext,
+  how: { retry: RetryPolicy; direct?: boolean; keepRetryable?: () => void },
+  write: (adapter: StorageAdapter) => Promise<WriteResult>,
+): Promise<boolean> {
+  const outcome = await d.run({ store: ctx.store, journal: { key: file.key, op: 'upload' }, retry: how.retry, signal: ctx.signal, direct: how.direct ?? false }, (adapter) => write(adapter));
+  if (!outcome.ok) {
+    if (how.keepRetryable !== undefined && isRetryable(outcome.error) && !d.isDown) how.keepRetryable();
+    else d.fail(file.key, outcome.error);
+    return false;
+  }
+  ctx.store.recordStored(d.destId, outcome.journalId, { key: file.key, size: file.size, mtimeMs: file.mtimeMs, md5, etag: outcome.value.etag ?? null });
+  d.summary.uploaded++;
+  d.summary.bytes += file.size;
+  ctx.onBytes(file.size);
+  return true;
+}

@@ -1,0 +1,28 @@
+import type { SyncResult } from '../jobs/sync.ts';
+import { formatBytes, formatDuration } from './format.ts';
+
+/** The --json summary: exactly the shape DESIGN.md promises to scripts. */
+export function jsonSummary(result: SyncResult): string {
+  return JSON.stringify({
+    ok: result.ok,
+    durationMs: result.durationMs,
+    destinations: result.destinations.map((d) => ({
+      url: d.url, uploaded: d.uploaded, copied: d.copied, deleted: d.deleted, unchanged: d.unchanged,
+      failed: d.failed, bytes: d.bytes, errors: d.errors,
+    })),
+  });
+}
+
+/** A short human summary, one block per destination. */
+export function textSummary(result: SyncResult, dryRun: boolean): string {
+  const lines: string[] = [];
+  const verb = dryRun ? 'would be ' : '';
+  for (const d of result.destinations) {
+    lines.push(`${d.url}: ${d.uploaded} ${verb}uploaded, ${d.copied} ${verb}copied, ${d.deleted} ${verb}deleted, ${d.unchanged} unchanged, ${d.failed} failed, ${formatBytes(d.bytes)}`);
+    for (const e of d.errors.slice(0, 20)) lines.push(`  error: ${e.key === '' || e.message.includes(e.key) ? e.message : `${e.key}: ${e.message}`}`);
+    if (d.errors.length > 20) lines.push(`  … and ${d.errors.length - 20} more errors (use --json for all)`);
+  }
+  const status = result.interrupted ? 'interrupted' : result.ok ? 'done' : 'finished with problems';
+  lines.push(`${status} in ${formatDuration(result.durationMs)}: ${result.source.files} source files (${formatBytes(result.source.bytes)})`);
+  return `${lines.join('\n')}\n`;
+}

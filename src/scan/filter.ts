@@ -1,0 +1,34 @@
+import picomatch from 'picomatch';
+
+/**
+ * --include / --exclude globs. A pattern without '/' matches a file's name in any folder
+ * (`*.tmp`); a pattern with '/' matches the whole key from the root (`logs/**`). With includes,
+ * only matching keys take part; excludes always win. Keys that do not take part are neither
+ * uploaded nor deleted, at any destination.
+ */
+export interface KeyFilter {
+  includes(key: string): boolean;
+}
+
+export function keyFilter(include: readonly string[], exclude: readonly string[]): KeyFilter {
+  const compile = (patterns: readonly string[]): ((key: string) => boolean) | undefined => {
+    if (patterns.length === 0) return undefined;
+    const matchers = patterns.map((p) => picomatch(p.replace(/^\/+/, ''), { dot: true, basename: !p.includes('/') }));
+    return (key) => matchers.some((m) => m(key));
+  };
+  const inc = compile(include);
+  const exc = compile(exclude);
+  if (inc === undefined && exc === undefined) return { includes: () => true };
+  return { includes: (key) => (inc === undefined || inc(key)) && !(exc?.(key) ?? false) };
+}
+
+/** Checks a glob early so a typo is a usage error naming the option, not a surprise later. */
+export function checkGlob(pattern: string): string | undefined {
+  if (pattern.trim() === '') return 'empty pattern';
+  try {
+    picomatch.makeRe(pattern);
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}

@@ -1,0 +1,132 @@
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { HashingStream, md5Hex } from '../../adapters/hash.ts';
+import { StorageError } from '../../adapters/errors.ts';
+import { isLocalTempName } from '../../adapters/local/local-adapter.ts';
+import { walkSorted } from '../../adapters/local/walk.ts';
+import type { SourceFile } from '../diff/decide.ts';
+import type { KeyFilter } from './filter.ts';
+
+export interface ScanProblem {
+  readonly key: string;
+  readonly message: string;
+}
+
+export interface ScannedFile extends SourceFile {
+  readonly mode: number;
+}
+
+/**
+ * A local folder as a sync source: a sorted scan plus reads that notice a file changing under
+ * them. Folders that cannot be read are remembered so that nothing under them is deleted at a
+ * destination just because we could not see it.
+ */
+export class LocalSource {
+  readonly root: string;
+  readonly problems: ScanProblem[] = [];
+  readonly skipped: string[] = [];
+  readonly #unreadableFolders: string[] = [];
+  #files = 0;
+  #bytes = 0;
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  get scanned(): { files: number; bytes: number } {
+    return { files: this.#files, bytes: this.#bytes };
+  }
+
+  async *scan(filter: KeyFilter, skipName: (name: string) => boolean = () => false): AsyncGenerator<ScannedFile> {
+    const walk = walkSorted(this.root, {
+      skipName: (name) => isLocalTempName(name) || skipName(name),
+      onProblem: (p) => {
+        const key = p.key === '' ? '.' : p.key;
+        this.problems.push({ key, message: `cannot read ${p.isDirectory ? 'folder' : 'file'} ${key}: ${p.error.code ?? p.error.message}` });
+        if (p.isDirectory) this.#unreadableFolders.push(p.key);
+      },
+      onSkipped: (key, kind) => this.skipped.push(`${key} (${kind})`),
+    });
+    for await (const file of walk) {
+      if (!filter.includes(file.key)) continue;
+      this.#files++;
+      this.#bytes += file.size;
+      yield file;
+    }
+  }
+
+  /** True when `key` lies in a folder the scan could not read, so its absence proves nothing. */
+  hidden(key: string): boolean {
+    // Folder keys end in '/' ('' is the root), so a prefix test is exact.
+    return this.#unreadableFolders.some((folder) => key.startsWith(folder));
+  }
+
+  pathOf(key: string): string {
+    return path.join(this.root, key);
+  }
+
+  /** Reads a whole (small) file, proving by a stat before and after that it did not change meanwhile. */
+  async readWhole(file: SourceFile): Promise<{ data: Buffer; md5: string }> {
+    const handle = await open(this.pathOf(file.key), 'r').catch((error: unknown) => {
+      throw sourceError(file.key, error);
+    });
+    try {
+      const before = await handle.stat();
+      assertSame(file, before.size, before.mtimeMs);
+      const data = await handle.readFile();
+      const after = await handle.stat();
+      assertSame(file, after.size, after.mtimeMs);
+      if (data.length !== file.size) throw changed(file.key);
+      return { data, md5: md5Hex(data) };
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** MD5 of a file by streaming it; the file must still match the scan afterwards. */
+  async hash(file: SourceFile): Promise<string> {
+    const hasher = new HashingStream();
+    try {
+      await pipeline(createReadStream(this.pathOf(file.key)), hasher, async function* (chunks: AsyncIterable<Buffer>) {
+        for await (const _ of chunks) { /* drain */ }
+      });
+    } catch (error) {
+      throw sourceError(file.key, error);
+    }
+    await this.assertUnchanged(file);
+    return hasher.digest ?? '';
+  }
+
+  /** A stream of the file that fails at its end unless the content hashes to `md5`. */
+  openVerified(file: SourceFile, md5: string): Readable {
+    return createReadStream(this.pathOf(file.key)).pipe(new HashingStream(md5));
+  }
+
+  async assertUnchanged(file: SourceFile): Promise<void> {
+    const now = await stat(this.pathOf(file.key)).catch((error: unknown) => {
+      throw sourceError(file.key, error);
+    });
+    assertSame(file, now.size, now.mtimeMs);
+  }
+}
+
+function assertSame(file: SourceFile, size: number, mtimeMs: number): void {
+  if (size !== file.size || mtimeMs !== file.mtimeMs) throw changed(file.key);
+}
+
+/** A file that changes while we read it: worth another try once it settles. */
+function changed(key: string): StorageError {
+  return new StorageError('Conflict', `${key}: source file changed while being read`, { key, retryable: true });
+}
+
+function sourceError(key: string, error: unknown): StorageError {
+  if (error instanceof StorageError) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new StorageError('NotFound', `${key}: source file disappeared during the sync`, { key, cause: error });
+  if (code === 'EACCES' || code === 'EPERM') return new StorageError('AuthFailed', `${key}: cannot read source file (permission denied)`, { key, cause: error });
+  if (error instanceof Error && error.name === 'ContentChangedError') return changed(key);
+  return new StorageError('Fatal', `${key}: cannot read source file: ${error instanceof Error ? error.message : String(error)}`, { key, cause: error });
+}

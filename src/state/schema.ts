@@ -1,0 +1,46 @@
+/**
+ * The state store's tables. It is a cache of what we know about each destination: losing it
+ * costs a re-listing, never data. `user_version` numbers the schema so later versions can migrate.
+ */
+export const SCHEMA_VERSION = 1;
+
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS destinations (
+  id          INTEGER PRIMARY KEY,
+  identity    TEXT NOT NULL UNIQUE,   -- URL plus service endpoint, never a secret
+  url         TEXT NOT NULL,
+  indexed_at  INTEGER,                -- when the manifest last became complete (listing adopted or sync finished)
+  last_run_at INTEGER,
+  last_ok_at  INTEGER,
+  last_error  TEXT
+);
+
+-- What each destination holds, as far as we confirmed it. mtime_ms and size are the source
+-- file's at upload time, so an unchanged tree compares equal without asking the destination.
+CREATE TABLE IF NOT EXISTS manifest (
+  dest_id   INTEGER NOT NULL REFERENCES destinations(id) ON DELETE CASCADE,
+  key       TEXT NOT NULL,
+  size      INTEGER NOT NULL,
+  mtime_ms  REAL,
+  md5       TEXT,
+  etag      TEXT,
+  adopted   INTEGER NOT NULL DEFAULT 0, -- 1: seen in a listing, not yet proven equal to the source
+  synced_at INTEGER NOT NULL,
+  PRIMARY KEY (dest_id, key)
+) WITHOUT ROWID;
+
+-- Operations planned or under way. A row is removed in the same transaction that records its
+-- effect in the manifest, so a crash leaves either the intent or the result, never neither.
+CREATE TABLE IF NOT EXISTS journal (
+  id         INTEGER PRIMARY KEY,
+  dest_id    INTEGER NOT NULL REFERENCES destinations(id) ON DELETE CASCADE,
+  key        TEXT NOT NULL,
+  op         TEXT NOT NULL CHECK (op IN ('upload', 'delete', 'copy')),
+  state      TEXT NOT NULL CHECK (state IN ('planned', 'running', 'failed')),
+  attempts   INTEGER NOT NULL DEFAULT 0,
+  error      TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS journal_by_dest ON journal (dest_id, state, op);
+`;
