@@ -46,15 +46,22 @@ const NEEDS_HASH: Decision = Object.freeze({ kind: 'needs-hash' });
 const DELETE: Decision = Object.freeze({ kind: 'delete' });
 const KEEP: Decision = Object.freeze({ kind: 'keep' });
 
-/** Modification times closer than this are equal: what survives every provider's metadata format. */
+/** Times we recorded ourselves round-trip exactly through SQLite. */
 const MTIME_TOLERANCE_MS = 0.001;
+/** Times read back from provider metadata (rclone's decimal seconds, RFC 3339) lose sub-millisecond digits. */
+const FOREIGN_MTIME_TOLERANCE_MS = 1;
 
 export function decide(source: SourceFile | undefined, known: KnownObject | undefined, policy: DiffPolicy): Decision {
   if (source === undefined) return policy.deleteExtras ? DELETE : KEEP;
   if (known === undefined) return UPLOAD_NEW;
   if (source.size !== known.size) return UPLOAD_CHANGED;
 
-  // Anything we did not upload ourselves is only trusted when its content hash matches.
+  // An object we did not upload ourselves (made by another tool such as rclone, or before the
+  // index was lost) is trusted by size and modification time like rclone does, and otherwise
+  // only when its content hash matches.
+  if (known.adopted && policy.compare === 'size-mtime' && known.mtimeMs !== null && Math.abs(source.mtimeMs - known.mtimeMs) < FOREIGN_MTIME_TOLERANCE_MS) {
+    return ADOPT;
+  }
   if (known.adopted || policy.compare === 'checksum') {
     if (known.md5 === null) return UPLOAD_CHANGED;
     if (source.md5 === undefined) return NEEDS_HASH;

@@ -31,5 +31,6 @@ export async function prepareIndex(d: Destination, store: StateStore, refresh: b
 
   if (!refresh && record.indexedAt !== null) return undefined;
   const adapter = await d.ready();
+  if (d.missing) return 0; // dry run against a bucket or folder that does not exist yet
   return store.adoptListing(d.destId, adapter.list());
 }

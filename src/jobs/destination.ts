@@ -36,6 +36,8 @@ export class Destination {
   destId = 0;
   /** Why this destination cannot take part, once known. */
   downReason: string | undefined;
+  /** A dry run found no bucket or folder there yet: it counts as empty. */
+  missing = false;
   #consecutiveFailures = 0;
   readonly #tuning: TransferTuning;
   #adapter: Promise<StorageAdapter> | undefined;
@@ -65,6 +67,10 @@ export class Destination {
       try {
         await withRetry(() => adapter.prepare({ create: this.#create }), { attempts: 2, baseDelayMs: 250, maxDelayMs: 1000 });
       } catch (error) {
+        if (!this.#create && isStorageError(error) && error.code === 'NotFound') {
+          this.missing = true;
+          return adapter;
+        }
         this.markDown(`${this.endpoint.url}: ${messageOf(error)}`);
         throw new Error(this.downReason, { cause: error });
       }

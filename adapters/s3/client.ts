@@ -1,0 +1,71 @@
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import type { S3Spec } from '../spec.ts';
+
+/** What S3 assumes when nothing names a region; any region works for a custom endpoint. */
+export const DEFAULT_REGION = 'us-east-1';
+
+export interface S3Connection {
+  readonly client: S3Client;
+  /** The endpoint for messages, without credentials or query (e.g. http://127.0.0.1:4566). */
+  readonly endpointLabel: string;
+}
+
+/**
+ * One S3 client per adapter. Settings the spec leaves undefined fall back to the SDK's own chain
+ * (AWS_* variables, profiles, instance roles); the SDK also reads AWS_ENDPOINT_URL_S3 and
+ * AWS_ENDPOINT_URL itself, we only look at them to know whether the endpoint is a custom one.
+ */
+export function connectS3(spec: S3Spec, env: NodeJS.ProcessEnv = process.env): S3Connection {
+  const customEndpoint = nonEmpty(spec.endpoint) ?? nonEmpty(env['AWS_ENDPOINT_URL_S3']) ?? nonEmpty(env['AWS_ENDPOINT_URL']);
+  const custom = customEndpoint !== undefined;
+  const config: S3ClientConfig = {
+    region: nonEmpty(spec.region) ?? regionOrDefault(),
+    ...(spec.endpoint !== undefined && spec.endpoint !== '' ? { endpoint: spec.endpoint } : {}),
+    // Emulators and MinIO serve buckets as paths; virtual hosts would need DNS for every bucket.
+    forcePathStyle: spec.forcePathStyle ?? custom,
+    // A bucket in another region answers 301; let the SDK follow instead of failing.
+    followRegionRedirects: true,
+    // Idle-socket limits, so a hung server becomes a retryable timeout instead of a stuck run.
+    requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
+    ...(spec.accessKeyId !== undefined && spec.secretAccessKey !== undefined
+      ? { credentials: { accessKeyId: spec.accessKeyId, secretAccessKey: spec.secretAccessKey } }
+      : {}),
+    // S3-compatible servers often lack the newer flexible checksums (CRC32 trailers); integrity
+    // comes from the Content-MD5 we send on every upload instead.
+    ...(custom ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
+  };
+  return { client: new S3Client(config), endpointLabel: custom ? displayEndpoint(customEndpoint) : 'the AWS S3 endpoint' };
+}
+
+/**
+ * The SDK's region chain (AWS_REGION, profile, ...), else us-east-1: the chain alone throws
+ * "Region is missing" on the first request, which is no help to someone pointing at an emulator.
+ */
+function regionOrDefault(): () => Promise<string> {
+  let resolved: Promise<string> | undefined;
+  return () =>
+    (resolved ??= (async () => {
+      const probe = new S3Client({});
+      try {
+        return await probe.config.region();
+      } catch {
+        return DEFAULT_REGION;
+      } finally {
+        probe.destroy();
+      }
+    })());
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+/** Endpoint URLs can carry user:password or signed query strings; messages get neither. */
+function displayEndpoint(endpoint: string): string {
+  try {
+    const url = new URL(endpoint);
+    return `${url.protocol}//${url.host}${url.pathname === '/' ? '' : url.pathname}`;
+  } catch {
+    return 'the configured S3 endpoint';
+  }
+}

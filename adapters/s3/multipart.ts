@@ -1,0 +1,148 @@
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  UploadPartCommand,
+  type CompletedPart,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { ContentChangedError } from '../hash.ts';
+import { StorageError } from '../errors.ts';
+import type { WriteBody, WriteInfo } from '../types.ts';
+import type { TransferTuning } from '../spec.ts';
+
+/** S3 refuses non-final parts under 5 MiB and uploads over 10,000 parts. */
+const MIN_PART_BYTES = 5 * 1024 * 1024;
+const MAX_PARTS = 10_000;
+
+export interface MultipartTarget {
+  readonly client: S3Client;
+  readonly bucket: string;
+  readonly objectKey: string;
+  readonly contentType: string | undefined;
+  readonly metadata: Record<string, string>;
+}
+
+/**
+ * Our own multipart upload rather than lib-storage's `Upload`: every part carries its own
+ * Content-MD5 (verified by S3), the whole body's MD5 and size are checked before the upload is
+ * completed, and any failure — a part, the body stream, a changed source — aborts the upload so
+ * that neither an object nor orphan parts remain. At most `partConcurrency` parts are in memory
+ * and in flight at once. Returns the ETag of the completed object.
+ */
+export async function uploadMultipart(target: MultipartTarget, body: WriteBody, info: WriteInfo, tuning: TransferTuning): Promise<string | undefined> {
+  const { client, bucket, objectKey } = target;
+  const partBytes = Math.max(tuning.partSize, MIN_PART_BYTES, Math.ceil(info.size / MAX_PARTS));
+  const concurrency = Math.max(1, tuning.partConcurrency);
+  const created = await client.send(
+    new CreateMultipartUploadCommand({ Bucket: bucket, Key: objectKey, ContentType: target.contentType, Metadata: target.metadata }),
+  );
+  const uploadId = created.UploadId;
+  if (uploadId === undefined) throw new StorageError('Fatal', `${objectKey}: the server started a multipart upload without an id`);
+
+  const cancel = new AbortController();
+  const inFlight = new Set<Promise<void>>();
+  const done: CompletedPart[] = [];
+  let failure: { error: unknown } | undefined;
+  const wholeMd5 = createHash('md5');
+  let total = 0;
+  let partNumber = 0;
+
+  const sendPart = async (number: number, part: Buffer): Promise<void> => {
+    const out = await client.send(
+      new UploadPartCommand({
+        Bucket: bucket,
+        Key: objectKey,
+        UploadId: uploadId,
+        PartNumber: number,
+        Body: part,
+        ContentLength: part.length,
+        ContentMD5: createHash('md5').update(part).digest('base64'),
+      }),
+      { abortSignal: cancel.signal },
+    );
+    done.push({ PartNumber: number, ETag: out.ETag });
+  };
+
+  try {
+    for await (const part of partsOf(body, partBytes)) {
+      total += part.length;
+      if (total > info.size) throw new StorageError('Conflict', `${objectKey}: body longer than the announced ${info.size} bytes`, { retryable: true });
+      wholeMd5.update(part);
+      const sending: Promise<void> = sendPart(++partNumber, part).then(
+        () => void inFlight.delete(sending),
+        (error: unknown) => {
+          inFlight.delete(sending);
+          failure ??= { error };
+          cancel.abort(); // the other parts are wasted work now
+        },
+      );
+      inFlight.add(sending);
+      // Wait for a free slot before reading the next part: this is what bounds memory.
+      while (inFlight.size >= concurrency && failure === undefined) await Promise.race(inFlight);
+      if (failure !== undefined) throw failure.error;
+    }
+    await Promise.all(inFlight);
+    if (failure !== undefined) throw failure.error;
+
+    const md5 = wholeMd5.digest('hex');
+    if (total !== info.size || md5 !== info.md5) {
+      throw new StorageError('Conflict', `${objectKey}: content changed while being read (${total} bytes, MD5 ${md5})`, {
+        cause: new ContentChangedError(info.md5, md5),
+        retryable: true,
+      });
+    }
+    done.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
+    const completed = await client.send(
+      new CompleteMultipartUploadCommand({ Bucket: bucket, Key: objectKey, UploadId: uploadId, MultipartUpload: { Parts: done } }),
+    );
+    return completed.ETag;
+  } catch (error) {
+    cancel.abort();
+    // Parts still uploading when the abort lands could be kept as orphans: let them settle first.
+    await Promise.allSettled(inFlight);
+    try {
+      await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: objectKey, UploadId: uploadId }));
+    } catch {
+      // Unreachable server: the original error is the one to report. The parts stay until a
+      // lifecycle rule (AbortIncompleteMultipartUpload) removes them; nothing is visible as an object.
+    }
+    throw error;
+  }
+}
+
+/**
+ * The body in parts of exactly `partBytes` (the last one shorter). A buffer is sliced without
+ * copying; a stream is copied into one buffer per part, allocated only when the part is started.
+ */
+async function* partsOf(body: WriteBody, partBytes: number): AsyncGenerator<Buffer> {
+  if (!isReadable(body)) {
+    const whole = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    for (let offset = 0; offset < whole.length; offset += partBytes) yield whole.subarray(offset, offset + partBytes);
+    return;
+  }
+  let part: Buffer | undefined;
+  let filled = 0;
+  for await (const raw of body as AsyncIterable<Buffer | string>) {
+    const chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
+    for (let offset = 0; offset < chunk.length; ) {
+      part ??= Buffer.allocUnsafe(partBytes);
+      const n = Math.min(partBytes - filled, chunk.length - offset);
+      chunk.copy(part, filled, offset, offset + n);
+      filled += n;
+      offset += n;
+      if (filled === partBytes) {
+        yield part;
+        part = undefined;
+        filled = 0;
+      }
+    }
+  }
+  if (part !== undefined && filled > 0) yield part.subarray(0, filled);
+}
+
+function isReadable(body: WriteBody): body is Readable {
+  return !(body instanceof Uint8Array);
+}

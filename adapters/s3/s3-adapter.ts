@@ -1,0 +1,272 @@
+import { createHash } from 'node:crypto';
+import { PassThrough, Readable } from 'node:stream';
+import {
+  CopyObjectCommand,
+  CreateBucketCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type BucketLocationConstraint,
+  type HeadObjectCommandOutput,
+} from '@aws-sdk/client-s3';
+import { StorageError } from '../errors.ts';
+import { ContentChangedError, hexToBase64 } from '../hash.ts';
+import type { S3Spec, TransferTuning } from '../spec.ts';
+import type { ObjectDetails, ObjectEntry, ReadRange, StorageAdapter, WriteBody, WriteInfo, WriteResult } from '../types.ts';
+import { connectS3, DEFAULT_REGION } from './client.ts';
+import { mapS3Error, storageErrorFor } from './errors.ts';
+import { META_MTIME, md5FromEtag, md5FromMetadata, metadataForWrite, parseMtime, userMetadata } from './metadata.ts';
+import { uploadMultipart } from './multipart.ts';
+
+/** S3 keys are at most 1024 bytes of UTF-8, the root's prefix included. */
+const MAX_KEY_BYTES = 1024;
+/** DeleteObjects takes at most this many keys per request. */
+const DELETE_BATCH = 1000;
+
+export function createS3Adapter(spec: S3Spec, tuning: TransferTuning): StorageAdapter {
+  const { client, endpointLabel } = connectS3(spec);
+  const bucket = spec.bucket;
+  const root = spec.prefix;
+  const url = `s3://${bucket}${root === '' ? '' : `/${root.replace(/\/$/, '')}`}`;
+  const objectKey = (key: string): string => root + key;
+
+  const fail = (error: unknown, key?: string): StorageError =>
+    mapS3Error(error, { bucket, where: key === undefined ? url : `s3://${bucket}/${objectKey(key)}`, key, endpoint: endpointLabel });
+
+  const call = async <T>(key: string | undefined, action: () => Promise<T>): Promise<T> => {
+    try {
+      return await action();
+    } catch (error) {
+      throw fail(error, key);
+    }
+  };
+
+  const detailsOf = (key: string, head: HeadObjectCommandOutput): ObjectDetails => ({
+    key,
+    size: head.ContentLength ?? 0,
+    mtimeMs: parseMtime(head.Metadata?.[META_MTIME]) ?? head.LastModified?.getTime(),
+    // Our md5chksum first: with SSE-KMS the ETag looks like an MD5 but is not one.
+    md5: md5FromMetadata(head.Metadata) ?? md5FromEtag(head.ETag),
+    etag: head.ETag,
+    contentType: head.ContentType,
+    metadata: userMetadata(head.Metadata),
+  });
+
+  /** The source changed between hashing and reading: worth another try, which reads it again. */
+  const changed = (key: string, why: string, cause?: Error): StorageError =>
+    new StorageError('Conflict', `s3://${bucket}/${objectKey(key)}: ${why}`, { cause, key, retryable: true });
+
+  /** A single PutObject: the body is in memory (at most partSize), so the SDK can retry it. */
+  const putWhole = async (key: string, body: WriteBody, info: WriteInfo): Promise<WriteResult> => {
+    const data = body instanceof Uint8Array ? body : await readAtMost(body, info.size, () => changed(key, `body longer than the announced ${info.size} bytes`));
+    // Checked here too, not only by S3's Content-MD5, so that a server that ignores Content-MD5
+    // (emulators) cannot store a body that differs from what the caller hashed.
+    const md5 = createHash('md5').update(data).digest('hex');
+    if (data.length !== info.size || md5 !== info.md5) {
+      throw changed(key, `content changed while being read (${data.length} bytes, MD5 ${md5})`, new ContentChangedError(info.md5, md5));
+    }
+    const md5Base64 = hexToBase64(info.md5);
+    const out = await call(key, () =>
+      client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: objectKey(key),
+          Body: data,
+          ContentLength: data.length,
+          ContentMD5: md5Base64,
+          ContentType: info.contentType,
+          Metadata: metadataForWrite(info.metadata, info.mtimeMs, md5Base64),
+        }),
+      ),
+    );
+    return { etag: out.ETag, md5: info.md5 };
+  };
+
+  return {
+    url,
+    capabilities: {
+      serverSideCopy: true,
+      sortedListing: true, // ListObjectsV2 returns keys in UTF-8 byte order
+      mtimeInListing: false, // listings carry no user metadata: mtime needs a HEAD per object
+      md5InStat: true, // plain ETag, or the md5chksum we store on every upload
+      conditionalWrite: false,
+      multipart: true,
+      maxKeyBytes: MAX_KEY_BYTES - Buffer.byteLength(root),
+    },
+
+    async prepare({ create }) {
+      try {
+        await client.send(new HeadBucketCommand({ Bucket: bucket }));
+        return;
+      } catch (error) {
+        const mapped = fail(error);
+        if (mapped.code !== 'NotFound') throw rootError(mapped, bucket);
+        if (!create) throw new StorageError('NotFound', `s3://${bucket}: bucket does not exist`, { cause: error });
+      }
+      try {
+        const region = await client.config.region();
+        await client.send(
+          new CreateBucketCommand({
+            Bucket: bucket,
+            // us-east-1 is the one region that refuses to be named as a location constraint; the
+            // SDK's type lists only the regions it knew when built, so a newer one needs the cast.
+            ...(region !== DEFAULT_REGION ? { CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } } : {}),
+          }),
+        );
+      } catch (error) {
+        if (error instanceof Error && error.name === 'BucketAlreadyOwnedByYou') return; // created meanwhile
+        const mapped = fail(error);
+        const name = error instanceof Error ? error.name : 'unknown error';
+        throw new StorageError(mapped.code, `s3://${bucket}: bucket does not exist and could not be created (${name})`, {
+          cause: error,
+          retryable: mapped.retryable,
+        });
+      }
+    },
+
+    async *list(prefix = ''): AsyncGenerator<ObjectEntry> {
+      const seen = new Set<string>();
+      let token: string | undefined;
+      do {
+        const page = await call(undefined, () =>
+          client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: root + prefix === '' ? undefined : root + prefix, ContinuationToken: token })),
+        );
+        for (const object of page.Contents ?? []) {
+          if (object.Key === undefined || !object.Key.startsWith(root)) continue;
+          // "folder/" markers made by consoles are not files; no key of ours ends in '/'.
+          if (object.Key.endsWith('/')) continue;
+          yield {
+            key: object.Key.slice(root.length),
+            size: object.Size ?? 0,
+            mtimeMs: object.LastModified?.getTime(),
+            md5: md5FromEtag(object.ETag),
+            etag: object.ETag,
+          };
+        }
+        token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+        if (page.IsTruncated === true && token === undefined) throw new StorageError('Fatal', `${url}: truncated listing without a continuation token`);
+        if (token !== undefined) {
+          // A server that hands out a token twice would have us list forever.
+          if (seen.has(token)) throw new StorageError('Fatal', `${url}: listing repeated a continuation token`);
+          seen.add(token);
+        }
+      } while (token !== undefined);
+    },
+
+    async stat(key) {
+      const head = await call(key, () => client.send(new HeadObjectCommand({ Bucket: bucket, Key: objectKey(key) })));
+      return detailsOf(key, head);
+    },
+
+    async read(key, range?: ReadRange) {
+      const wanted = range === undefined || (range.start === 0 && range.end === undefined) ? undefined : `bytes=${range.start}-${range.end ?? ''}`;
+      let body: unknown;
+      try {
+        body = (await client.send(new GetObjectCommand({ Bucket: bucket, Key: objectKey(key), Range: wanted }))).Body;
+      } catch (error) {
+        // A range starting at or past the end reads nothing, as a file read there does.
+        if (wanted !== undefined && error instanceof Error && error.name === 'InvalidRange') return Readable.from([]);
+        throw fail(error, key);
+      }
+      if (!(body instanceof Readable)) throw new StorageError('Fatal', `s3://${bucket}/${objectKey(key)}: the SDK returned no Node stream`, { key });
+      // pipe() does not forward errors: a connection dropped mid-download reaches the consumer as a
+      // StorageError, and a consumer that stops early releases the socket.
+      const out = new PassThrough();
+      body.once('error', (error) => out.destroy(fail(error, key)));
+      out.once('close', () => {
+        if (!body.readableEnded) body.destroy();
+      });
+      return body.pipe(out);
+    },
+
+    async write(key, body, info) {
+      // call() also maps a failing body stream, which putWhole reads before any request.
+      if (info.size <= tuning.partSize) return call(key, () => putWhole(key, body, info));
+      const md5Base64 = hexToBase64(info.md5);
+      const etag = await call(key, () =>
+        uploadMultipart(
+          { client, bucket, objectKey: objectKey(key), contentType: info.contentType, metadata: metadataForWrite(info.metadata, info.mtimeMs, md5Base64) },
+          body,
+          info,
+          tuning,
+        ),
+      );
+      return { etag, md5: info.md5 };
+    },
+
+    async delete(keys) {
+      for (let start = 0; start < keys.length; start += DELETE_BATCH) {
+        const batch = keys.slice(start, start + DELETE_BATCH);
+        const out = await call(undefined, () =>
+          client.send(
+            new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((key) => ({ Key: objectKey(key) })), Quiet: true } }),
+          ),
+        );
+        // A batch answers 200 even when keys failed; those come back one by one.
+        const failed = (out.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
+        const first = failed[0];
+        if (first !== undefined) {
+          const key = first.Key?.startsWith(root) === true ? first.Key.slice(root.length) : first.Key;
+          const error = storageErrorFor(
+            first.Code ?? 'InternalError',
+            undefined,
+            first.Message ?? '',
+            { bucket, where: `s3://${bucket}/${first.Key ?? ''}`, key, endpoint: endpointLabel },
+            out.Errors,
+          );
+          throw new StorageError(error.code, `${error.message}${failed.length > 1 ? `; ${failed.length - 1} more keys not deleted` : ''}`, {
+            cause: error,
+            key,
+            retryable: error.retryable,
+          });
+        }
+      }
+    },
+
+    async copy(from, to) {
+      const out = await call(from, () =>
+        client.send(
+          new CopyObjectCommand({
+            Bucket: bucket,
+            Key: objectKey(to),
+            // The copy source is a header, so it must be URL-encoded; metadata (mtime, md5chksum) travels along.
+            CopySource: `${bucket}/${encodeURIComponent(objectKey(from))}`,
+            MetadataDirective: 'COPY',
+          }),
+        ),
+      );
+      const etag = out.CopyObjectResult?.ETag;
+      return { etag, md5: md5FromEtag(etag) };
+    },
+
+    async close() {
+      client.destroy();
+    },
+  } satisfies StorageAdapter;
+}
+
+/** Errors of the root itself get the root in their message, not an object name. */
+function rootError(mapped: StorageError, bucket: string): StorageError {
+  if (mapped.code === 'AuthFailed') {
+    return new StorageError('AuthFailed', `s3://${bucket}: access denied — check the AWS credentials and their permissions on this bucket`, {
+      cause: mapped.cause,
+    });
+  }
+  return mapped;
+}
+
+/** Reads a stream that must hold exactly `size` bytes; more than that fails without reading on. */
+async function readAtMost(stream: Readable, size: number, onTooLong: () => StorageError): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const raw of stream as AsyncIterable<Buffer | string>) {
+    const chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
+    total += chunk.length;
+    if (total > size) throw onTooLong();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, total);
+}
