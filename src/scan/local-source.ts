@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { createHash } from 'node:crypto';
 import { HashingStream, md5Hex } from '../../adapters/hash.ts';
 import { StorageError } from '../../adapters/errors.ts';
 import { isLocalTempName } from '../../adapters/local/local-adapter.ts';
@@ -88,16 +88,14 @@ export class LocalSource {
 
   /** MD5 of a file by streaming it; the file must still match the scan afterwards. */
   async hash(file: SourceFile): Promise<string> {
-    const hasher = new HashingStream();
+    const hash = createHash('md5');
     try {
-      await pipeline(createReadStream(this.pathOf(file.key)), hasher, async function* (chunks: AsyncIterable<Buffer>) {
-        for await (const _ of chunks) { /* drain */ }
-      });
+      for await (const chunk of createReadStream(this.pathOf(file.key))) hash.update(chunk as Buffer);
     } catch (error) {
       throw sourceError(file.key, error);
     }
     await this.assertUnchanged(file);
-    return hasher.digest ?? '';
+    return hash.digest('hex');
   }
 
   /** A stream of the file that fails at its end unless the content hashes to `md5`. */
