@@ -1,0 +1,23 @@
+import { afterAll, beforeAll } from 'vitest';
+import { createAzureBlobAdapter } from '../../adapters/azblob/azblob-adapter.ts';
+import { runConformanceSuite } from '../conformance/suite.ts';
+import { startAzureEmulator, type AzureEmulator } from '../harness/azure-emulator.ts';
+
+// Registered before the suites' own hooks, so Azurite is up before they open their adapters.
+let emulator: AzureEmulator;
+beforeAll(async () => {
+  emulator = await startAzureEmulator();
+});
+afterAll(async () => {
+  await emulator?.stop();
+});
+
+let n = 0;
+const container = (): string => `conformance-${process.pid}-${n++}`;
+
+runConformanceSuite('azure blob on azurite (container root)', async (tuning) =>
+  createAzureBlobAdapter({ scheme: 'azblob', container: container(), prefix: '', connectionString: emulator.connectionString }, tuning),
+);
+runConformanceSuite('azure blob on azurite (under a prefix)', async (tuning) =>
+  createAzureBlobAdapter({ scheme: 'azblob', container: container(), prefix: 'mirror/äö/', connectionString: emulator.connectionString }, tuning),
+);
