@@ -46,7 +46,7 @@ export interface AzureEmulator {
 }
 
 export interface AzureEmulatorOptions {
-  /** Port on 127.0.0.1; a free one when omitted. */
+  /** Port on 127.0.0.1; a free one when omitted or 0. */
   readonly port?: number;
 }
 
@@ -117,12 +117,12 @@ export async function startAzureEmulator(opts: AzureEmulatorOptions = {}): Promi
   let started: { child: ChildProcess; exited: Promise<void>; port: number } | undefined;
   try {
     for (let attempt = 1; started === undefined; attempt++) {
-      const port = opts.port ?? (await freePort());
+      const port = opts.port !== undefined && opts.port !== 0 ? opts.port : await freePort();
       try {
         started = { ...(await startOnce(script, port, workDir)), port };
       } catch (err) {
         const portTaken = err instanceof Error && /EADDRINUSE/.test(err.message);
-        if (opts.port !== undefined || !portTaken || attempt >= PORT_ATTEMPTS) throw err;
+        if ((opts.port !== undefined && opts.port !== 0) || !portTaken || attempt >= PORT_ATTEMPTS) throw err;
       }
     }
   } catch (err) {

@@ -21,13 +21,18 @@ export interface SummaryJson {
 }
 
 /** Runs the real command line in its own process, as a user would. */
-export function runCli(args: readonly string[], options: { env?: NodeJS.ProcessEnv; uid?: number; gid?: number; cwd?: string } = {}): Promise<CliRun> {
+export function runCli(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; withoutPrivilege?: boolean } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const command = [process.execPath, CLI, ...args];
+    // Root reads files whatever their mode; drop the capabilities that allow it so that
+    // permission errors happen as they would for any user.
+    if (options.withoutPrivilege === true && process.getuid?.() === 0) {
+      command.unshift('setpriv', '--inh-caps=-all', '--bounding-set=-dac_override,-dac_read_search', '--');
+    }
+    const [file = '', ...rest] = command;
+    const child = spawn(file, rest, {
       env: { ...process.env, NO_COLOR: '1', ...options.env },
       cwd: options.cwd,
-      uid: options.uid,
-      gid: options.gid,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

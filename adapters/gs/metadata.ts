@@ -1,0 +1,96 @@
+/**
+ * Object metadata by rclone's Google Cloud Storage conventions, so that a mirror made by either
+ * tool is understood by the other (rclone backend/googlecloudstorage):
+ *   - `mtime`: modification time, Go's time.RFC3339Nano ("2006-01-02T15:04:05.999999999Z07:00");
+ *     this is what we write;
+ *   - `goog-reserved-file-mtime`: whole Unix seconds, written by gsutil; read as a fallback;
+ *   - otherwise the object's `updated` time.
+ * GCS reports MD5 as base64 (`md5Hash`); the contract wants lower-case hex.
+ */
+import type { FileMetadata } from '@google-cloud/storage';
+import { base64ToHex } from '../hash.ts';
+import type { ObjectDetails, ObjectEntry } from '../types.ts';
+
+export const META_MTIME = 'mtime';
+export const META_MTIME_GSUTIL = 'goog-reserved-file-mtime';
+const BOOKKEEPING_KEYS: ReadonlySet<string> = new Set([META_MTIME, META_MTIME_GSUTIL]);
+
+/**
+ * Formats like Go's RFC3339Nano in UTC: fraction to nanoseconds, trailing zeros (and a bare dot)
+ * dropped. Sub-millisecond digits of a fractional mtimeMs (local file systems give them) are kept.
+ */
+export function formatMtime(mtimeMs: number): string {
+  const wholeMs = Math.floor(mtimeMs);
+  const subMsNanos = Math.min(999_999, Math.round((mtimeMs - wholeMs) * 1e6));
+  const iso = new Date(wholeMs).toISOString(); // 2024-01-02T03:04:05.678Z
+  const fraction = `${iso.slice(20, 23)}${String(subMsNanos).padStart(6, '0')}`.replace(/0+$/, '');
+  return `${iso.slice(0, 19)}${fraction === '' ? '' : `.${fraction}`}Z`;
+}
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+
+/** Parses RFC3339 with up to nanosecond precision and any offset; undefined when malformed. */
+export function parseMtime(text: string): number | undefined {
+  const m = RFC3339.exec(text.trim());
+  if (m === null) return undefined;
+  const [, y, mo, d, h, mi, s, frac, , sign, oh, om] = m;
+  let ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
+  if (Number.isNaN(ms)) return undefined;
+  if (frac !== undefined) ms += Number(frac.padEnd(9, '0')) / 1e6;
+  if (sign !== undefined) ms -= (sign === '+' ? 1 : -1) * (Number(oh) * 60 + Number(om)) * 60_000;
+  return ms;
+}
+
+function parseGsutilMtime(text: string): number | undefined {
+  return /^-?\d+$/.test(text.trim()) ? Number(text) * 1000 : undefined;
+}
+
+/** rclone's order: its own `mtime`, then gsutil's, then the provider's update time. */
+export function mtimeFromMetadata(meta: FileMetadata): number | undefined {
+  const user = meta.metadata ?? {};
+  const own = user[META_MTIME];
+  const fromOwn = typeof own === 'string' ? parseMtime(own) : undefined;
+  if (fromOwn !== undefined) return fromOwn;
+  const gsutil = user[META_MTIME_GSUTIL];
+  const fromGsutil = typeof gsutil === 'string' || typeof gsutil === 'number' ? parseGsutilMtime(String(gsutil)) : undefined;
+  if (fromGsutil !== undefined) return fromGsutil;
+  const updated = meta.updated === undefined ? NaN : Date.parse(meta.updated);
+  return Number.isNaN(updated) ? undefined : updated;
+}
+
+export function md5Base64ToHex(b64: string | undefined): string | undefined {
+  if (b64 === undefined || b64 === '') return undefined;
+  const hex = base64ToHex(b64);
+  return hex.length === 32 ? hex : undefined;
+}
+
+export function entryFromMetadata(key: string, meta: FileMetadata): ObjectEntry {
+  return {
+    key,
+    size: Number(meta.size ?? 0),
+    mtimeMs: mtimeFromMetadata(meta),
+    md5: md5Base64ToHex(meta.md5Hash),
+    // The generation changes with every new content and only then, unlike the JSON API etag
+    // (which also changes on metadata updates).
+    etag: meta.generation === undefined ? undefined : String(meta.generation),
+  };
+}
+
+export function detailsFromMetadata(key: string, meta: FileMetadata): ObjectDetails {
+  const metadata: Record<string, string> = {};
+  for (const [name, value] of Object.entries(meta.metadata ?? {})) {
+    if (BOOKKEEPING_KEYS.has(name) || value === null) continue;
+    metadata[name] = String(value);
+  }
+  return { ...entryFromMetadata(key, meta), contentType: meta.contentType, metadata };
+}
+
+/** The `metadata` map of an upload: the caller's, then ours (ours wins on a clash). */
+export function userMetadataForWrite(mtimeMs: number, extra: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(extra ?? {})) {
+    if (!BOOKKEEPING_KEYS.has(name)) out[name] = value;
+  }
+  out[META_MTIME] = formatMtime(mtimeMs);
+  return out;
+}

@@ -1,0 +1,94 @@
+/**
+ * Uploads one object through the SDK's write stream, verifying the body on the way.
+ *
+ * Integrity: the expected MD5 goes in the object resource (`md5Hash`), which real GCS checks
+ * server-side before it commits (a mismatch is a 400 and nothing is stored). The firebase emulator
+ * ignores it, so the body is also hashed and counted here as it streams, and a body whose size or
+ * MD5 differs from WriteInfo fails *before* its last byte is handed on: the request is aborted and
+ * never completed, on every server. Finally the MD5 the server reports is compared once more.
+ *
+ * A body stream that errors aborts the request the same way, so no object is created.
+ */
+import { createHash } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import type { CreateWriteStreamOptions, File, FileMetadata } from '@google-cloud/storage';
+import { StorageError, isStorageError, socketErrorCode } from '../errors.ts';
+import type { WriteBody, WriteInfo } from '../types.ts';
+import { hexToBase64 } from '../hash.ts';
+import { userMetadataForWrite } from './metadata.ts';
+
+export interface UploadPlan {
+  /** Resumable upload session instead of a single multipart request. */
+  readonly resumable: boolean;
+  /**
+   * Bytes per request of a resumable upload; undefined sends the whole body in one streamed PUT
+   * (the only form the firebase emulator accepts). The SDK buffers one chunk in memory.
+   */
+  readonly chunkSize: number | undefined;
+}
+
+/** Uploads and returns the object resource the server answered with. */
+export async function uploadObject(file: File, body: WriteBody, info: WriteInfo, plan: UploadPlan, where: string): Promise<FileMetadata> {
+  const metadata: FileMetadata = {
+    md5Hash: hexToBase64(info.md5),
+    metadata: userMetadataForWrite(info.mtimeMs, info.metadata),
+  };
+  // Left undefined, the SDK guesses the type from the key's extension, as rclone does.
+  if (info.contentType !== undefined) metadata.contentType = info.contentType;
+  const options: CreateWriteStreamOptions = {
+    resumable: plan.resumable,
+    metadata,
+    // The SDK would hash again and, on a mismatch, delete the object after the fact; our check
+    // below runs before the upload completes instead.
+    validation: false,
+  };
+  if (plan.chunkSize !== undefined) options.chunkSize = plan.chunkSize;
+
+  await pipeline(verifiedBody(body, info, where), file.createWriteStream(options));
+  return file.metadata;
+}
+
+/**
+ * Yields the body while counting and hashing it; throws (which aborts the upload) as soon as it
+ * is longer than announced, and at the end when its size or MD5 is not the announced one.
+ * Errors of the body itself become StorageErrors here, so they are never mistaken for errors
+ * of the destination.
+ */
+async function* verifiedBody(body: WriteBody, info: WriteInfo, where: string): AsyncGenerator<Uint8Array> {
+  const hash = createHash('md5');
+  let bytes = 0;
+  const tooLong = (): StorageError =>
+    new StorageError('Transient', `body of ${where} is longer than the announced ${info.size} bytes (the source changed while it was read)`);
+  if (body instanceof Uint8Array) {
+    if (body.byteLength > info.size) throw tooLong();
+    hash.update(body);
+    bytes = body.byteLength;
+    yield body;
+  } else {
+    try {
+      for await (const chunk of body as AsyncIterable<unknown>) {
+        const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array);
+        bytes += buf.byteLength;
+        if (bytes > info.size) throw tooLong();
+        hash.update(buf);
+        yield buf;
+      }
+    } catch (err) {
+      throw isStorageError(err) ? err : bodyFailed(err, where);
+    }
+  }
+  if (bytes !== info.size) {
+    throw new StorageError('Transient', `body of ${where} has ${bytes} bytes, not the announced ${info.size} (the source changed while it was read)`);
+  }
+  const md5 = hash.digest('hex');
+  if (md5 !== info.md5.toLowerCase()) {
+    throw new StorageError('Transient', `body of ${where} has MD5 ${md5}, not the announced ${info.md5} (the source changed while it was read)`);
+  }
+}
+
+function bodyFailed(err: unknown, where: string): StorageError {
+  const detail = err instanceof Error ? err.message : String(err);
+  // A network source that dropped is worth another try; anything else is the source's problem.
+  const code = socketErrorCode(err) === undefined ? 'Fatal' : 'Transient';
+  return new StorageError(code, `body stream for ${where} failed: ${detail}`, { cause: err });
+}

@@ -1,0 +1,21 @@
+import { afterAll, beforeAll } from 'vitest';
+import { createGcsAdapter } from '../../adapters/gs/gs-adapter.ts';
+import { runConformanceSuite } from '../conformance/suite.ts';
+import { startGcsEmulator, type GcsEmulator } from '../harness/gcs-emulator.ts';
+
+// The firebase-tools storage emulator (in its own process, behind the path-mapping front).
+// Each adapter gets a fresh prefix in one bucket: the emulator has no bucket creation, and a
+// prefix is as empty as a new bucket.
+let emulator: GcsEmulator | undefined;
+beforeAll(async () => {
+  emulator = await startGcsEmulator();
+});
+afterAll(async () => {
+  await emulator?.stop();
+});
+
+let n = 0;
+runConformanceSuite('gcs (firebase emulator)', (tuning) => {
+  if (emulator === undefined) return Promise.reject(new Error('gcs emulator not started'));
+  return Promise.resolve(createGcsAdapter({ scheme: 'gs', bucket: 'conformance', prefix: `run-${n++}/`, endpoint: emulator.endpoint }, tuning));
+});
