@@ -40,7 +40,7 @@ function cloudmirror(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
 const work = await mkdtemp(path.join(tmpdir(), 'cloudmirror-demo-'));
 process.stdout.write('starting S3 (fauxqs), Azure Blob (Azurite) and GCS emulators on 127.0.0.1 ...\n');
 const emulators = await startEmulators({ s3: 0, azure: 0, gcs: 0 });
-let exitCode = 0;
+let exitCode: number;
 try {
   const source = path.join(work, 'sample');
   const files = await generateSample(source);

@@ -185,6 +185,33 @@ describe('failing destinations', () => {
     expect(await readTree(local)).toEqual({ 'a.txt': 'a', 'b.txt': 'b' });
   });
 
+  it.each([
+    ['no permission at all', (): { status: number; code: string } => ({ status: 403, code: 'AccessDenied' }), /s3:\/\/.*(denied|permission|AccessDenied)/i],
+    [
+      'no such bucket and no right to create it',
+      (method: string, url: string) => {
+        const bucketOnly = /^\/[^/?]+\/?(\?|$)/.test(url);
+        if (method === 'HEAD' && bucketOnly) return { status: 404, code: 'NoSuchBucket' };
+        if (method === 'PUT' && bucketOnly) return { status: 403, code: 'AccessDenied' };
+        return undefined;
+      },
+      /s3:\/\/.*does not exist and could not be created \(AccessDenied\)/,
+    ],
+  ])('S3 with %s: one clear message, the local destination completes, exit 1', async (_name, respond, message) => {
+    const t = await scenario({ 'a.txt': 'a' });
+    const denying = await startProxy(emulators.s3.endpoint, { fault: { kind: 'answer', respond } });
+    try {
+      const run = await runCli(['sync', t.src, t.urls[0] as string, t.urls[3] as string, '--state-dir', path.join(t.root, 'state'), '--json'], { env: { ...env, AWS_ENDPOINT_URL_S3: denying.url } });
+      expect(run.code).toBe(1);
+      const [s3, local] = summaryOf(run).destinations;
+      expect(s3?.errors).toHaveLength(1);
+      expect(s3?.errors[0]?.message).toMatch(message);
+      expect(local).toMatchObject({ uploaded: 1, errors: [] });
+    } finally {
+      await denying.stop();
+    }
+  });
+
   it('stops on SIGINT with exit 130, and the next run completes what was left', async () => {
     const t = await scenario({ 'first.txt': 'indexed before the outage' });
     const s3url = t.urls[0] as string;

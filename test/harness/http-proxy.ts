@@ -18,7 +18,12 @@ export type ProxyFault =
    */
   | { readonly kind: 'resetBody'; readonly times: number; readonly afterBytes?: number }
   /** An outage: every new connection is reset at once, until the fault is cleared. */
-  | { readonly kind: 'refuse' };
+  | { readonly kind: 'refuse' }
+  /**
+   * Answers requests for which `respond` returns an error with that S3-style XML error, without
+   * forwarding (e.g. 403 AccessDenied for a missing permission); others pass. Stays until cleared.
+   */
+  | { readonly kind: 'answer'; readonly respond: (method: string, url: string) => { status: number; code: string } | undefined };
 
 export interface TestProxy {
   /** e.g. http://127.0.0.1:41234 — use it as the SDK endpoint. */
@@ -69,6 +74,17 @@ export async function startProxy(target: string, opts: ProxyOptions = {}): Promi
       req.once('end', () => {
         res.writeHead(503, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(SLOW_DOWN_XML) });
         res.end(SLOW_DOWN_XML);
+      });
+      return;
+    }
+
+    const answer = fault?.kind === 'answer' ? fault.respond(req.method ?? 'GET', req.url ?? '/') : undefined;
+    if (answer !== undefined) {
+      const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${answer.code}</Code><Message>${answer.code} (test proxy)</Message></Error>`;
+      req.resume();
+      req.once('end', () => {
+        res.writeHead(answer.status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml) });
+        res.end(req.method === 'HEAD' ? undefined : xml);
       });
       return;
     }
