@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, summaryOf } from '../harness/cli.ts';
+import { CLI, runCli, summaryOf } from '../harness/cli.ts';
 import { tempDir } from '../harness/temp-dir.ts';
 import { mtimeOf, readTree, writeTree } from '../harness/tree.ts';
 
@@ -117,6 +117,20 @@ describe('sync and copy between local folders', () => {
     const checked = summaryOf(await runCli(['sync', t.src, t.dest('d'), ...t.state, '--json', '--checksum']));
     expect(checked.destinations[0]).toMatchObject({ uploaded: 1, unchanged: 3 });
     expect((await readTree(t.dest('d')))['a.txt']).toBe('ALPHA');
+  });
+});
+
+describe('progress display', () => {
+  it('is drawn on stderr when it is a terminal, and never otherwise or with --no-progress', async () => {
+    const t = await setup();
+    // `script` gives the command a pseudo-terminal, as a user's shell would.
+    const onTty = (args: string[]) => spawnSync('script', ['-qec', [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(' '), '/dev/null'], { encoding: 'utf8' }).stdout;
+    const drawn = onTty(['sync', t.src, t.dest('tty'), ...t.state]);
+    const bytes = Object.values(FILES).reduce((n, c) => n + Buffer.byteLength(c), 0);
+    expect(drawn).toContain(`] 4/4 files | ${bytes} B sent`);
+    expect(onTty(['sync', t.src, t.dest('tty2'), ...t.state, '--no-progress'])).not.toMatch(/files \|/);
+    const piped = await runCli(['sync', t.src, t.dest('pipe'), ...t.state]);
+    expect(piped.stderr).toBe('');
   });
 });
 
