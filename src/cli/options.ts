@@ -25,8 +25,8 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { flags: '--dry-run', help: 'print the plan and change nothing' },
   { flags: '--checksum', help: 'compare content hashes instead of size and modification time' },
-  { flags: '--include <glob>', help: 'only files matching GLOB take part (repeatable); a glob without "/" matches names in any folder', repeatable: true, defaultValue: [] },
-  { flags: '--exclude <glob>', help: 'leave out files matching GLOB (repeatable); excluded files are never deleted', repeatable: true, defaultValue: [] },
+  { flags: '--include <glob>', help: 'only files matching GLOB take part (repeatable); a glob without "/" matches names in any folder', repeatable: true },
+  { flags: '--exclude <glob>', help: 'leave out files matching GLOB (repeatable); excluded files are never deleted', repeatable: true },
   { flags: '--max-delete <n|p%>', help: 'refuse to delete more than N objects or P% of a destination (default: half of it)' },
   { flags: '--force', help: 'allow deletes beyond --max-delete and deletes when the source is empty' },
   { flags: '--concurrency <n>', help: 'transfers in flight per destination', defaultValue: '16' },
