@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, FatalRunError, UsageError, messageOf } from '../errors.ts';
 import { COMMON_OPTIONS, type OptionSpec } from './options.ts';
+import type { TransferMode } from '../jobs/sync.ts';
 import { runTransferCommand } from './transfer-command.ts';
 
 const VERSION = '0.1.0';
@@ -22,14 +23,15 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 
-  const transfer = (name: 'sync' | 'copy', description: string) =>
-    addOptions(program.command(name).description(description).argument('<source>', 'local folder to read').argument('<dest...>', 'one or more destinations'), COMMON_OPTIONS)
+  const transfer = (name: TransferMode, description: string) =>
+    addOptions(program.command(name).description(description).argument('<source>', 'local folder, or bucket/container URL, to read').argument('<dest...>', 'one or more destinations'), COMMON_OPTIONS)
       .exitOverride()
       .action(async (source: string, dests: string[], raw: Record<string, unknown>) => {
         process.exitCode = await runTransferCommand(name, source, dests, raw);
       });
   transfer('sync', 'make every DEST an exact mirror of SOURCE (deletes extra objects, guarded by --max-delete)');
   transfer('copy', 'like sync, but never deletes at DEST');
+  transfer('migrate', 'copy a bucket or container to one or more others: each object read once, resumable (the index remembers what arrived), never deletes');
   return program;
 }
 

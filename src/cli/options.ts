@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_TRANSFER } from '../../adapters/index.ts';
+import { DEFAULT_TRANSFER, type TransferTuning } from '../../adapters/index.ts';
 import { UsageError } from '../errors.ts';
 import type { MaxDelete } from '../jobs/delete-guard.ts';
 import { DEFAULT_RETRY } from '../queue/retry.ts';
@@ -32,6 +32,7 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { flags: '--concurrency <n>', help: 'transfers in flight per destination', defaultValue: '16' },
   { flags: '--retries <n>', help: 'tries per operation for retryable errors (throttling, timeouts)', defaultValue: String(DEFAULT_RETRY.attempts) },
   { flags: '--part-size <size>', help: 'files above SIZE are uploaded in parts of SIZE (e.g. 8M, 64M; at least 5M)', defaultValue: '8M' },
+  { flags: '--part-concurrency <n>', help: 'parts of one large file in flight at once (memory: part size × this)', defaultValue: String(DEFAULT_TRANSFER.partConcurrency) },
   { flags: '--refresh', help: 'list every destination again instead of trusting the index' },
   { flags: '--state-dir <dir>', help: 'where the index lives (default: $CLOUDMIRROR_STATE_DIR, else $XDG_STATE_HOME/cloudmirror)' },
   { flags: '--json', help: 'print one JSON summary on stdout at the end' },
@@ -64,6 +65,7 @@ const commonSchema = z.object({
   concurrency: intIn('--concurrency', 1, 256),
   retries: intIn('--retries', 1, 100),
   partSize: z.string(),
+  partConcurrency: intIn('--part-concurrency', 1, 64),
   refresh: z.boolean().default(false),
   stateDir: z.string().optional(),
   json: z.boolean().default(false),
@@ -81,6 +83,7 @@ export interface CommonOptions {
   readonly concurrency: number;
   readonly retries: number;
   readonly partSize: number;
+  readonly partConcurrency: number;
   readonly refresh: boolean;
   readonly stateDir: string;
   readonly json: boolean;
@@ -111,6 +114,7 @@ export function validateCommon(raw: Record<string, unknown>, env: NodeJS.Process
     concurrency: o.concurrency,
     retries: o.retries,
     partSize: parsePartSize(o.partSize),
+    partConcurrency: o.partConcurrency,
     refresh: o.refresh,
     stateDir: path.resolve(o.stateDir ?? defaultStateDir(env)),
     json: o.json,
@@ -145,4 +149,4 @@ export function defaultStateDir(env: NodeJS.ProcessEnv): string {
   return path.join(base, 'cloudmirror');
 }
 
-export const transferTuning = (o: CommonOptions) => ({ partSize: o.partSize, partConcurrency: DEFAULT_TRANSFER.partConcurrency });
+export const transferTuning = (o: CommonOptions): TransferTuning => ({ partSize: o.partSize, partConcurrency: o.partConcurrency });

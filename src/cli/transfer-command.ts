@@ -1,6 +1,6 @@
 import { EXIT, FatalRunError, UsageError } from '../errors.ts';
 import { parseEndpoint } from '../endpoints.ts';
-import { runSync, type SyncObserver } from '../jobs/sync.ts';
+import { runSync, type SyncObserver, type TransferMode } from '../jobs/sync.ts';
 import { createLogger } from '../observe/logger.ts';
 import { progressObserver } from '../observe/progress.ts';
 import { jsonSummary, textSummary } from '../observe/report.ts';
@@ -8,8 +8,8 @@ import { StateStore } from '../state/store.ts';
 import { transferTuning, validateCommon } from './options.ts';
 import { onInterrupt } from './signals.ts';
 
-/** `cloudmirror sync|copy SOURCE DEST...`: validate everything, run, report, pick the exit code. */
-export async function runTransferCommand(mode: 'sync' | 'copy', sourceInput: string, destInputs: readonly string[], raw: Record<string, unknown>): Promise<number> {
+/** `cloudmirror sync|copy|migrate SOURCE DEST...`: validate everything, run, report, pick the exit code. */
+export async function runTransferCommand(mode: TransferMode, sourceInput: string, destInputs: readonly string[], raw: Record<string, unknown>): Promise<number> {
   const options = validateCommon(raw);
   const source = parseEndpoint(sourceInput);
   if (destInputs.length === 0) throw new UsageError(`${mode} needs at least one destination`);

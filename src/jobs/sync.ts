@@ -1,15 +1,16 @@
-import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import PQueue from 'p-queue';
 import type { TransferTuning } from '../../adapters/index.ts';
-import { decide, type CompareMode, type Decision, type DiffPolicy } from '../diff/decide.ts';
+import { decide, type CompareMode, type Decision, type DiffPolicy, type SourceFile } from '../diff/decide.ts';
 import { mergeByKey } from '../diff/merge.ts';
 import type { Endpoint } from '../endpoints.ts';
-import { FatalRunError, UsageError, messageOf } from '../errors.ts';
+import { FatalRunError, messageOf } from '../errors.ts';
 import { ByteBudget } from '../queue/byte-budget.ts';
 import type { RetryPolicy } from '../queue/retry.ts';
 import { keyFilter } from '../scan/filter.ts';
-import { LocalSource, type ScannedFile } from '../scan/local-source.ts';
+import { LocalSource } from '../scan/local-source.ts';
+import { openSource } from '../scan/open-source.ts';
+import type { TransferSource } from '../scan/source.ts';
 import type { ManifestRow, StateStore } from '../state/store.ts';
 import { deleteRefusal, type MaxDelete } from './delete-guard.ts';
 import { runDeletes } from './deletes.ts';
@@ -17,9 +18,11 @@ import { Destination, type DestinationSummary } from './destination.ts';
 import { prepareIndex } from './destination-index.ts';
 import { uploadFile } from './upload.ts';
 
+export type TransferMode = 'sync' | 'copy' | 'migrate';
+
 export interface SyncOptions {
-  /** `sync` makes each destination an exact mirror; `copy` never deletes there. */
-  readonly mode: 'sync' | 'copy';
+  /** `sync` makes each destination an exact mirror; `copy` and `migrate` never delete there. */
+  readonly mode: TransferMode;
   readonly source: Endpoint;
   readonly destinations: readonly Endpoint[];
   readonly dryRun: boolean;
@@ -60,17 +63,15 @@ const BUFFER_BUDGET = 64 * 1024 * 1024;
 
 export async function runSync(options: SyncOptions, store: StateStore, observer: SyncObserver = {}, signal: AbortSignal = new AbortController().signal): Promise<SyncResult> {
   const started = performance.now();
-  if (options.source.spec.scheme !== 'local') {
-    throw new UsageError(`${options.source.input}: ${options.mode} reads from a local folder; for a bucket or container as source use 'cloudmirror migrate'`);
-  }
-  const root = options.source.spec.path;
-  await checkSourceFolder(root, options.source.input);
-
+  const source = await openSource(options.source, options.tuning);
   const policy: DiffPolicy = { compare: options.compare, deleteExtras: options.mode === 'sync' };
   const destinations = options.destinations.map((e) => new Destination(e, options.tuning, options.concurrency));
   for (const d of destinations) d.createMissing = !options.dryRun;
-  const source = new LocalSource(root);
-  const stateDir = path.dirname(store.file);
+  if (source instanceof LocalSource) {
+    // Never mirror our own database when the state directory lies inside the source.
+    const stateDir = path.dirname(store.file);
+    if (stateDir.startsWith(source.root + path.sep)) source.skipName = (name) => name === path.basename(stateDir);
+  }
 
   try {
     observer.phase?.('index');
@@ -87,9 +88,6 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
 
     observer.phase?.('transfer');
     const filter = keyFilter(options.include, options.exclude);
-    const skipStateDir = stateDir.startsWith(root + path.sep)
-      ? (name: string) => name === path.basename(stateDir) // never mirror our own database
-      : () => false;
     const keys = new PQueue({ concurrency: options.concurrency });
     const plannedDeletes = new Map<Destination, number>(live.map((d) => [d, 0]));
     const uploadContext = {
@@ -99,7 +97,7 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
     };
 
     const manifests = live.map((d) => filtered(store.manifest(d.destId), filter.includes));
-    for await (const merged of mergeByKey<ScannedFile, ManifestRow>(source.scan(filter, skipStateDir), manifests)) {
+    for await (const merged of mergeByKey<SourceFile, ManifestRow>(source.scan(filter), manifests)) {
       if (signal.aborted) break;
       const { key, known } = merged;
       if (merged.source !== undefined) observer.scanned?.(source.scanned.files, source.scanned.bytes);
@@ -151,7 +149,7 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
       }
       await keys.onSizeLessThan(options.concurrency);
       void keys.add(async () => {
-        await uploadFile(file, uploads, file.md5, uploadContext);
+        await uploadFile(file, uploads, uploadContext);
         observer.settled?.(file.size);
       });
     }
@@ -196,17 +194,17 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
       source: { ...source.scanned, problems: source.problems.length },
     };
   } finally {
-    await Promise.all(destinations.map((d) => d.close()));
+    await Promise.all([...destinations.map((d) => d.close()), source.close()]);
   }
 }
 
 /** Decides every destination for one key, hashing the source file once if any decision needs it. */
 async function decideAll(
-  scanned: ScannedFile | undefined,
+  scanned: SourceFile | undefined,
   known: ReadonlyArray<ManifestRow | undefined>,
   policy: DiffPolicy,
-  source: LocalSource,
-): Promise<{ decisions: Decision[]; file: ScannedFile | undefined }> {
+  source: TransferSource,
+): Promise<{ decisions: Decision[]; file: SourceFile | undefined }> {
   const decisions = known.map((k) => decide(scanned, k, policy));
   if (scanned === undefined || !decisions.some((d) => d.kind === 'needs-hash')) return { decisions, file: scanned };
   try {
@@ -220,20 +218,4 @@ async function decideAll(
 
 function* filtered<T extends { key: string }>(rows: Iterable<T>, includes: (key: string) => boolean): Generator<T> {
   for (const row of rows) if (includes(row.key)) yield row;
-}
-
-async function checkSourceFolder(root: string, input: string): Promise<void> {
-  let st;
-  try {
-    st = await stat(root);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UsageError(code === 'ENOENT' ? `source ${input} does not exist` : `source ${input} cannot be read (${code ?? messageOf(error)})`);
-  }
-  if (!st.isDirectory()) throw new UsageError(`source ${input} is not a folder`);
-  try {
-    await readdir(root);
-  } catch (error) {
-    throw new UsageError(`source ${input} cannot be read (${(error as NodeJS.ErrnoException).code ?? messageOf(error)})`);
-  }
 }

@@ -1,13 +1,15 @@
+import type { Readable } from 'node:stream';
 import type { StorageAdapter, WriteInfo, WriteResult } from '../../adapters/index.ts';
 import { isRetryable, withRetry, type RetryPolicy } from '../queue/retry.ts';
 import type { ByteBudget } from '../queue/byte-budget.ts';
-import type { LocalSource, ScannedFile } from '../scan/local-source.ts';
+import type { SourceFile } from '../diff/decide.ts';
+import type { Description, TransferSource } from '../scan/source.ts';
 import type { StateStore } from '../state/store.ts';
 import { fanout } from '../transfer/fanout.ts';
 import type { Destination } from './destination.ts';
 
 export interface UploadContext {
-  readonly source: LocalSource;
+  readonly source: TransferSource;
   readonly store: StateStore;
   readonly retry: RetryPolicy;
   readonly budget: ByteBudget;
@@ -24,7 +26,14 @@ const ONE_TRY: RetryPolicy = Object.freeze({ attempts: 1, baseDelayMs: 0, maxDel
  * integrity rules allow: a small file once (hashed in memory); a large one twice, a hashing pass
  * for the checksum the provider verifies and one streamed pass shared by all destinations.
  */
-export async function uploadFile(file: ScannedFile, targets: readonly Destination[], knownMd5: string | undefined, ctx: UploadContext): Promise<void> {
+export async function uploadFile(file: SourceFile, targets: readonly Destination[], ctx: UploadContext): Promise<void> {
+  let description: Description;
+  try {
+    description = await withRetry(() => ctx.source.describe(file), ctx.retry, { signal: ctx.signal });
+  } catch (error) {
+    for (const d of targets) d.fail(file.key, error);
+    return;
+  }
   if (file.size <= ctx.wholeFileLimit) {
     await ctx.budget.acquire(file.size);
     try {
@@ -36,14 +45,14 @@ export async function uploadFile(file: ScannedFile, targets: readonly Destinatio
         return;
       }
       const { data, md5 } = read;
-      await Promise.all(targets.map((d) => sendTo(d, file, md5, ctx, { retry: ctx.retry }, (adapter) => adapter.write(file.key, data, infoOf(file, md5)))));
+      await Promise.all(targets.map((d) => sendTo(d, file, md5, ctx, { retry: ctx.retry }, (adapter) => adapter.write(file.key, data, { ...description, size: file.size, md5 }))));
     } finally {
       ctx.budget.release(file.size);
     }
     return;
   }
 
-  let md5 = knownMd5;
+  let md5 = file.md5;
   if (md5 === undefined) {
     try {
       md5 = await withRetry(() => ctx.source.hash(file), ctx.retry, { signal: ctx.signal });
@@ -52,25 +61,27 @@ export async function uploadFile(file: ScannedFile, targets: readonly Destinatio
       return;
     }
   }
-  const info = infoOf(file, md5);
+  const info: WriteInfo = { ...description, size: file.size, md5 };
   // One shared read for all; a branch that fails with a retryable error gets its own re-read below.
   const retryLater: Destination[] = [];
-  const shared = ctx.source.openVerified(file, md5);
+  let shared: Readable;
+  try {
+    shared = await ctx.source.openVerified(file, md5);
+  } catch (error) {
+    for (const d of targets) d.fail(file.key, error);
+    return;
+  }
   await fanout(shared, targets.map((d) => async (body) => {
     const ok = await sendTo(d, file, md5, ctx, { retry: ONE_TRY, direct: true, keepRetryable: () => retryLater.push(d) }, (adapter) => adapter.write(file.key, body, info));
     if (!ok) throw new Error('branch failed');
   }));
-  await Promise.all(retryLater.map((d) => sendTo(d, file, md5, ctx, { retry: ctx.retry, direct: true }, (adapter) => adapter.write(file.key, ctx.source.openVerified(file, md5), info))));
-}
-
-function infoOf(file: ScannedFile, md5: string): WriteInfo {
-  return { size: file.size, md5, mtimeMs: file.mtimeMs };
+  await Promise.all(retryLater.map((d) => sendTo(d, file, md5, ctx, { retry: ctx.retry, direct: true }, async (adapter) => adapter.write(file.key, await ctx.source.openVerified(file, md5), info))));
 }
 
 /** Runs one write on a destination and records the outcome; true when it is stored and recorded. */
 async function sendTo(
   d: Destination,
-  file: ScannedFile,
+  file: SourceFile,
   md5: string,
   ctx: UploadContext,
   how: { retry: RetryPolicy; direct?: boolean; keepRetryable?: () => void },

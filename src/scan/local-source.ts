@@ -3,28 +3,22 @@ import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
-import { HashingStream, md5Hex } from '../../adapters/hash.ts';
+import { md5Hex } from '../../adapters/hash.ts';
 import { StorageError } from '../../adapters/errors.ts';
 import { isLocalTempName } from '../../adapters/local/local-adapter.ts';
 import { walkSorted } from '../../adapters/local/walk.ts';
 import type { SourceFile } from '../diff/decide.ts';
+import { verified } from './adapter-source.ts';
 import type { KeyFilter } from './filter.ts';
+import type { Description, ScanProblem, TransferSource } from './source.ts';
 
-export interface ScanProblem {
-  readonly key: string;
-  readonly message: string;
-}
-
-export interface ScannedFile extends SourceFile {
-  readonly mode: number;
-}
 
 /**
  * A local folder as a sync source: a sorted scan plus reads that notice a file changing under
  * them. Folders that cannot be read are remembered so that nothing under them is deleted at a
  * destination just because we could not see it.
  */
-export class LocalSource {
+export class LocalSource implements TransferSource {
   readonly root: string;
   readonly problems: ScanProblem[] = [];
   readonly skipped: string[] = [];
@@ -36,13 +30,20 @@ export class LocalSource {
     this.root = root;
   }
 
+  get url(): string {
+    return this.root;
+  }
+
   get scanned(): { files: number; bytes: number } {
     return { files: this.#files, bytes: this.#bytes };
   }
 
-  async *scan(filter: KeyFilter, skipName: (name: string) => boolean = () => false): AsyncGenerator<ScannedFile> {
+  /** Names to leave out anywhere in the tree (our own state directory when it lies inside). */
+  skipName: (name: string) => boolean = () => false;
+
+  async *scan(filter: KeyFilter): AsyncGenerator<SourceFile> {
     const walk = walkSorted(this.root, {
-      skipName: (name) => isLocalTempName(name) || skipName(name),
+      skipName: (name) => isLocalTempName(name) || this.skipName(name),
       onProblem: (p) => {
         const key = p.key === '' ? '.' : p.key;
         this.problems.push({ key, message: `cannot read ${p.isDirectory ? 'folder' : 'file'} ${key}: ${p.error.code ?? p.error.message}` });
@@ -98,10 +99,15 @@ export class LocalSource {
     return hash.digest('hex');
   }
 
-  /** A stream of the file that fails at its end unless the content hashes to `md5`. */
-  openVerified(file: SourceFile, md5: string): Readable {
-    return createReadStream(this.pathOf(file.key)).pipe(new HashingStream(md5));
+  async openVerified(file: SourceFile, md5: string): Promise<Readable> {
+    return verified(createReadStream(this.pathOf(file.key)), md5);
   }
+
+  async describe(file: SourceFile): Promise<Description> {
+    return { mtimeMs: file.mtimeMs };
+  }
+
+  async close(): Promise<void> {}
 
   async assertUnchanged(file: SourceFile): Promise<void> {
     const now = await stat(this.pathOf(file.key)).catch((error: unknown) => {

@@ -32,7 +32,7 @@ describe('endpoints', () => {
 });
 
 describe('options', () => {
-  const base = { concurrency: '16', retries: '5', partSize: '8M', logLevel: 'warn' };
+  const base = { concurrency: '16', retries: '5', partSize: '8M', partConcurrency: '4', logLevel: 'warn' };
   it('validates into a frozen object with defaults', () => {
     const o = validateCommon(base, { CLOUDMIRROR_STATE_DIR: '/tmp/state-x' });
     expect(Object.isFrozen(o)).toBe(true);
