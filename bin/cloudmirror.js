@@ -4,12 +4,15 @@
 // `npm ci` installs into the project, so `npx cloudmirror` works whatever the machine has.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import module from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 const stripsTypes = major >= 24 || (major === 23 && minor >= 6) || (major === 22 && minor >= 18);
 
 if (stripsTypes) {
+  // Reuse compiled (and type-stripped) modules across runs: start-up is most of a no-op re-sync.
+  module.enableCompileCache?.();
   // Experimental-feature notices (type stripping, node:sqlite on some versions) are not for users.
   process.removeAllListeners('warning');
   process.on('warning', (warning) => {

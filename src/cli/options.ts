@@ -1,6 +1,5 @@
 import os from 'node:os';
 import path from 'node:path';
-import { z } from 'zod';
 import { DEFAULT_TRANSFER, type TransferTuning } from '../../adapters/index.ts';
 import { UsageError } from '../errors.ts';
 import type { MaxDelete } from '../jobs/delete-guard.ts';
@@ -45,33 +44,20 @@ const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2,
 const MIN_PART = 5 * 1024 ** 2;
 const MAX_PART = 5 * 1024 ** 3;
 
-const intIn = (option: string, min: number, max: number) =>
-  z.string().transform((raw, ctx) => {
-    const n = Number(raw);
-    if (!/^\d+$/.test(raw.trim()) || n < min || n > max) {
-      ctx.addIssue({ code: 'custom', message: `${option} must be a whole number from ${min} to ${max}, got '${raw}'` });
-      return z.NEVER;
-    }
-    return n;
-  });
-
-const commonSchema = z.object({
-  dryRun: z.boolean().default(false),
-  checksum: z.boolean().default(false),
-  include: z.array(z.string()).default([]),
-  exclude: z.array(z.string()).default([]),
-  maxDelete: z.string().optional(),
-  force: z.boolean().default(false),
-  concurrency: intIn('--concurrency', 1, 256),
-  retries: intIn('--retries', 1, 100),
-  partSize: z.string(),
-  partConcurrency: intIn('--part-concurrency', 1, 64),
-  refresh: z.boolean().default(false),
-  stateDir: z.string().optional(),
-  json: z.boolean().default(false),
-  progress: z.boolean().optional(),
-  logLevel: z.string(),
-});
+/*
+ * Validation is hand-written rather than zod: these few checks run on every invocation, and
+ * loading zod would add more to a no-op re-sync's start-up than everything else it does.
+ * (The config file, validated once per service start, uses zod.)
+ */
+function intIn(raw: unknown, option: string, min: number, max: number): number {
+  const text = String(raw ?? '');
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || n < min || n > max) throw new UsageError(`${option} must be a whole number from ${min} to ${max}, got '${text}'`);
+  return n;
+}
+const flag = (raw: unknown): boolean => raw === true;
+const strings = (raw: unknown): string[] => (Array.isArray(raw) ? raw.map(String) : []);
+const optionalString = (raw: unknown): string | undefined => (typeof raw === 'string' ? raw : undefined);
 
 export interface CommonOptions {
   readonly dryRun: boolean;
@@ -92,34 +78,36 @@ export interface CommonOptions {
 }
 
 export function validateCommon(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): CommonOptions {
-  const parsed = commonSchema.safeParse(raw);
-  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => i.message).join('; '));
-  const o = parsed.data;
-  for (const [flag, globs] of [['--include', o.include], ['--exclude', o.exclude]] as const) {
+  const include = strings(raw.include);
+  const exclude = strings(raw.exclude);
+  for (const [option, globs] of [['--include', include], ['--exclude', exclude]] as const) {
     for (const glob of globs) {
       const problem = checkGlob(glob);
-      if (problem !== undefined) throw new UsageError(`${flag} '${glob}': ${problem}`);
+      if (problem !== undefined) throw new UsageError(`${option} '${glob}': ${problem}`);
     }
   }
-  if (!(LOG_LEVELS as readonly string[]).includes(o.logLevel)) {
-    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${o.logLevel}'`);
+  const logLevel = String(raw.logLevel ?? 'warn');
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
   }
+  const maxDelete = optionalString(raw.maxDelete);
+  const stateDir = optionalString(raw.stateDir);
   return Object.freeze({
-    dryRun: o.dryRun,
-    compare: o.checksum ? 'checksum' : 'size-mtime',
-    include: Object.freeze([...o.include]),
-    exclude: Object.freeze([...o.exclude]),
-    maxDelete: o.maxDelete === undefined ? undefined : parseMaxDelete(o.maxDelete),
-    force: o.force,
-    concurrency: o.concurrency,
-    retries: o.retries,
-    partSize: parsePartSize(o.partSize),
-    partConcurrency: o.partConcurrency,
-    refresh: o.refresh,
-    stateDir: path.resolve(o.stateDir ?? defaultStateDir(env)),
-    json: o.json,
-    progress: o.progress,
-    logLevel: o.logLevel as CommonOptions['logLevel'],
+    dryRun: flag(raw.dryRun),
+    compare: flag(raw.checksum) ? 'checksum' : 'size-mtime',
+    include: Object.freeze(include),
+    exclude: Object.freeze(exclude),
+    maxDelete: maxDelete === undefined ? undefined : parseMaxDelete(maxDelete),
+    force: flag(raw.force),
+    concurrency: intIn(raw.concurrency ?? '16', '--concurrency', 1, 256),
+    retries: intIn(raw.retries ?? String(DEFAULT_RETRY.attempts), '--retries', 1, 100),
+    partSize: parsePartSize(String(raw.partSize ?? '8M')),
+    partConcurrency: intIn(raw.partConcurrency ?? String(DEFAULT_TRANSFER.partConcurrency), '--part-concurrency', 1, 64),
+    refresh: flag(raw.refresh),
+    stateDir: path.resolve(stateDir ?? defaultStateDir(env)),
+    json: flag(raw.json),
+    progress: typeof raw.progress === 'boolean' ? raw.progress : undefined,
+    logLevel: logLevel as CommonOptions['logLevel'],
   } satisfies CommonOptions);
 }
 

@@ -2,7 +2,6 @@ import { EXIT, FatalRunError, UsageError } from '../errors.ts';
 import { parseEndpoint } from '../endpoints.ts';
 import { runSync, type SyncObserver, type TransferMode } from '../jobs/sync.ts';
 import { createLogger } from '../observe/logger.ts';
-import { progressObserver } from '../observe/progress.ts';
 import { jsonSummary, textSummary } from '../observe/report.ts';
 import { StateStore } from '../state/store.ts';
 import { transferTuning, validateCommon } from './options.ts';
@@ -24,9 +23,9 @@ export async function runTransferCommand(mode: TransferMode, sourceInput: string
     }
   }
 
-  const log = await createLogger(options.logLevel);
+  const log = createLogger(options.logLevel);
   const showProgress = options.progress ?? (process.stderr.isTTY === true && !options.json);
-  const progress = showProgress ? progressObserver(mode) : undefined;
+  const progress = showProgress ? (await import('../observe/progress.ts')).progressObserver(mode) : undefined;
   const observer: SyncObserver = {
     ...progress,
     plan: (line) => process.stdout.write(options.json ? '' : `${line}\n`),

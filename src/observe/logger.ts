@@ -1,13 +1,41 @@
-import { pino, type Logger } from 'pino';
+import { createRequire } from 'node:module';
+import type { Logger } from 'pino';
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+type Level = (typeof LEVELS)[number];
+
+/** The few logging calls cloudmirror makes; pino's Logger satisfies it. */
+export interface Log {
+  warn(msgOrObject: unknown, message?: string): void;
+  info(msgOrObject: unknown, message?: string): void;
+  debug(msgOrObject: unknown, message?: string): void;
+  error(msgOrObject: unknown, message?: string): void;
+}
 
 /**
  * JSON logs on stderr (stdout belongs to results and --json); readable lines when stderr is a
- * terminal. Synchronous writes, so nothing is lost when the process exits right after.
+ * terminal. Synchronous writes, so nothing is lost when the process exits right after. pino is
+ * loaded on the first message that passes the level: a quiet run never pays for it.
  */
-export async function createLogger(level: string): Promise<Logger> {
-  if (process.stderr.isTTY === true && level !== 'silent') {
-    const { default: pretty } = await import('pino-pretty');
-    return pino({ level }, pretty({ destination: 2, sync: true, colorize: true, ignore: 'pid,hostname' }));
-  }
-  return pino({ level, base: undefined }, pino.destination({ dest: 2, sync: true }));
+export function createLogger(level: string): Log {
+  const threshold = level === 'silent' ? LEVELS.length : LEVELS.indexOf(level as Level);
+  let logger: Logger | undefined;
+  const real = (): Logger => {
+    if (logger !== undefined) return logger;
+    const require = createRequire(import.meta.url);
+    const { pino } = require('pino') as typeof import('pino');
+    if (process.stderr.isTTY === true) {
+      const { build } = require('pino-pretty') as typeof import('pino-pretty');
+      logger = pino({ level }, build({ destination: 2, sync: true, colorize: true, ignore: 'pid,hostname' }));
+    } else {
+      logger = pino({ level, base: undefined }, pino.destination({ dest: 2, sync: true }));
+    }
+    return logger;
+  };
+  const at = (name: Level) => (first: unknown, message?: string): void => {
+    if (LEVELS.indexOf(name) < threshold) return;
+    if (message === undefined) real()[name](first as string);
+    else real()[name](first as object, message);
+  };
+  return { warn: at('warn'), info: at('info'), debug: at('debug'), error: at('error') };
 }

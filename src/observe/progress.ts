@@ -3,13 +3,14 @@ import type { SyncObserver } from '../jobs/sync.ts';
 import { formatBytes } from './format.ts';
 
 /**
- * The progress display on stderr: files settled out of files scanned so far (the total grows
- * while the scan streams), bytes sent and the rate. Redrawn a few times a second, not per file.
+ * The progress display on stderr: objects settled out of objects scanned so far (the total grows
+ * while the scan streams, so the ETA firms up once the scan is complete), bytes sent, the rate
+ * and the ETA. Redrawn a few times a second, not per object.
  */
 export function progressObserver(label: string): SyncObserver & { stop(): void } {
   const bar = new cliProgress.SingleBar({
     stream: process.stderr,
-    format: `${label} [{bar}] {value}/{total} files | {sent} sent | {rate}/s | {phase}`,
+    format: `${label} [{bar}] {value}/{total} objects | {sent} sent | {rate}/s | ETA {eta_formatted} | {phase}`,
     barsize: 24,
     hideCursor: true,
     fps: 5,

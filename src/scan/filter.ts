@@ -1,4 +1,8 @@
-import picomatch from 'picomatch';
+import { createRequire } from 'node:module';
+import type picomatchType from 'picomatch';
+
+// Loaded only when a run has globs.
+const picomatch = (): typeof picomatchType => createRequire(import.meta.url)('picomatch') as typeof picomatchType;
 
 /**
  * --include / --exclude globs. A pattern without '/' matches a file's name in any folder
@@ -13,7 +17,7 @@ export interface KeyFilter {
 export function keyFilter(include: readonly string[], exclude: readonly string[]): KeyFilter {
   const compile = (patterns: readonly string[]): ((key: string) => boolean) | undefined => {
     if (patterns.length === 0) return undefined;
-    const matchers = patterns.map((p) => picomatch(p.replace(/^\/+/, ''), { dot: true, basename: !p.includes('/') }));
+    const matchers = patterns.map((p) => picomatch()(p.replace(/^\/+/, ''), { dot: true, basename: !p.includes('/') }));
     return (key) => matchers.some((m) => m(key));
   };
   const inc = compile(include);
@@ -26,7 +30,7 @@ export function keyFilter(include: readonly string[], exclude: readonly string[]
 export function checkGlob(pattern: string): string | undefined {
   if (pattern.trim() === '') return 'empty pattern';
   try {
-    picomatch.makeRe(pattern);
+    picomatch().makeRe(pattern);
     return undefined;
   } catch (error) {
     return error instanceof Error ? error.message : String(error);

@@ -127,8 +127,9 @@ describe('progress display', () => {
     const onTty = (args: string[]) => spawnSync('script', ['-qec', [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(' '), '/dev/null'], { encoding: 'utf8' }).stdout;
     const drawn = onTty(['sync', t.src, t.dest('tty'), ...t.state]);
     const bytes = Object.values(FILES).reduce((n, c) => n + Buffer.byteLength(c), 0);
-    expect(drawn).toContain(`] 4/4 files | ${bytes} B sent`);
-    expect(onTty(['sync', t.src, t.dest('tty2'), ...t.state, '--no-progress'])).not.toMatch(/files \|/);
+    expect(drawn).toContain(`] 4/4 objects | ${bytes} B sent`);
+    expect(drawn).toMatch(/ETA \d+s/);
+    expect(onTty(['sync', t.src, t.dest('tty2'), ...t.state, '--no-progress'])).not.toMatch(/objects \|/);
     const piped = await runCli(['sync', t.src, t.dest('pipe'), ...t.state]);
     expect(piped.stderr).toBe('');
   });
