@@ -12,18 +12,18 @@ const DELETE_BATCH = 1000;
  */
 export async function runDeletes(d: Destination, store: StateStore, retry: RetryPolicy, signal: AbortSignal): Promise<void> {
   while (!signal.aborted && !d.isDown) {
+    await store.flush();
     const batch = store.journalPlanned(d.destId, 'delete', DELETE_BATCH);
     if (batch.length === 0) return;
-    for (const row of batch) store.journalRunning(row.id);
+    await Promise.all(batch.map((row) => store.journalRunning(row.id)));
     const outcome = await d.run({ retry, signal }, (adapter) => adapter.delete(batch.map((r) => r.key)));
     if (outcome.ok) {
-      for (const row of batch) store.recordDeleted(d.destId, row.id, row.key);
+      await Promise.all(batch.map((row) => store.recordDeleted(d.destId, row.id, row.key)));
       d.summary.deleted += batch.length;
     } else {
-      for (const row of batch) {
-        store.journalFailed(row.id, isStorageError(outcome.error) ? outcome.error.message : String(outcome.error));
-        d.fail(row.key, outcome.error);
-      }
+      const message = isStorageError(outcome.error) ? outcome.error.message : String(outcome.error);
+      await Promise.all(batch.map((row) => store.journalFailed(row.id, message)));
+      for (const row of batch) d.fail(row.key, outcome.error);
     }
   }
 }

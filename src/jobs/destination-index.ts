@@ -23,7 +23,7 @@ export async function prepareIndex(d: Destination, store: StateStore, refresh: b
         store.recordAdopted(d.destId, found);
       } catch (error) {
         if (!isStorageError(error) || error.code !== 'NotFound') throw error;
-        store.recordDeleted(d.destId, undefined, key);
+        await store.recordDeleted(d.destId, undefined, key);
       }
     }
   }

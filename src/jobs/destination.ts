@@ -124,15 +124,15 @@ export class Destination {
       const { store, journal } = work;
       let journalId: number | undefined;
       if (store !== undefined && journal !== undefined) {
-        if ('id' in journal) store.journalRunning((journalId = journal.id));
-        else journalId = store.journalStart(this.destId, journal.key, journal.op);
+        if ('id' in journal) await store.journalRunning((journalId = journal.id));
+        else journalId = await store.journalStart(this.destId, journal.key, journal.op);
       }
       try {
         const value = await withRetry((attempt) => action(adapter, attempt), work.retry, { signal: work.signal });
         this.#consecutiveFailures = 0;
         return { ok: true as const, value, journalId };
       } catch (error) {
-        if (journalId !== undefined) store?.journalFailed(journalId, messageOf(error));
+        if (journalId !== undefined) await store?.journalFailed(journalId, messageOf(error));
         if (isStorageError(error) && DESTINATION_WIDE.has(error.code)) {
           if (++this.#consecutiveFailures >= DOWN_AFTER) this.markDown(`${this.endpoint.url}: ${error.message}`);
         }

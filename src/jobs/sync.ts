@@ -113,7 +113,7 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
             break;
           case 'adopt':
             if (file !== undefined && !options.dryRun) {
-              store.recordStored(d.destId, undefined, { key, size: file.size, mtimeMs: file.mtimeMs, md5: file.md5 ?? null, etag: null });
+              store.recordStored(d.destId, undefined, { key, size: file.size, mtimeMs: file.mtimeMs, md5: file.md5 ?? null, etag: null }).catch((error: unknown) => d.fail(key, error));
             }
             d.summary.unchanged++;
             break;
@@ -125,7 +125,7 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
             if (source.hidden(key)) break;
             plannedDeletes.set(d, (plannedDeletes.get(d) ?? 0) + 1);
             if (options.dryRun) observer.plan?.(`delete ${key} from ${d.endpoint.url}`);
-            else store.journalPlan(d.destId, key, 'delete');
+            else store.journalPlan(d.destId, key, 'delete').catch((error: unknown) => d.fail(key, error));
             break;
           case 'keep':
           case 'needs-hash':
@@ -154,6 +154,7 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
       });
     }
     await keys.onIdle();
+    await store.flush();
 
     for (const problem of source.problems) for (const d of live) d.fail(problem.key, new Error(problem.message));
     for (const skipped of source.skipped) observer.warn?.(`skipped ${skipped}: not a regular file`);

@@ -93,7 +93,11 @@ async function sendTo(
     else d.fail(file.key, outcome.error);
     return false;
   }
-  ctx.store.recordStored(d.destId, outcome.journalId, { key: file.key, size: file.size, mtimeMs: file.mtimeMs, md5, etag: outcome.value.etag ?? null });
+  // Not awaited: the transfer slot is free as soon as the destination confirmed. The run flushes
+  // the store before it ends; a crash before that leaves the journal row, and the next run asks
+  // the destination about that key instead of trusting or re-sending it.
+  ctx.store.recordStored(d.destId, outcome.journalId, { key: file.key, size: file.size, mtimeMs: file.mtimeMs, md5, etag: outcome.value.etag ?? null })
+    .catch((error: unknown) => d.fail(file.key, error));
   d.summary.uploaded++;
   d.summary.bytes += file.size;
   ctx.onBytes(file.size);

@@ -27,6 +27,7 @@ export type JournalOp = 'upload' | 'delete' | 'copy';
 /** Rows per transaction when loading a listing: big enough to amortize commits, small enough to stay responsive. */
 const ADOPT_BATCH = 2000;
 
+
 /**
  * The embedded state store (SQLite in WAL mode through node:sqlite). Writes go through one
  * connection; manifest scans use a second, read-only one, so a long ordered scan sees a stable
@@ -37,6 +38,8 @@ export class StateStore {
   readonly #db: DatabaseSync;
   readonly #reader: DatabaseSync;
   readonly #stmts: ReturnType<typeof prepareStatements>;
+  #group: Array<{ work: () => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void }> = [];
+  #groupCommitted: Promise<void> | undefined;
 
   private constructor(file: string) {
     this.file = file;
@@ -126,14 +129,20 @@ export class StateStore {
     });
   }
 
-  journalStart(destId: number, key: string, op: JournalOp): number {
-    const now = Date.now();
-    return Number(this.#stmts.insertJournal.run(destId, key, op, 'running', now, now).lastInsertRowid);
+  /** Journals an operation as running; resolves with its id once that is committed. */
+  journalStart(destId: number, key: string, op: JournalOp): Promise<number> {
+    return this.#inGroup(() => {
+      const now = Date.now();
+      return Number(this.#stmts.insertJournal.run(destId, key, op, 'running', now, now).lastInsertRowid);
+    });
   }
 
-  journalPlan(destId: number, key: string, op: JournalOp): void {
-    const now = Date.now();
-    this.#stmts.insertJournal.run(destId, key, op, 'planned', now, now);
+  /** Journals an operation for later (deletes run after all uploads); `flush` before reading plans back. */
+  journalPlan(destId: number, key: string, op: JournalOp): Promise<void> {
+    return this.#inGroup(() => {
+      const now = Date.now();
+      this.#stmts.insertJournal.run(destId, key, op, 'planned', now, now);
+    });
   }
 
   /** The next planned operations, oldest first; callers settle each (record or fail) before asking again. */
@@ -142,8 +151,10 @@ export class StateStore {
   }
 
   /** Moves a planned operation to running when it starts, so a crash leaves it recognizable. */
-  journalRunning(id: number): void {
-    this.#stmts.runJournal.run(Date.now(), id);
+  journalRunning(id: number): Promise<void> {
+    return this.#inGroup(() => {
+      this.#stmts.runJournal.run(Date.now(), id);
+    });
   }
 
   journalPending(destId: number): { running: number; planned: number; failed: number } {
@@ -157,8 +168,10 @@ export class StateStore {
     return (this.#stmts.runningKeys.all(destId) as Array<{ key: string }>).map((r) => r.key);
   }
 
-  journalFailed(id: number, error: string): void {
-    this.#stmts.failJournal.run(error, Date.now(), id);
+  journalFailed(id: number, error: string): Promise<void> {
+    return this.#inGroup(() => {
+      this.#stmts.failJournal.run(error, Date.now(), id);
+    });
   }
 
   /** Drops journal rows of a destination (planned deletes refused by the guard, leftovers of an old run). */
@@ -167,19 +180,24 @@ export class StateStore {
   }
 
   /** Records a confirmed upload or copy: manifest row and journal row change together. */
-  recordStored(destId: number, journalId: number | undefined, row: Omit<ManifestRow, 'adopted'>): void {
-    this.#transaction(() => {
+  recordStored(destId: number, journalId: number | undefined, row: Omit<ManifestRow, 'adopted'>): Promise<void> {
+    return this.#inGroup(() => {
       this.#stmts.upsertManifest.run(destId, row.key, row.size, row.mtimeMs, row.md5, row.etag, Date.now());
       if (journalId !== undefined) this.#stmts.deleteJournal.run(journalId);
     });
   }
 
   /** Records a confirmed delete. */
-  recordDeleted(destId: number, journalId: number | undefined, key: string): void {
-    this.#transaction(() => {
+  recordDeleted(destId: number, journalId: number | undefined, key: string): Promise<void> {
+    return this.#inGroup(() => {
       this.#stmts.deleteManifest.run(destId, key);
       if (journalId !== undefined) this.#stmts.deleteJournal.run(journalId);
     });
+  }
+
+  /** Resolves once every write queued so far is committed. */
+  async flush(): Promise<void> {
+    while (this.#groupCommitted !== undefined) await this.#groupCommitted;
   }
 
   recordRun(destId: number, error: string | null): void {
@@ -188,8 +206,56 @@ export class StateStore {
   }
 
   close(): void {
+    this.#commitGroup();
     this.#reader.close();
     this.#db.close();
+  }
+
+  #inGroup<T>(work: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#group.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      // Journal and manifest writes of concurrent transfers that arrive in the same turn of the
+      // event loop share one commit. Each operation's rows still change atomically, and a
+      // transfer starts only once its journal row is committed.
+      this.#groupCommitted ??= new Promise<void>((done) => {
+        setImmediate(() => {
+          this.#commitGroup();
+          done();
+        });
+      });
+    });
+  }
+
+  /**
+   * Runs the queued writes in one transaction and settles their promises only after COMMIT, so
+   * nobody acts on a row that could still be rolled back. A failed write fails alone; a failed
+   * commit fails them all.
+   */
+  #commitGroup(): void {
+    const group = this.#group;
+    this.#group = [];
+    this.#groupCommitted = undefined;
+    if (group.length === 0) return;
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    try {
+      this.#transaction(() => {
+        for (const item of group) {
+          try {
+            outcomes.push({ ok: true, value: item.work() });
+          } catch (error) {
+            outcomes.push({ ok: false, error });
+          }
+        }
+      });
+    } catch (error) {
+      for (const item of group) item.reject(error);
+      return;
+    }
+    group.forEach((item, i) => {
+      const outcome = outcomes[i];
+      if (outcome?.ok === true) item.resolve(outcome.value);
+      else item.reject(outcome?.error);
+    });
   }
 
   #transaction(work: () => void): void {

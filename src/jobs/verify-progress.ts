@@ -1,0 +1,40 @@
+import cliProgress from 'cli-progress';
+import { formatBytes } from '../observe/format.ts';
+import type { VerifyObserver } from './verify.ts';
+
+/**
+ * The verify progress display on stderr: keys settled out of keys listed so far (the total grows
+ * while the listings stream), differences found, bytes hashed. Redrawn a few times a second.
+ */
+export function verifyProgress(): VerifyObserver & { stop(): void } {
+  const bar = new cliProgress.SingleBar({
+    stream: process.stderr,
+    format: 'verify [{bar}] {value}/{total} keys | {differences} differences | {hashed} hashed',
+    barsize: 24,
+    hideCursor: true,
+    fps: 5,
+  }, cliProgress.Presets.shades_classic);
+  let settled = 0;
+  let differences = 0;
+  let hashed = 0;
+  const payload = () => ({ differences, hashed: formatBytes(hashed) });
+  bar.start(0, 0, payload());
+  return {
+    listed(keys) {
+      bar.setTotal(keys);
+    },
+    settled() {
+      bar.update(++settled, payload());
+    },
+    difference() {
+      differences++;
+    },
+    hashed(bytes) {
+      hashed += bytes;
+    },
+    stop() {
+      bar.update(settled, payload());
+      bar.stop();
+    },
+  };
+}
