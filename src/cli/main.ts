@@ -3,6 +3,7 @@ import { EXIT, FatalRunError, UsageError, messageOf } from '../errors.ts';
 import { COMMON_OPTIONS, type OptionSpec } from './options.ts';
 import type { TransferMode } from '../jobs/sync.ts';
 import { runTransferCommand } from './transfer-command.ts';
+import { runVerifyCommand, VERIFY_OPTIONS } from './verify-command.ts';
 
 const VERSION = '0.1.0';
 
@@ -31,6 +32,11 @@ export function buildProgram(): Command {
       });
   transfer('sync', 'make every DEST an exact mirror of SOURCE (deletes extra objects, guarded by --max-delete)');
   transfer('copy', 'like sync, but never deletes at DEST');
+  addOptions(program.command('verify').description('compare every DEST with SOURCE by size and content hash; exit 0 when identical, 1 when not').argument('<source>', 'local folder or bucket/container').argument('<dest...>', 'one or more destinations'), VERIFY_OPTIONS)
+    .exitOverride()
+    .action(async (source: string, dests: string[], raw: Record<string, unknown>) => {
+      process.exitCode = await runVerifyCommand(source, dests, raw);
+    });
   transfer('migrate', 'copy a bucket or container to one or more others: each object read once, resumable (the index remembers what arrived), never deletes');
   return program;
 }

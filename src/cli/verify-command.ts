@@ -1,0 +1,79 @@
+import { Option } from 'commander';
+import { EXIT, FatalRunError, UsageError } from '../errors.ts';
+import { parseEndpoint } from '../endpoints.ts';
+import { runVerify, type VerifyObserver } from '../jobs/verify.ts';
+import { verifyProgress } from '../jobs/verify-progress.ts';
+import { verifyFailureJson, verifyJson, verifyText } from '../jobs/verify-report.ts';
+import { createLogger } from '../observe/logger.ts';
+import { DEFAULT_RETRY } from '../queue/retry.ts';
+import { COMMON_OPTIONS, validateCommon, type OptionSpec } from './options.ts';
+import { onInterrupt } from './signals.ts';
+
+/** The common options that mean something to a read-only comparison, with help worded for it. */
+const SHARED: Readonly<Record<string, string | undefined>> = {
+  '--include <glob>': 'only keys matching GLOB are compared (repeatable); a glob without "/" matches names in any folder',
+  '--exclude <glob>': 'leave out keys matching GLOB (repeatable)',
+  '--concurrency <n>': 'objects whose hash is being learned at once (stats, downloads, reads)',
+  '--state-dir <dir>': undefined,
+  '--json': undefined,
+  '--progress': undefined,
+  '--no-progress': undefined,
+  '--log-level <level>': undefined,
+};
+
+export const VERIFY_OPTIONS: readonly OptionSpec[] = [
+  { flags: '--deep', help: 'download (or read) and hash every object on every side, instead of trusting listed hashes and the index' },
+  ...COMMON_OPTIONS.filter((o) => o.flags in SHARED).map((o) => ({ ...o, help: SHARED[o.flags] ?? o.help })),
+];
+
+/** Defaults of the common options verify does not offer, so the shared validation sees a complete set. */
+const OMITTED_DEFAULTS: Record<string, unknown> = Object.fromEntries(
+  COMMON_OPTIONS.filter((o) => !(o.flags in SHARED) && o.defaultValue !== undefined).map((o) => [new Option(o.flags).attributeName(), o.defaultValue]),
+);
+
+/** `cloudmirror verify SOURCE DEST...`: compare, print the differences, pick the exit code. */
+export async function runVerifyCommand(sourceInput: string, destInputs: readonly string[], raw: Record<string, unknown>): Promise<number> {
+  const options = validateCommon({ ...OMITTED_DEFAULTS, ...raw });
+  const deep = raw.deep === true;
+  const source = parseEndpoint(sourceInput);
+  if (destInputs.length === 0) throw new UsageError('verify needs at least one destination');
+  const destinations = destInputs.map((d) => parseEndpoint(d));
+  const seen = new Set<string>();
+  for (const d of destinations) {
+    if (d.identity === source.identity) throw new UsageError(`${d.input}: a destination cannot be the source itself`);
+    if (seen.has(d.identity)) throw new UsageError(`${d.input}: the same destination is given twice`);
+    seen.add(d.identity);
+    if (d.spec.scheme === 'local' && source.spec.scheme === 'local' && (d.spec.path + '/').startsWith(source.spec.path + '/')) {
+      throw new UsageError(`${d.input}: a destination inside the source folder would be compared with itself; choose a folder outside ${source.url}`);
+    }
+  }
+
+  const log = await createLogger(options.logLevel);
+  const showProgress = options.progress ?? (process.stderr.isTTY === true && !options.json);
+  const progress = showProgress ? verifyProgress() : undefined;
+  const observer: VerifyObserver = { ...progress, warn: (message) => log.warn(message) };
+
+  const started = performance.now();
+  const interrupt = onInterrupt();
+  try {
+    const result = await runVerify({
+      source, destinations, deep,
+      include: options.include, exclude: options.exclude, concurrency: options.concurrency,
+      stateDir: options.stateDir, retry: DEFAULT_RETRY,
+    }, observer, interrupt.signal);
+    progress?.stop();
+    log.info({ ok: result.ok, durationMs: result.durationMs }, 'verify: done');
+    process.stdout.write(options.json ? `${verifyJson(result)}\n` : verifyText(result));
+    if (result.interrupted) return EXIT.interrupted;
+    if (result.nothingVerified) return EXIT.usage;
+    return result.ok ? EXIT.ok : EXIT.partial;
+  } catch (error) {
+    progress?.stop();
+    if ((error instanceof FatalRunError || error instanceof UsageError) && options.json) {
+      process.stdout.write(`${verifyFailureJson(destinations.map((d) => d.url), error.message, Math.round(performance.now() - started))}\n`);
+    }
+    throw error;
+  } finally {
+    interrupt.dispose();
+  }
+}
