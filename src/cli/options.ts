@@ -32,6 +32,7 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { flags: '--retries <n>', help: 'tries per operation for retryable errors (throttling, timeouts)', defaultValue: String(DEFAULT_RETRY.attempts) },
   { flags: '--part-size <size>', help: 'files above SIZE are uploaded in parts of SIZE (e.g. 8M, 64M; at least 5M)', defaultValue: '8M' },
   { flags: '--part-concurrency <n>', help: 'parts of one large file in flight at once (memory: part size × this)', defaultValue: String(DEFAULT_TRANSFER.partConcurrency) },
+  { flags: '--verify', help: 'afterwards, compare every destination with the source by size and MD5, as `cloudmirror verify` does' },
   { flags: '--refresh', help: 'list every destination again instead of trusting the index' },
   { flags: '--state-dir <dir>', help: 'where the index lives (default: $CLOUDMIRROR_STATE_DIR, else $XDG_STATE_HOME/cloudmirror)' },
   { flags: '--json', help: 'print one JSON summary on stdout at the end' },
@@ -71,6 +72,7 @@ export interface CommonOptions {
   readonly partSize: number;
   readonly partConcurrency: number;
   readonly refresh: boolean;
+  readonly verify: boolean;
   readonly stateDir: string;
   readonly json: boolean;
   readonly progress: boolean | undefined;
@@ -104,6 +106,7 @@ export function validateCommon(raw: Record<string, unknown>, env: NodeJS.Process
     partSize: parsePartSize(String(raw.partSize ?? '8M')),
     partConcurrency: intIn(raw.partConcurrency ?? String(DEFAULT_TRANSFER.partConcurrency), '--part-concurrency', 1, 64),
     refresh: flag(raw.refresh),
+    verify: flag(raw.verify),
     stateDir: path.resolve(stateDir ?? defaultStateDir(env)),
     json: flag(raw.json),
     progress: typeof raw.progress === 'boolean' ? raw.progress : undefined,

@@ -1,6 +1,9 @@
-import { EXIT, FatalRunError, UsageError } from '../errors.ts';
-import { parseEndpoint } from '../endpoints.ts';
+import { EXIT, FatalRunError } from '../errors.ts';
+import { parseSourceAndDestinations } from './endpoint-args.ts';
 import { runSync, type SyncObserver, type TransferMode } from '../jobs/sync.ts';
+import { runVerify, type VerifyResult } from '../jobs/verify.ts';
+import { verifyText } from '../jobs/verify-report.ts';
+import { DEFAULT_RETRY } from '../queue/retry.ts';
 import { createLogger } from '../observe/logger.ts';
 import { jsonSummary, textSummary } from '../observe/report.ts';
 import { StateStore } from '../state/store.ts';
@@ -10,18 +13,7 @@ import { onInterrupt } from './signals.ts';
 /** `cloudmirror sync|copy|migrate SOURCE DEST...`: validate everything, run, report, pick the exit code. */
 export async function runTransferCommand(mode: TransferMode, sourceInput: string, destInputs: readonly string[], raw: Record<string, unknown>): Promise<number> {
   const options = validateCommon(raw);
-  const source = parseEndpoint(sourceInput);
-  if (destInputs.length === 0) throw new UsageError(`${mode} needs at least one destination`);
-  const destinations = destInputs.map((d) => parseEndpoint(d));
-  const seen = new Set<string>();
-  for (const d of destinations) {
-    if (d.identity === source.identity) throw new UsageError(`${d.input}: a destination cannot be the source itself`);
-    if (seen.has(d.identity)) throw new UsageError(`${d.input}: the same destination is given twice`);
-    seen.add(d.identity);
-    if (d.spec.scheme === 'local' && source.spec.scheme === 'local' && (d.spec.path + '/').startsWith(source.spec.path + '/')) {
-      throw new UsageError(`${d.input}: a destination inside the source folder would copy itself; choose a folder outside ${source.url}`);
-    }
-  }
+  const { source, destinations } = parseSourceAndDestinations(mode, sourceInput, destInputs);
 
   const log = createLogger(options.logLevel);
   const showProgress = options.progress ?? (process.stderr.isTTY === true && !options.json);
@@ -47,9 +39,18 @@ export async function runTransferCommand(mode: TransferMode, sourceInput: string
       tuning: transferTuning(options), refresh: options.refresh,
     }, store, observer, interrupt.signal);
     progress?.stop();
-    process.stdout.write(options.json ? `${jsonSummary(result)}\n` : textSummary(result, options.dryRun));
-    if (result.interrupted) return EXIT.interrupted;
-    return result.ok ? EXIT.ok : EXIT.partial;
+    let verification: VerifyResult | undefined;
+    if (options.verify && !options.dryRun && !result.interrupted) {
+      await store.flush();
+      verification = await runVerify({
+        source, destinations, deep: false, include: options.include, exclude: options.exclude,
+        concurrency: options.concurrency, stateDir: options.stateDir, retry: DEFAULT_RETRY,
+      }, { warn: (message) => log.warn(message) }, interrupt.signal);
+    }
+    if (options.json) process.stdout.write(`${jsonSummary(result, verification)}\n`);
+    else process.stdout.write(textSummary(result, options.dryRun) + (verification === undefined ? '' : `verify:\n${verifyText(verification)}`));
+    if (result.interrupted || verification?.interrupted === true) return EXIT.interrupted;
+    return result.ok && (verification?.ok ?? true) ? EXIT.ok : EXIT.partial;
   } catch (error) {
     progress?.stop();
     if (error instanceof FatalRunError && options.json) {

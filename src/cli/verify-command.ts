@@ -1,6 +1,6 @@
 import { Option } from 'commander';
 import { EXIT, FatalRunError, UsageError } from '../errors.ts';
-import { parseEndpoint } from '../endpoints.ts';
+import { parseSourceAndDestinations } from './endpoint-args.ts';
 import { runVerify, type VerifyObserver } from '../jobs/verify.ts';
 import { verifyProgress } from '../jobs/verify-progress.ts';
 import { verifyFailureJson, verifyJson, verifyText } from '../jobs/verify-report.ts';
@@ -35,20 +35,9 @@ const OMITTED_DEFAULTS: Record<string, unknown> = Object.fromEntries(
 export async function runVerifyCommand(sourceInput: string, destInputs: readonly string[], raw: Record<string, unknown>): Promise<number> {
   const options = validateCommon({ ...OMITTED_DEFAULTS, ...raw });
   const deep = raw.deep === true;
-  const source = parseEndpoint(sourceInput);
-  if (destInputs.length === 0) throw new UsageError('verify needs at least one destination');
-  const destinations = destInputs.map((d) => parseEndpoint(d));
-  const seen = new Set<string>();
-  for (const d of destinations) {
-    if (d.identity === source.identity) throw new UsageError(`${d.input}: a destination cannot be the source itself`);
-    if (seen.has(d.identity)) throw new UsageError(`${d.input}: the same destination is given twice`);
-    seen.add(d.identity);
-    if (d.spec.scheme === 'local' && source.spec.scheme === 'local' && (d.spec.path + '/').startsWith(source.spec.path + '/')) {
-      throw new UsageError(`${d.input}: a destination inside the source folder would be compared with itself; choose a folder outside ${source.url}`);
-    }
-  }
+  const { source, destinations } = parseSourceAndDestinations('verify', sourceInput, destInputs);
 
-  const log = await createLogger(options.logLevel);
+  const log = createLogger(options.logLevel);
   const showProgress = options.progress ?? (process.stderr.isTTY === true && !options.json);
   const progress = showProgress ? verifyProgress() : undefined;
   const observer: VerifyObserver = { ...progress, warn: (message) => log.warn(message) };

@@ -1,15 +1,23 @@
 import type { SyncResult } from '../jobs/sync.ts';
+import type { VerifyResult } from '../jobs/verify.ts';
 import { formatBytes, formatDuration } from './format.ts';
 
-/** The --json summary: exactly the shape DESIGN.md promises to scripts. */
-export function jsonSummary(result: SyncResult): string {
+/**
+ * The --json summary: exactly the shape DESIGN.md promises to scripts. With --verify, each
+ * destination gains a `verify` object with the comparison's counts and differences.
+ */
+export function jsonSummary(result: SyncResult, verification?: VerifyResult): string {
   return JSON.stringify({
-    ok: result.ok,
-    durationMs: result.durationMs,
-    destinations: result.destinations.map((d) => ({
-      url: d.url, uploaded: d.uploaded, copied: d.copied, deleted: d.deleted, unchanged: d.unchanged,
-      failed: d.failed, bytes: d.bytes, errors: d.errors,
-    })),
+    ok: result.ok && (verification?.ok ?? true),
+    durationMs: result.durationMs + (verification?.durationMs ?? 0),
+    destinations: result.destinations.map((d, i) => {
+      const v = verification?.destinations[i];
+      return {
+        url: d.url, uploaded: d.uploaded, copied: d.copied, deleted: d.deleted, unchanged: d.unchanged,
+        failed: d.failed, bytes: d.bytes, errors: d.errors,
+        ...(v === undefined ? {} : { verify: { identical: v.identical, missing: v.missing, extra: v.extra, differing: v.differing, differences: v.differences, errors: v.errors } }),
+      };
+    }),
   });
 }
 
