@@ -63,7 +63,7 @@ const BUFFER_BUDGET = 64 * 1024 * 1024;
 
 export async function runSync(options: SyncOptions, store: StateStore, observer: SyncObserver = {}, signal: AbortSignal = new AbortController().signal): Promise<SyncResult> {
   const started = performance.now();
-  const source = await openSource(options.source, options.tuning);
+  const source = await openSource(options.source, options.tuning, options.retry);
   const policy: DiffPolicy = { compare: options.compare, deleteExtras: options.mode === 'sync' };
   const destinations = options.destinations.map((e) => new Destination(e, options.tuning, options.concurrency));
   for (const d of destinations) d.createMissing = !options.dryRun;
