@@ -23,3 +23,4 @@ export async function openAdapter(spec: AdapterSpec, tuning: TransferTuning = DE
       return (await import('./gs/gs-adapter.ts')).createGcsAdapter(spec, tuning);
   }
 }
+export { serverSideCopier, sameService, type ServerSideCopier } from './server-side-copy.ts';

@@ -1,10 +1,26 @@
 import type { Readable } from 'node:stream';
+import type { Scheme } from './spec.ts';
 
 /**
  * The storage adapter contract. Adapters know nothing about sync: they list, stat, read, write
  * and delete objects under one root (a folder, or a bucket/container plus an optional prefix).
  * Keys are always relative to that root, POSIX-separated, already validated by the core.
  */
+
+/**
+ * The standard properties and user metadata of an object, as `migrate` keeps them from one store
+ * to another. Metadata names and values are given as the caller meant them: each adapter maps
+ * them to what its store can hold and back (adapters/metadata-names.ts; README "Metadata across
+ * providers"). On stores that ignore case in names (S3, Azure) names come back in lower case.
+ */
+export interface ObjectProperties {
+  readonly contentType: string | undefined;
+  readonly cacheControl: string | undefined;
+  readonly contentEncoding: string | undefined;
+  readonly contentDisposition: string | undefined;
+  /** User metadata, decoded, with the adapter's own bookkeeping entries (mtime, md5) removed. */
+  readonly metadata: Readonly<Record<string, string>>;
+}
 
 /** What a listing or a stat tells about one object. Fields a provider does not give stay undefined. */
 export interface ObjectEntry {
@@ -16,13 +32,15 @@ export interface ObjectEntry {
   readonly md5: string | undefined;
   /** Provider change token (S3/Azure ETag, GCS generation); opaque. */
   readonly etag: string | undefined;
+  /**
+   * Given by `list` exactly when `capabilities.propertiesInListing` (the provider's listing
+   * carries them at no extra cost); otherwise `stat` tells them.
+   */
+  readonly properties?: ObjectProperties | undefined;
 }
 
-export interface ObjectDetails extends ObjectEntry {
-  readonly contentType: string | undefined;
-  /** User metadata as stored, with the adapter's own bookkeeping keys (mtime, md5) removed. */
-  readonly metadata: Readonly<Record<string, string>>;
-}
+/** What `stat` tells: the entry and the object's properties. */
+export interface ObjectDetails extends ObjectEntry, ObjectProperties {}
 
 export interface WriteInfo {
   /** Exact byte count of the body; adapters use it to choose a single request or a multipart upload. */
@@ -32,7 +50,31 @@ export interface WriteInfo {
   /** Source modification time, stored by rclone's convention so other tools see it. */
   readonly mtimeMs: number;
   readonly contentType?: string | undefined;
+  /** Stored as the provider's standard Cache-Control property. */
+  readonly cacheControl?: string | undefined;
+  /** Stored as the provider's standard Content-Encoding property; the body is stored as given, never re-encoded. */
+  readonly contentEncoding?: string | undefined;
+  /** Stored as the provider's standard Content-Disposition property. */
+  readonly contentDisposition?: string | undefined;
+  /**
+   * User metadata. Names the adapter uses for its own bookkeeping (mtime, md5chksum) are its own:
+   * a user entry stored under such a name is dropped and the adapter's value kept.
+   */
   readonly metadata?: Readonly<Record<string, string>> | undefined;
+}
+
+/**
+ * Changes to make while copying with `copyFrom`. Anything left undefined is copied from the source
+ * object as it is; `metadata`, when given, replaces the source's user metadata as a whole.
+ */
+export interface CopyInfo {
+  readonly contentType?: string | undefined;
+  readonly cacheControl?: string | undefined;
+  readonly contentEncoding?: string | undefined;
+  readonly contentDisposition?: string | undefined;
+  readonly metadata?: Readonly<Record<string, string>> | undefined;
+  /** Modification time to record; by default the source's (its mtime metadata, else its last-modified time). */
+  readonly mtimeMs?: number | undefined;
 }
 
 /**
@@ -58,6 +100,15 @@ export interface ReadRange {
 export interface Capabilities {
   /** `copy` exists: objects can be copied within this root without passing through us. */
   readonly serverSideCopy: boolean;
+  /**
+   * Writes keep contentType, cacheControl, contentEncoding, contentDisposition and user metadata,
+   * and `stat` returns them (false for a local folder, which keeps content and mtime only).
+   */
+  readonly objectProperties: boolean;
+  /** `list` entries carry `properties` (Azure, GCS listings), so no `stat` per object is needed to learn them. */
+  readonly propertiesInListing: boolean;
+  /** Metadata names come back as written ('preserved', GCS) or lower-cased ('lower', S3 and Azure, which ignore case in names). */
+  readonly metadataNameCase: 'preserved' | 'lower';
   /** `list` yields keys in UTF-8 byte order (SQLite BINARY order); otherwise the core sorts. */
   readonly sortedListing: boolean;
   /** `list` yields `mtimeMs` from our metadata (no per-object request needed to learn it). */
@@ -77,10 +128,28 @@ export interface PrepareOptions {
   readonly create: boolean;
 }
 
+/**
+ * Where a root lives, so that an adapter can recognise another root of the same service and
+ * account (a server-side copy partner) and name objects in it. Holds no secret.
+ */
+export interface StorageLocation {
+  readonly scheme: Scheme;
+  /**
+   * Opaque and comparable: equal for two roots reached on the same endpoint with the same
+   * account and credentials (for credentials, a one-way fingerprint, never the secret itself).
+   */
+  readonly serviceId: string;
+  /** Bucket or container (the absolute folder path for a local root). */
+  readonly bucket: string;
+  /** Prefix of the root inside the bucket: '' or ending in '/'. */
+  readonly prefix: string;
+}
+
 export interface StorageAdapter {
   /** Display form of the root, without any secret (e.g. `s3://bucket/prefix`). */
   readonly url: string;
   readonly capabilities: Capabilities;
+  readonly location: StorageLocation;
 
   /**
    * Checks that the root is reachable with the given credentials (creating it if asked and
@@ -97,8 +166,23 @@ export interface StorageAdapter {
   /** Deletes the keys (batched where the provider can); absent keys are not an error. */
   delete(keys: readonly string[]): Promise<void>;
 
-  /** Server-side copy within this root. */
+  /** Server-side copy within this root, keeping content, properties, metadata and mtime. */
   copy?(from: string, to: string): Promise<WriteResult>;
+
+  /**
+   * Whether `copyFrom(source, …)` can copy an object of `size` bytes from `source`'s root into
+   * this one without the bytes passing through us: the same provider, endpoint, account and
+   * credentials, and a size the provider can copy. Present exactly when `copyFrom` is; asks no
+   * server. Use `serverSideCopier` (adapters/server-side-copy.ts) rather than the pair directly.
+   */
+  canCopyFrom?(source: StorageAdapter, size: number): boolean;
+  /**
+   * Copies `sourceKey` of `source`'s root to `key` of this root server-side, keeping content,
+   * content type, cache-control, content encoding and disposition, user metadata and the
+   * modification time, except what `info` changes. Only when `canCopyFrom(source, size)` said so;
+   * otherwise it fails with StorageError('Fatal'). A missing source object is NotFound.
+   */
+  copyFrom?(source: StorageAdapter, sourceKey: string, key: string, info?: CopyInfo): Promise<WriteResult>;
 
   /** Releases sockets and file handles. */
   close(): Promise<void>;

@@ -1,18 +1,20 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { BlobClient, BlobHTTPHeaders, BlockBlobUploadOptions } from '@azure/storage-blob';
 import { StorageError } from '../errors.ts';
 import type { AzureBlobSpec, TransferTuning } from '../spec.ts';
+import { AZURE_METADATA, checkStandardProperties } from '../metadata-names.ts';
+import { notACopyPartner, sameService } from '../server-side-copy.ts';
 import type {
-  Capabilities, ObjectDetails, ObjectEntry, PrepareOptions, ReadRange, StorageAdapter, WriteBody, WriteInfo, WriteResult,
+  Capabilities, CopyInfo, ObjectDetails, ObjectEntry, PrepareOptions, ReadRange, StorageAdapter, StorageLocation, WriteBody, WriteInfo, WriteResult,
 } from '../types.ts';
 import { BodyReadError, collectBody } from './body.ts';
 import { stageBlocks } from './block-upload.ts';
 import { connectAzure, type AzureConnection } from './client.ts';
 import { DeleteFailure, batchUnsupported, deleteInBatches, deleteOneByOne, type DeleteTarget } from './delete.ts';
-import { isDirectoryMarker, metadataToStore, toEntry, userMetadata } from './entries.ts';
+import { findMtime, isDirectoryMarker, metadataToStore, propertiesOf, storedUserMetadata, toEntry } from './entries.ts';
 import { mapAzureError, type AzureErrorContext } from './errors.ts';
-import { formatRcloneMtime } from './mtime.ts';
+import { MTIME_KEY, formatRcloneMtime, parseRcloneMtime } from './mtime.ts';
 import { blobNameFor, maxKeyBytes, unstorableReason } from './names.ts';
 
 /** Azure's maximum page of a blob listing; fewer round trips for big containers. */
@@ -86,8 +88,29 @@ export function createAzureBlobAdapter(spec: AzureBlobSpec, tuning: TransferTuni
     return { url, endpoint: c.endpoint, credentialSource: c.credentialSource, container: spec.container, key };
   }
 
+  // Known once connected (the connection, or its failure, is made once); a root that cannot
+  // connect has no copy partner, so it gets an id of its own.
+  let located: StorageLocation | undefined;
+  function location(): StorageLocation {
+    if (located === undefined) {
+      let serviceId: string;
+      try {
+        serviceId = conn().serviceId;
+      } catch {
+        serviceId = `azblob unconnected ${randomUUID()}`;
+      }
+      located = Object.freeze({ scheme: 'azblob', serviceId, bucket: spec.container, prefix });
+    }
+    return located;
+  }
+
   const capabilities: Capabilities = Object.freeze({
     serverSideCopy: true,
+    objectProperties: true,
+    // includeMetadata listings carry the blob's properties and metadata at no extra cost.
+    propertiesInListing: true,
+    // Names are case-insensitive, and getProperties reads them from HTTP headers, lower-cased.
+    metadataNameCase: 'lower',
     // Azurite lists in UTF-16 code-unit order (U+1F600 before U+FF61), not UTF-8 byte order, and
     // Azure documents no order for non-ASCII names: let the core sort.
     sortedListing: false,
@@ -127,8 +150,92 @@ export function createAzureBlobAdapter(spec: AzureBlobSpec, tuning: TransferTuni
     return { etag: response.etag, md5 };
   }
 
-  return {
+  /**
+   * Copy Blob within one account (any container): authorized by our own credentials (a SAS rides
+   * in the source URL), unlike Copy Blob From URL, which needs a SAS for the source even then.
+   * The source is looked at first, to pin the copy to that version (if-match) and to write our
+   * mtime when the source has none, so the copy's modification time is the source's.
+   */
+  async function copyFrom(source: StorageAdapter, sourceKey: string, key: string, info?: CopyInfo): Promise<WriteResult> {
+    if (!sameService(adapter, source)) throw notACopyPartner(adapter, source, key);
+    const c = conn();
+    const from = source.location;
+    const sourceCtx: AzureErrorContext = { ...ctx(c, sourceKey), url: source.url, container: from.bucket };
+    let sourceBlob: BlobClient;
+    let target: BlobClient;
+    let facts: Awaited<ReturnType<BlobClient['getProperties']>>;
+    try {
+      sourceBlob = c.service.getContainerClient(from.bucket).getBlobClient(blobNameFor(from.prefix, sourceKey));
+      target = c.container.getBlobClient(blobNameFor(prefix, key));
+      facts = await sourceBlob.getProperties();
+    } catch (err) {
+      throw mapAzureError(err, sourceCtx);
+    }
+    const what = `server-side copy of "${sourceKey}" from ${source.url} to "${key}"`;
+    if (info !== undefined) checkStandardProperties(AZURE_METADATA, info, key);
+    try {
+      const storedMtime = findMtime(facts.metadata);
+      const sourceMtimeMs = storedMtime === undefined ? undefined : parseRcloneMtime(storedMtime);
+      const mtime = formatRcloneMtime(info?.mtimeMs ?? sourceMtimeMs ?? facts.lastModified?.getTime() ?? Date.now());
+      // Copy Blob takes the source's metadata unless given some; then it takes only what it is given.
+      const metadata =
+        info?.metadata !== undefined
+          ? metadataToStore(info.metadata, mtime, key)
+          : info?.mtimeMs !== undefined || sourceMtimeMs === undefined
+            ? { ...storedUserMetadata(facts.metadata), [MTIME_KEY]: mtime }
+            : undefined;
+      if (sourceBlob.url !== target.url) {
+        const poller = await target.beginCopyFromURL(sourceBlob.url, {
+          intervalInMs: COPY_POLL_MS,
+          metadata,
+          sourceConditions: { ifMatch: facts.etag },
+        });
+        const result = await poller.pollUntilDone().catch((err: unknown) => {
+          if (err instanceof Error && err.name !== 'RestError') {
+            // The poller reports a copy the service gave up on (e.g. the source changed meanwhile)
+            // as a plain Error; starting the copy again is the remedy.
+            throw new StorageError('Transient', `${what} failed: ${err.message}`, { key, cause: err });
+          }
+          throw err;
+        });
+        if (result.copyStatus !== undefined && result.copyStatus !== 'success') {
+          throw new StorageError('Transient', `${what} ended ${result.copyStatus}`, { key });
+        }
+      } else if (metadata !== undefined) {
+        await target.setMetadata(metadata);
+      }
+      const headerChanges = [info?.contentType, info?.cacheControl, info?.contentEncoding, info?.contentDisposition].some((v) => v !== undefined);
+      if (headerChanges) {
+        // Set Blob Properties replaces every standard header: give back the ones not changed, MD5 included.
+        await target.setHTTPHeaders({
+          blobContentType: info?.contentType ?? facts.contentType,
+          blobCacheControl: info?.cacheControl ?? facts.cacheControl,
+          blobContentEncoding: info?.contentEncoding ?? facts.contentEncoding,
+          blobContentDisposition: info?.contentDisposition ?? facts.contentDisposition,
+          blobContentLanguage: facts.contentLanguage,
+          blobContentMD5: facts.contentMD5,
+        });
+      }
+      const props = await target.getProperties();
+      const md5 = props.contentMD5 !== undefined && props.contentMD5.byteLength === 16
+        ? Buffer.from(props.contentMD5).toString('hex')
+        : await hashBlob(target);
+      return { etag: props.etag, md5 };
+    } catch (err) {
+      const mapped = mapAzureError(err, ctx(c, key));
+      // The source changed between our look and the copy (if-match): another try copies anew.
+      if (mapped.code === 'Conflict' && !mapped.retryable) {
+        throw new StorageError('Conflict', `${what}: ${mapped.message}`, { cause: mapped.cause, key, retryable: true });
+      }
+      throw mapped;
+    }
+  }
+
+  const adapter = {
     url,
+    get location(): StorageLocation {
+      return location();
+    },
     capabilities,
 
     async prepare(options: PrepareOptions): Promise<void> {
@@ -164,7 +271,7 @@ export function createAzureBlobAdapter(spec: AzureBlobSpec, tuning: TransferTuni
           for (const item of page.segment.blobItems) {
             if (!item.name.startsWith(prefix)) continue;
             if (isDirectoryMarker(item.name, item.properties.contentLength ?? 0, item.metadata)) continue;
-            yield toEntry(item.name.slice(prefix.length), item.properties, item.metadata);
+            yield { ...toEntry(item.name.slice(prefix.length), item.properties, item.metadata), properties: propertiesOf(item.properties, item.metadata) };
           }
         }
       } catch (err) {
@@ -177,7 +284,7 @@ export function createAzureBlobAdapter(spec: AzureBlobSpec, tuning: TransferTuni
       const name = blobNameFor(prefix, key);
       try {
         const props = await c.container.getBlobClient(name).getProperties();
-        return { ...toEntry(key, props, props.metadata), contentType: props.contentType, metadata: userMetadata(props.metadata) };
+        return { ...toEntry(key, props, props.metadata), ...propertiesOf(props, props.metadata) };
       } catch (err) {
         throw mapAzureError(err, ctx(c, key));
       }
@@ -206,14 +313,21 @@ export function createAzureBlobAdapter(spec: AzureBlobSpec, tuning: TransferTuni
       try {
         c = conn();
         const md5 = md5Bytes(info.md5, key);
+        checkStandardProperties(AZURE_METADATA, info, key);
         const up: Upload = {
           c,
           key,
           name: blobNameFor(prefix, key),
           info,
           md5,
-          headers: { blobContentMD5: md5, blobContentType: info.contentType },
-          metadata: metadataToStore(info.metadata, formatRcloneMtime(info.mtimeMs)),
+          headers: {
+            blobContentMD5: md5,
+            blobContentType: info.contentType,
+            blobCacheControl: info.cacheControl,
+            blobContentEncoding: info.contentEncoding,
+            blobContentDisposition: info.contentDisposition,
+          },
+          metadata: metadataToStore(info.metadata, formatRcloneMtime(info.mtimeMs), key),
         };
         return info.size <= tuning.partSize ? await writeSmall(up, body) : await writeBlocks(up, body);
       } catch (err) {
@@ -248,35 +362,15 @@ export function createAzureBlobAdapter(spec: AzureBlobSpec, tuning: TransferTuni
     },
 
     async copy(from: string, to: string): Promise<WriteResult> {
-      const c = conn();
-      const source = c.container.getBlobClient(blobNameFor(prefix, from));
-      const target = c.container.getBlobClient(blobNameFor(prefix, to));
-      try {
-        if (from !== to) {
-          // Copy Blob within one account is authorized by our own credentials (a SAS rides in the
-          // source URL); unlike Copy Blob From URL, which needs a SAS for the source even then.
-          const poller = await target.beginCopyFromURL(source.url, { intervalInMs: COPY_POLL_MS });
-          const result = await poller.pollUntilDone().catch((err: unknown) => {
-            if (err instanceof Error && err.name !== 'RestError') {
-              // The poller reports a copy the service gave up on (e.g. the source changed meanwhile)
-              // as a plain Error; starting the copy again is the remedy.
-              throw new StorageError('Transient', `server-side copy of "${from}" to "${to}" failed: ${err.message}`, { key: from, cause: err });
-            }
-            throw err;
-          });
-          if (result.copyStatus !== undefined && result.copyStatus !== 'success') {
-            throw new StorageError('Transient', `server-side copy of "${from}" to "${to}" ended ${result.copyStatus}`, { key: from });
-          }
-        }
-        const props = await target.getProperties();
-        const md5 = props.contentMD5 !== undefined && props.contentMD5.byteLength === 16
-          ? Buffer.from(props.contentMD5).toString('hex')
-          : await hashBlob(target);
-        return { etag: props.etag, md5 };
-      } catch (err) {
-        throw mapAzureError(err, ctx(c, from));
-      }
+      return copyFrom(adapter, from, to);
     },
+
+    // Copy Blob has no size limit of its own within an account.
+    canCopyFrom(source: StorageAdapter): boolean {
+      return sameService(adapter, source);
+    },
+
+    copyFrom,
 
     async close(): Promise<void> {
       // The SDK's keep-alive agent unrefs idle sockets, so nothing holds the process open; after
@@ -284,4 +378,5 @@ export function createAzureBlobAdapter(spec: AzureBlobSpec, tuning: TransferTuni
       closed = true;
     },
   } satisfies StorageAdapter;
+  return adapter;
 }

@@ -1,6 +1,7 @@
 import { AnonymousCredential, BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import type { ContainerClient, StoragePipelineOptions } from '@azure/storage-blob';
 import { StorageError } from '../errors.ts';
+import { credentialFingerprint } from '../server-side-copy.ts';
 import type { AzureBlobSpec } from '../spec.ts';
 
 /**
@@ -14,7 +15,14 @@ import type { AzureBlobSpec } from '../spec.ts';
  */
 
 export interface AzureConnection {
+  /** The account: other containers of it are server-side copy partners. */
+  readonly service: BlobServiceClient;
   readonly container: ContainerClient;
+  /**
+   * The account endpoint plus a fingerprint of the credentials (an HMAC made with the account
+   * key, or a hash of the SAS): equal for roots whose blobs Copy Blob can copy to each other.
+   */
+  readonly serviceId: string;
   /** Service endpoint without query string (a SAS never appears in messages). */
   readonly endpoint: string;
   /** Where the credentials came from, for error messages. */
@@ -92,10 +100,18 @@ function service(spec: AzureBlobSpec, env: NodeJS.ProcessEnv): { service: BlobSe
 
 export function connectAzure(spec: AzureBlobSpec, env: NodeJS.ProcessEnv = process.env): AzureConnection {
   const { service: svc, source } = service(spec, env);
+  const endpoint = stripQuery(svc.url);
+  const credential = svc.credential;
+  const fingerprint =
+    credential instanceof StorageSharedKeyCredential
+      ? credential.computeHMACSHA256('cloudmirror-service-id').slice(0, 16)
+      : credentialFingerprint(new URL(svc.url).search);
   return {
+    service: svc,
     container: svc.getContainerClient(spec.container),
-    endpoint: stripQuery(svc.url),
+    endpoint,
+    serviceId: `azblob ${endpoint.toLowerCase()} ${fingerprint}`,
     credentialSource: source,
-    sharedKey: svc.credential instanceof StorageSharedKeyCredential,
+    sharedKey: credential instanceof StorageSharedKeyCredential,
   };
 }

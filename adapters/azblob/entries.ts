@@ -1,4 +1,5 @@
-import type { ObjectEntry } from '../types.ts';
+import { AZURE_METADATA, metadataForStore, metadataFromStore } from '../metadata-names.ts';
+import type { ObjectEntry, ObjectProperties } from '../types.ts';
 import { MTIME_KEY, parseRcloneMtime } from './mtime.ts';
 
 /** Converting what Azure says about a blob (listing item or properties) into our entries. */
@@ -12,8 +13,16 @@ export interface BlobFacts {
   readonly etag?: string | undefined;
 }
 
+/** The standard properties as Azure names them (listing items and getProperties alike). */
+export interface BlobHeaderFacts {
+  readonly contentType?: string | undefined;
+  readonly cacheControl?: string | undefined;
+  readonly contentEncoding?: string | undefined;
+  readonly contentDisposition?: string | undefined;
+}
+
 /** Azure metadata names are case-insensitive; other tools may have written `Mtime`. */
-function findMtime(metadata: Metadata | undefined): string | undefined {
+export function findMtime(metadata: Metadata | undefined): string | undefined {
   if (metadata === undefined) return undefined;
   for (const [name, value] of Object.entries(metadata)) if (name.toLowerCase() === MTIME_KEY) return value;
   return undefined;
@@ -26,11 +35,24 @@ export function toEntry(key: string, facts: BlobFacts, metadata: Metadata | unde
   return { key, size: facts.contentLength ?? 0, mtimeMs, md5, etag: facts.etag };
 }
 
-/** User metadata without our bookkeeping key. */
+/** User metadata, decoded (adapters/metadata-names.ts), without our bookkeeping key. */
 export function userMetadata(metadata: Metadata | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(metadata ?? {})) if (name.toLowerCase() !== MTIME_KEY) out[name] = value;
-  return out;
+  return metadataFromStore(AZURE_METADATA, metadata, [MTIME_KEY]);
+}
+
+/** User metadata exactly as stored (not decoded), without our bookkeeping key: for copies that keep it as it is. */
+export function storedUserMetadata(metadata: Metadata | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(metadata ?? {}).filter(([name]) => name.toLowerCase() !== MTIME_KEY));
+}
+
+export function propertiesOf(headers: BlobHeaderFacts, metadata: Metadata | undefined): ObjectProperties {
+  return {
+    contentType: headers.contentType,
+    cacheControl: headers.cacheControl,
+    contentEncoding: headers.contentEncoding,
+    contentDisposition: headers.contentDisposition,
+    metadata: userMetadata(metadata),
+  };
 }
 
 /**
@@ -43,7 +65,10 @@ export function isDirectoryMarker(name: string, size: number, metadata: Metadata
   return Object.entries(metadata ?? {}).some(([k, v]) => k.toLowerCase() === 'hdi_isfolder' && v.toLowerCase() === 'true');
 }
 
-/** Metadata to store: the caller's, with rclone's `mtime` replacing any same-named key (names are case-insensitive). */
-export function metadataToStore(user: Metadata | undefined, mtime: string): Record<string, string> {
-  return { ...userMetadata(user), [MTIME_KEY]: mtime };
+/**
+ * Metadata to store: the caller's, mapped to C# identifiers (adapters/metadata-names.ts), with
+ * rclone's `mtime` replacing any entry stored under that name (names are case-insensitive).
+ */
+export function metadataToStore(user: Metadata | undefined, mtime: string, key?: string): Record<string, string> {
+  return { ...metadataForStore(AZURE_METADATA, user, [MTIME_KEY], key), [MTIME_KEY]: mtime };
 }

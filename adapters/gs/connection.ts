@@ -3,6 +3,7 @@
  * options that follow from that.
  */
 import { Storage, type StorageOptions } from '@google-cloud/storage';
+import { credentialFingerprint } from '../server-side-copy.ts';
 import type { GcsSpec } from '../spec.ts';
 
 const PUBLIC_ENDPOINT = 'https://storage.googleapis.com';
@@ -16,6 +17,11 @@ export interface GcsConnection {
    * private endpoints are https. Emulators have no bucket API and no chunked resumable uploads.
    */
   readonly emulator: boolean;
+  /**
+   * The endpoint plus which credentials (a key file, fingerprinted, or the process's application
+   * default credentials): equal for roots between which a rewrite works.
+   */
+  readonly serviceId: string;
 }
 
 export function connect(spec: GcsSpec): GcsConnection {
@@ -48,7 +54,9 @@ export function connect(spec: GcsSpec): GcsConnection {
     // /storage/v1 prefix.
     storage.baseUrl = `${stripTrailingSlash(endpoint)}/storage/v1`;
   }
-  return { storage, endpoint: displayEndpoint(endpoint ?? PUBLIC_ENDPOINT), emulator };
+  const shown = displayEndpoint(endpoint ?? PUBLIC_ENDPOINT);
+  const credentials = emulator ? 'none' : credentialFingerprint(spec.keyFilename ?? 'application-default-credentials');
+  return { storage, endpoint: shown, emulator, serviceId: `gs ${shown.toLowerCase()} ${credentials}` };
 }
 
 function withScheme(url: string, fallback: 'http' | 'https'): string {

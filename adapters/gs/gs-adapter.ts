@@ -7,13 +7,18 @@ import type { Readable } from 'node:stream';
 import type { FileMetadata } from '@google-cloud/storage';
 import { StorageError } from '../errors.ts';
 import type { GcsSpec, TransferTuning } from '../spec.ts';
-import type { ObjectDetails, ObjectEntry, PrepareOptions, ReadRange, StorageAdapter, WriteBody, WriteInfo, WriteResult } from '../types.ts';
+import { notACopyPartner, sameService } from '../server-side-copy.ts';
+import type {
+  CopyInfo, ObjectDetails, ObjectEntry, PrepareOptions, ReadRange, StorageAdapter, StorageLocation, WriteBody, WriteInfo, WriteResult,
+} from '../types.ts';
 import { connect } from './connection.ts';
 import { openDownload } from './download.ts';
 import { toStorageError } from './errors.ts';
 import { listObjects } from './listing.ts';
 import { prepareBucket } from './prepare.ts';
-import { detailsFromMetadata, md5Base64ToHex } from './metadata.ts';
+import {
+  BOOKKEEPING_KEYS, META_MTIME, detailsFromMetadata, formatMtime, md5Base64ToHex, mtimeFromMetadata, ownMtime, userMetadataForWrite,
+} from './metadata.ts';
 import { uploadObject, type UploadPlan } from './upload.ts';
 
 /** GCS object names are at most 1024 bytes of UTF-8. */
@@ -24,7 +29,7 @@ const CHUNK_GRANULARITY = 256 * 1024;
 const DELETE_CONCURRENCY = 8;
 
 export function createGcsAdapter(spec: GcsSpec, tuning: TransferTuning): StorageAdapter {
-  const { storage, endpoint, emulator } = connect(spec);
+  const { storage, endpoint, emulator, serviceId } = connect(spec);
   const bucket = storage.bucket(spec.bucket);
   const root = spec.prefix;
   const url = `gs://${spec.bucket}${root === '' ? '' : `/${root.replace(/\/$/, '')}`}`;
@@ -102,24 +107,51 @@ export function createGcsAdapter(spec: GcsSpec, tuning: TransferTuning): Storage
     if (failure !== undefined) throw failure;
   }
 
-  async function copy(from: string, to: string): Promise<WriteResult> {
-    checkKey(to);
+  /**
+   * A rewrite (any bucket of the same endpoint and credentials): GCS copies bytes, properties and
+   * metadata without them passing here, and checks the copy against the source's hashes itself;
+   * the SDK follows rewrite tokens until a large object is done. The source is looked at first,
+   * to pin the copy to that generation and to write our mtime when the source has none, so the
+   * copy's modification time is the source's; changes asked for go in one metadata patch after.
+   */
+  async function copyFrom(source: StorageAdapter, sourceKey: string, key: string, info?: CopyInfo): Promise<WriteResult> {
+    if (!sameService(adapter, source)) throw notACopyPartner(adapter, source, key);
+    checkKey(key);
+    const from = source.location;
+    const sourceBucket = storage.bucket(from.bucket);
+    let meta: FileMetadata;
     try {
-      // A rewrite: GCS copies bytes and metadata (our mtime included) without them passing here,
-      // and checks the copy against the source's hashes itself.
-      const [copied, response] = await file(from).copy(file(to));
-      const resource = (response as { resource?: FileMetadata } | undefined)?.resource ?? copied.metadata;
-      // Composite objects have no MD5; the contract's md5 is then unknown ('').
-      return { etag: generationOf(resource), md5: md5Base64ToHex(resource.md5Hash) ?? '' };
+      [meta] = await sourceBucket.file(from.prefix + sourceKey).getMetadata();
     } catch (err) {
-      throw fail(`copying ${where(from)} to`, to)(err);
+      throw toStorageError(err, { op: 'reading metadata of', url: source.url, endpoint, key: sourceKey });
+    }
+    const target = file(key);
+    try {
+      let resource = meta;
+      if (from.bucket !== spec.bucket || from.prefix + sourceKey !== root + key) {
+        const pinned = sourceBucket.file(from.prefix + sourceKey, meta.generation === undefined ? {} : { generation: meta.generation });
+        const [copied, response] = await pinned.copy(target);
+        resource = (response as { resource?: FileMetadata } | undefined)?.resource ?? copied.metadata;
+      }
+      const patch = copyPatch(meta, resource, info, key);
+      if (patch !== undefined) [resource] = await target.setMetadata(patch);
+      return { etag: generationOf(resource), md5: md5Base64ToHex(resource.md5Hash) ?? md5Base64ToHex(meta.md5Hash) };
+    } catch (err) {
+      throw fail(`copying ${source.url}/${sourceKey} to`, key)(err);
     }
   }
 
-  return {
+  const location: StorageLocation = { scheme: 'gs', serviceId, bucket: spec.bucket, prefix: root };
+
+  const adapter = {
     url,
+    location,
     capabilities: {
       serverSideCopy: true,
+      objectProperties: true,
+      // Listings carry every object's resource: properties and metadata at no extra cost.
+      propertiesInListing: true,
+      metadataNameCase: 'preserved',
       // Real GCS lists in UTF-8 byte order; the emulator sorts UTF-16 code units, which differs
       // for characters above U+FFFF, so there the core sorts.
       sortedListing: !emulator,
@@ -138,11 +170,40 @@ export function createGcsAdapter(spec: GcsSpec, tuning: TransferTuning): Storage
     read,
     write,
     delete: remove,
-    copy,
+    copy: (from: string, to: string): Promise<WriteResult> => copyFrom(adapter, from, to),
+    // A rewrite has no size limit: the SDK follows rewrite tokens until a large object is done.
+    canCopyFrom: (other: StorageAdapter): boolean => sameService(adapter, other),
+    copyFrom,
     async close() {
       // The SDK keeps no pool of its own beyond Node's global agent; nothing to release.
     },
   } satisfies StorageAdapter;
+  return adapter;
+}
+
+/**
+ * The metadata patch a copy needs after the rewrite, or undefined: the changes `info` asks for,
+ * and our mtime when the source had none of its own (or another one is asked for). Replacing the
+ * user metadata deletes (null) the entries of the copy that the new map lacks, bookkeeping aside.
+ */
+function copyPatch(source: FileMetadata, copied: FileMetadata, info: CopyInfo | undefined, key: string): FileMetadata | undefined {
+  const patch: FileMetadata = {};
+  if (info?.contentType !== undefined) patch.contentType = info.contentType;
+  if (info?.cacheControl !== undefined) patch.cacheControl = info.cacheControl;
+  if (info?.contentEncoding !== undefined) patch.contentEncoding = info.contentEncoding;
+  if (info?.contentDisposition !== undefined) patch.contentDisposition = info.contentDisposition;
+  const sourceOwn = ownMtime(source);
+  const mtimeMs = info?.mtimeMs ?? sourceOwn ?? mtimeFromMetadata(source) ?? Date.now();
+  if (info?.metadata !== undefined) {
+    const wanted: Record<string, string | null> = userMetadataForWrite(mtimeMs, info.metadata, key);
+    for (const name of Object.keys(copied.metadata ?? {})) {
+      if (!Object.hasOwn(wanted, name) && !BOOKKEEPING_KEYS.includes(name)) wanted[name] = null;
+    }
+    patch.metadata = wanted;
+  } else if (info?.mtimeMs !== undefined || sourceOwn === undefined) {
+    patch.metadata = { [META_MTIME]: formatMtime(mtimeMs) };
+  }
+  return Object.keys(patch).length === 0 ? undefined : patch;
 }
 
 function generationOf(meta: FileMetadata): string | undefined {

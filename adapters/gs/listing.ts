@@ -4,7 +4,7 @@
 import type { Bucket, FileMetadata, GetFilesOptions } from '@google-cloud/storage';
 import { StorageError } from '../errors.ts';
 import type { ObjectEntry } from '../types.ts';
-import { entryFromMetadata } from './metadata.ts';
+import { entryFromMetadata, propertiesFromMetadata } from './metadata.ts';
 
 export interface ListingOptions {
   readonly bucket: Bucket;
@@ -22,8 +22,8 @@ export interface ListingOptions {
   readonly onError: (err: unknown) => StorageError;
 }
 
-// Only what an entry needs: keeps 1000-object pages small. The emulator ignores `fields`.
-const FIELDS = 'items(name,size,md5Hash,generation,updated,metadata),nextPageToken';
+// Only what an entry and its properties need: keeps 1000-object pages small. The emulator ignores `fields`.
+const FIELDS = 'items(name,size,md5Hash,generation,updated,metadata,contentType,cacheControl,contentEncoding,contentDisposition),nextPageToken';
 
 export async function* listObjects(opts: ListingOptions): AsyncGenerator<ObjectEntry> {
   const seenTokens = new Set<string>();
@@ -61,7 +61,7 @@ export async function* listObjects(opts: ListingOptions): AsyncGenerator<ObjectE
       const key = name.slice(opts.rootPrefix.length);
       // Folder placeholders ("dir/", made by the console and some tools) are not files.
       if (key === '' || key.endsWith('/')) continue;
-      yield entryFromMetadata(key, item);
+      yield { ...entryFromMetadata(key, item), properties: propertiesFromMetadata(item) };
     }
 
     if (next === undefined || next === '') return;

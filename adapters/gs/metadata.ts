@@ -9,11 +9,12 @@
  */
 import type { FileMetadata } from '@google-cloud/storage';
 import { base64ToHex } from '../hash.ts';
-import type { ObjectDetails, ObjectEntry } from '../types.ts';
+import { GCS_METADATA, metadataForStore, metadataFromStore } from '../metadata-names.ts';
+import type { ObjectDetails, ObjectEntry, ObjectProperties } from '../types.ts';
 
 export const META_MTIME = 'mtime';
 export const META_MTIME_GSUTIL = 'goog-reserved-file-mtime';
-const BOOKKEEPING_KEYS: ReadonlySet<string> = new Set([META_MTIME, META_MTIME_GSUTIL]);
+export const BOOKKEEPING_KEYS: readonly string[] = [META_MTIME, META_MTIME_GSUTIL];
 
 /**
  * Formats like Go's RFC3339Nano in UTC: fraction to nanoseconds, trailing zeros (and a bare dot)
@@ -45,11 +46,16 @@ function parseGsutilMtime(text: string): number | undefined {
   return /^-?\d+$/.test(text.trim()) ? Number(text) * 1000 : undefined;
 }
 
+/** The `mtime` we (or rclone) stored, if any. */
+export function ownMtime(meta: FileMetadata): number | undefined {
+  const own = meta.metadata?.[META_MTIME];
+  return typeof own === 'string' ? parseMtime(own) : undefined;
+}
+
 /** rclone's order: its own `mtime`, then gsutil's, then the provider's update time. */
 export function mtimeFromMetadata(meta: FileMetadata): number | undefined {
   const user = meta.metadata ?? {};
-  const own = user[META_MTIME];
-  const fromOwn = typeof own === 'string' ? parseMtime(own) : undefined;
+  const fromOwn = ownMtime(meta);
   if (fromOwn !== undefined) return fromOwn;
   const gsutil = user[META_MTIME_GSUTIL];
   const fromGsutil = typeof gsutil === 'string' || typeof gsutil === 'number' ? parseGsutilMtime(String(gsutil)) : undefined;
@@ -76,21 +82,28 @@ export function entryFromMetadata(key: string, meta: FileMetadata): ObjectEntry 
   };
 }
 
+/** Custom metadata as strings (the JSON API allows numbers and booleans; null means absent). */
+function customMetadata(meta: FileMetadata): Record<string, string> {
+  const out: [string, string][] = [];
+  for (const [name, value] of Object.entries(meta.metadata ?? {})) if (value !== null && value !== undefined) out.push([name, String(value)]);
+  return Object.fromEntries(out);
+}
+
+export function propertiesFromMetadata(meta: FileMetadata): ObjectProperties {
+  return {
+    contentType: meta.contentType,
+    cacheControl: meta.cacheControl,
+    contentEncoding: meta.contentEncoding,
+    contentDisposition: meta.contentDisposition,
+    metadata: metadataFromStore(GCS_METADATA, customMetadata(meta), BOOKKEEPING_KEYS),
+  };
+}
+
 export function detailsFromMetadata(key: string, meta: FileMetadata): ObjectDetails {
-  const metadata: Record<string, string> = {};
-  for (const [name, value] of Object.entries(meta.metadata ?? {})) {
-    if (BOOKKEEPING_KEYS.has(name) || value === null) continue;
-    metadata[name] = String(value);
-  }
-  return { ...entryFromMetadata(key, meta), contentType: meta.contentType, metadata };
+  return { ...entryFromMetadata(key, meta), ...propertiesFromMetadata(meta) };
 }
 
 /** The `metadata` map of an upload: the caller's, then ours (ours wins on a clash). */
-export function userMetadataForWrite(mtimeMs: number, extra: Readonly<Record<string, string>> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(extra ?? {})) {
-    if (!BOOKKEEPING_KEYS.has(name)) out[name] = value;
-  }
-  out[META_MTIME] = formatMtime(mtimeMs);
-  return out;
+export function userMetadataForWrite(mtimeMs: number, extra: Readonly<Record<string, string>> | undefined, key?: string): Record<string, string> {
+  return { ...metadataForStore(GCS_METADATA, extra, BOOKKEEPING_KEYS, key), [META_MTIME]: formatMtime(mtimeMs) };
 }

@@ -31,10 +31,14 @@ export interface UploadPlan {
 export async function uploadObject(file: File, body: WriteBody, info: WriteInfo, plan: UploadPlan, where: string): Promise<FileMetadata> {
   const metadata: FileMetadata = {
     md5Hash: hexToBase64(info.md5),
-    metadata: userMetadataForWrite(info.mtimeMs, info.metadata),
+    metadata: userMetadataForWrite(info.mtimeMs, info.metadata, where),
   };
   // Left undefined, the SDK guesses the type from the key's extension, as rclone does.
   if (info.contentType !== undefined) metadata.contentType = info.contentType;
+  if (info.cacheControl !== undefined) metadata.cacheControl = info.cacheControl;
+  // Only recorded: the body is stored as given (no `gzip` option, so the SDK compresses nothing).
+  if (info.contentEncoding !== undefined) metadata.contentEncoding = info.contentEncoding;
+  if (info.contentDisposition !== undefined) metadata.contentDisposition = info.contentDisposition;
   const options: CreateWriteStreamOptions = {
     resumable: plan.resumable,
     metadata,

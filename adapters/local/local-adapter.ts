@@ -1,4 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
+import { constants as fsConstants } from 'node:fs';
 import { copyFile, mkdir, open, rename, rm, rmdir, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -7,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { StorageError } from '../errors.ts';
 import { HashingStream } from '../hash.ts';
 import type { LocalSpec, TransferTuning } from '../spec.ts';
-import type { ObjectDetails, ObjectEntry, ReadRange, StorageAdapter, WriteBody, WriteInfo, WriteResult } from '../types.ts';
+import { notACopyPartner } from '../server-side-copy.ts';
+import type { CopyInfo, ObjectDetails, ObjectEntry, ReadRange, StorageAdapter, WriteBody, WriteInfo, WriteResult } from '../types.ts';
 import { mapLocalError } from './errors.ts';
 import { walkSorted } from './walk.ts';
 
@@ -21,14 +23,7 @@ const PATH_MAX = 4096;
 export function createLocalAdapter(spec: LocalSpec, _tuning: TransferTuning): StorageAdapter {
   const root = path.resolve(spec.path);
 
-  /** Refuses any key that would land outside the root, whatever the core already checked. */
-  const fileOf = (key: string): string => {
-    const full = path.resolve(root, key);
-    if (key === '' || key.includes('\0') || !full.startsWith(root + path.sep)) {
-      throw new StorageError('InvalidKey', `${key}: refused, it would be written outside ${root}`, { key });
-    }
-    return full;
-  };
+  const fileOf = (key: string): string => fileUnder(root, key);
 
   const guard = async <T>(key: string, action: () => Promise<T>): Promise<T> => {
     try {
@@ -38,10 +33,37 @@ export function createLocalAdapter(spec: LocalSpec, _tuning: TransferTuning): St
     }
   };
 
-  return {
+  /** Copies a file of any local root (this one included) to `key`, with the source's mtime unless told otherwise. */
+  const copyFileTo = async (sourceRoot: string, from: string, to: string, info: CopyInfo | undefined): Promise<WriteResult> =>
+    guard(from, async () => {
+      const source = fileUnder(sourceRoot, from);
+      const target = fileOf(to);
+      const st = await stat(source);
+      if (!st.isFile()) throw new StorageError('NotFound', `${from}: not a file`, { key: from });
+      await mkdir(path.dirname(target), { recursive: true });
+      const temp = path.join(path.dirname(target), `${TEMP_MARK}${randomBytes(6).toString('hex')}`);
+      try {
+        // A reflink where the filesystem offers one (a server-side copy of sorts), else a plain copy.
+        await copyFile(source, temp, fsConstants.COPYFILE_FICLONE);
+        const mtime = info?.mtimeMs === undefined ? st.mtime : new Date(info.mtimeMs);
+        await utimes(temp, st.atime, mtime);
+        await rename(temp, target);
+      } catch (error) {
+        await rm(temp, { force: true });
+        throw error;
+      }
+      return { etag: undefined, md5: undefined };
+    });
+
+  const adapter: StorageAdapter = {
     url: root,
+    location: { scheme: 'local', serviceId: 'local', bucket: root, prefix: '' },
     capabilities: {
       serverSideCopy: true,
+      // A folder keeps content and mtime only: no content type, no metadata.
+      objectProperties: false,
+      propertiesInListing: false,
+      metadataNameCase: 'preserved',
       sortedListing: true,
       mtimeInListing: true,
       md5InStat: false,
@@ -81,7 +103,10 @@ export function createLocalAdapter(spec: LocalSpec, _tuning: TransferTuning): St
       return guard(key, async () => {
         const st = await stat(fileOf(key));
         if (!st.isFile()) throw new StorageError('NotFound', `${key}: not a file`, { key });
-        return { key, size: st.size, mtimeMs: st.mtimeMs, md5: undefined, etag: undefined, contentType: undefined, metadata: {} };
+        return {
+          key, size: st.size, mtimeMs: st.mtimeMs, md5: undefined, etag: undefined,
+          contentType: undefined, cacheControl: undefined, contentEncoding: undefined, contentDisposition: undefined, metadata: {},
+        };
       });
     },
 
@@ -124,20 +149,31 @@ export function createLocalAdapter(spec: LocalSpec, _tuning: TransferTuning): St
     },
 
     async copy(from, to): Promise<WriteResult> {
-      return guard(from, async () => {
-        const target = fileOf(to);
-        await mkdir(path.dirname(target), { recursive: true });
-        const temp = path.join(path.dirname(target), `${TEMP_MARK}${randomBytes(6).toString('hex')}`);
-        await copyFile(fileOf(from), temp);
-        const st = await stat(fileOf(from));
-        await utimes(temp, st.atime, st.mtime);
-        await rename(temp, target);
-        return { etag: undefined, md5: undefined };
-      });
+      return copyFileTo(root, from, to, undefined);
+    },
+
+    // Any two local folders are on one machine: copying between them never needs to stream.
+    canCopyFrom(source: StorageAdapter): boolean {
+      return source.location.scheme === 'local';
+    },
+
+    async copyFrom(source: StorageAdapter, sourceKey: string, key: string, info?: CopyInfo): Promise<WriteResult> {
+      if (source.location.scheme !== 'local') throw notACopyPartner(adapter, source, key);
+      return copyFileTo(source.location.bucket, sourceKey, key, info);
     },
 
     async close() {},
   } satisfies StorageAdapter;
+  return adapter;
+}
+
+/** The file of `key` under `root`; refuses any key that would land outside it, whatever the core already checked. */
+function fileUnder(root: string, key: string): string {
+  const full = path.resolve(root, key);
+  if (key === '' || key.includes('\0') || !full.startsWith(root + path.sep)) {
+    throw new StorageError('InvalidKey', `${key}: refused, it would be written outside ${root}`, { key });
+  }
+  return full;
 }
 
 /** A mirror has no folders of its own: once a folder's last file is deleted, the folder goes too. */

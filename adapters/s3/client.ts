@@ -1,4 +1,5 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { credentialFingerprint } from '../server-side-copy.ts';
 import type { S3Spec } from '../spec.ts';
 
 /** What S3 assumes when nothing names a region; any region works for a custom endpoint. */
@@ -8,6 +9,13 @@ export interface S3Connection {
   readonly client: S3Client;
   /** The endpoint for messages, without credentials or query (e.g. http://127.0.0.1:4566). */
   readonly endpointLabel: string;
+  /**
+   * Same value for two roots on the same endpoint with the same credentials: CopyObject between
+   * them works. AWS itself is one service whatever the region (CopyObject crosses regions). Keys
+   * from the SDK's chain are the same for every root in this process; explicit ones are
+   * fingerprinted, never included.
+   */
+  readonly serviceId: string;
 }
 
 /**
@@ -34,7 +42,13 @@ export function connectS3(spec: S3Spec, env: NodeJS.ProcessEnv = process.env): S
     // comes from the Content-MD5 we send on every upload instead.
     ...(custom ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
   };
-  return { client: new S3Client(config), endpointLabel: custom ? displayEndpoint(customEndpoint) : 'the AWS S3 endpoint' };
+  const credentials = spec.accessKeyId !== undefined && spec.secretAccessKey !== undefined ? credentialFingerprint(spec.accessKeyId, spec.secretAccessKey) : 'sdk-chain';
+  const service = custom ? displayEndpoint(customEndpoint).toLowerCase() : 'aws';
+  return {
+    client: new S3Client(config),
+    endpointLabel: custom ? displayEndpoint(customEndpoint) : 'the AWS S3 endpoint',
+    serviceId: `s3 ${service} ${credentials}`,
+  };
 }
 
 /**

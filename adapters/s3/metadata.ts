@@ -1,4 +1,5 @@
 import { base64ToHex } from '../hash.ts';
+import { S3_METADATA, metadataForStore, metadataFromStore } from '../metadata-names.ts';
 
 /**
  * Object metadata by rclone's conventions, so that a mirror made by either tool is understood by
@@ -9,6 +10,7 @@ import { base64ToHex } from '../hash.ts';
  */
 export const META_MTIME = 'mtime';
 export const META_MD5 = 'md5chksum';
+const BOOKKEEPING = [META_MTIME, META_MD5];
 
 export function formatMtime(mtimeMs: number): string {
   if (mtimeMs < 0) return `-${formatMtime(-mtimeMs)}`;
@@ -45,15 +47,25 @@ export function md5FromMetadata(metadata: Readonly<Record<string, string>> | und
   return base64ToHex(value);
 }
 
-/** The user's metadata plus ours; ours wins, so a stale copy of an old mtime cannot mask the new one. */
-export function metadataForWrite(user: Readonly<Record<string, string>> | undefined, mtimeMs: number, md5Base64: string): Record<string, string> {
-  return { ...user, [META_MTIME]: formatMtime(mtimeMs), [META_MD5]: md5Base64 };
+/**
+ * The user's metadata, mapped to what `x-amz-meta-` headers can hold (adapters/metadata-names.ts),
+ * plus ours. Ours wins: a user entry named like ours is dropped, so a stale copy of an old mtime
+ * cannot mask the new one.
+ */
+export function metadataForWrite(user: Readonly<Record<string, string>> | undefined, mtimeMs: number, md5Base64: string | undefined, key?: string): Record<string, string> {
+  return { ...metadataForStore(S3_METADATA, user, BOOKKEEPING, key), ...bookkeeping(mtimeMs, md5Base64) };
 }
 
-/** The user's metadata as stored, without our bookkeeping keys. */
+export function bookkeeping(mtimeMs: number, md5Base64: string | undefined): Record<string, string> {
+  return md5Base64 === undefined ? { [META_MTIME]: formatMtime(mtimeMs) } : { [META_MTIME]: formatMtime(mtimeMs), [META_MD5]: md5Base64 };
+}
+
+/** The user's metadata, decoded, without our bookkeeping keys. */
 export function userMetadata(metadata: Readonly<Record<string, string>> | undefined): Record<string, string> {
-  const rest: Record<string, string> = { ...metadata };
-  delete rest[META_MTIME];
-  delete rest[META_MD5];
-  return rest;
+  return metadataFromStore(S3_METADATA, metadata, BOOKKEEPING);
+}
+
+/** The user's metadata exactly as stored (names and values not decoded), without our bookkeeping keys. */
+export function storedUserMetadata(metadata: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(metadata ?? {}).filter(([name]) => !BOOKKEEPING.includes(name.toLowerCase())));
 }

@@ -14,15 +14,26 @@ import type { WriteBody, WriteInfo } from '../types.ts';
 import type { TransferTuning } from '../spec.ts';
 
 /** S3 refuses non-final parts under 5 MiB and uploads over 10,000 parts. */
-const MIN_PART_BYTES = 5 * 1024 * 1024;
-const MAX_PARTS = 10_000;
+export const MIN_PART_BYTES = 5 * 1024 * 1024;
+export const MAX_PARTS = 10_000;
 
 export interface MultipartTarget {
   readonly client: S3Client;
   readonly bucket: string;
   readonly objectKey: string;
-  readonly contentType: string | undefined;
-  readonly metadata: Record<string, string>;
+  /** Standard headers and metadata of the object, as CreateMultipartUpload takes them. */
+  readonly headers: ObjectHeaders;
+}
+
+/** The standard headers S3 stores with an object, as PutObject, CreateMultipartUpload and CopyObject take them. */
+export interface ObjectHeaders {
+  readonly ContentType?: string | undefined;
+  readonly CacheControl?: string | undefined;
+  readonly ContentEncoding?: string | undefined;
+  readonly ContentDisposition?: string | undefined;
+  readonly ContentLanguage?: string | undefined;
+  readonly Expires?: Date | undefined;
+  readonly Metadata: Record<string, string>;
 }
 
 /**
@@ -37,7 +48,7 @@ export async function uploadMultipart(target: MultipartTarget, body: WriteBody, 
   const partBytes = Math.max(tuning.partSize, MIN_PART_BYTES, Math.ceil(info.size / MAX_PARTS));
   const concurrency = Math.max(1, tuning.partConcurrency);
   const created = await client.send(
-    new CreateMultipartUploadCommand({ Bucket: bucket, Key: objectKey, ContentType: target.contentType, Metadata: target.metadata }),
+    new CreateMultipartUploadCommand({ Bucket: bucket, Key: objectKey, ...target.headers }),
   );
   const uploadId = created.UploadId;
   if (uploadId === undefined) throw new StorageError('Fatal', `${objectKey}: the server started a multipart upload without an id`);

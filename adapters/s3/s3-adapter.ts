@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import {
-  CopyObjectCommand,
   CreateBucketCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -15,19 +14,36 @@ import {
 import { StorageError } from '../errors.ts';
 import { ContentChangedError, hexToBase64 } from '../hash.ts';
 import type { S3Spec, TransferTuning } from '../spec.ts';
-import type { ObjectDetails, ObjectEntry, ReadRange, StorageAdapter, WriteBody, WriteInfo, WriteResult } from '../types.ts';
+import { S3_METADATA, checkStandardProperties } from '../metadata-names.ts';
+import { notACopyPartner, sameService } from '../server-side-copy.ts';
+import type { CopyInfo, ObjectDetails, ObjectEntry, ReadRange, StorageAdapter, StorageLocation, WriteBody, WriteInfo, WriteResult } from '../types.ts';
 import { connectS3, DEFAULT_REGION } from './client.ts';
+import { copyS3Object } from './copy.ts';
 import { mapS3Error, storageErrorFor } from './errors.ts';
 import { META_MTIME, md5FromEtag, md5FromMetadata, metadataForWrite, parseMtime, userMetadata } from './metadata.ts';
-import { uploadMultipart } from './multipart.ts';
+import { uploadMultipart, type ObjectHeaders } from './multipart.ts';
 
 /** S3 keys are at most 1024 bytes of UTF-8, the root's prefix included. */
 const MAX_KEY_BYTES = 1024;
 /** DeleteObjects takes at most this many keys per request. */
 const DELETE_BATCH = 1000;
+/** S3's largest object; a multipart copy reaches it. */
+const MAX_OBJECT_BYTES = 5 * 1024 ** 4;
+
+/** The standard headers and metadata of a new object. */
+function headersOf(info: WriteInfo, key: string): ObjectHeaders {
+  checkStandardProperties(S3_METADATA, info, key);
+  return {
+    ContentType: info.contentType,
+    CacheControl: info.cacheControl,
+    ContentEncoding: info.contentEncoding,
+    ContentDisposition: info.contentDisposition,
+    Metadata: metadataForWrite(info.metadata, info.mtimeMs, hexToBase64(info.md5), key),
+  };
+}
 
 export function createS3Adapter(spec: S3Spec, tuning: TransferTuning): StorageAdapter {
-  const { client, endpointLabel } = connectS3(spec);
+  const { client, endpointLabel, serviceId } = connectS3(spec);
   const bucket = spec.bucket;
   const root = spec.prefix;
   const url = `s3://${bucket}${root === '' ? '' : `/${root.replace(/\/$/, '')}`}`;
@@ -52,6 +68,9 @@ export function createS3Adapter(spec: S3Spec, tuning: TransferTuning): StorageAd
     md5: md5FromMetadata(head.Metadata) ?? md5FromEtag(head.ETag),
     etag: head.ETag,
     contentType: head.ContentType,
+    cacheControl: head.CacheControl,
+    contentEncoding: head.ContentEncoding,
+    contentDisposition: head.ContentDisposition,
     metadata: userMetadata(head.Metadata),
   });
 
@@ -60,7 +79,7 @@ export function createS3Adapter(spec: S3Spec, tuning: TransferTuning): StorageAd
     new StorageError('Conflict', `s3://${bucket}/${objectKey(key)}: ${why}`, { cause, key, retryable: true });
 
   /** A single PutObject: the body is in memory (at most partSize), so the SDK can retry it. */
-  const putWhole = async (key: string, body: WriteBody, info: WriteInfo): Promise<WriteResult> => {
+  const putWhole = async (key: string, body: WriteBody, info: WriteInfo, headers: ObjectHeaders): Promise<WriteResult> => {
     const data = body instanceof Uint8Array ? body : await readAtMost(body, info.size, () => changed(key, `body longer than the announced ${info.size} bytes`));
     // Checked here too, not only by S3's Content-MD5, so that a server that ignores Content-MD5
     // (emulators) cannot store a body that differs from what the caller hashed.
@@ -68,7 +87,6 @@ export function createS3Adapter(spec: S3Spec, tuning: TransferTuning): StorageAd
     if (data.length !== info.size || md5 !== info.md5) {
       throw changed(key, `content changed while being read (${data.length} bytes, MD5 ${md5})`, new ContentChangedError(info.md5, md5));
     }
-    const md5Base64 = hexToBase64(info.md5);
     const out = await call(key, () =>
       client.send(
         new PutObjectCommand({
@@ -76,19 +94,40 @@ export function createS3Adapter(spec: S3Spec, tuning: TransferTuning): StorageAd
           Key: objectKey(key),
           Body: data,
           ContentLength: data.length,
-          ContentMD5: md5Base64,
-          ContentType: info.contentType,
-          Metadata: metadataForWrite(info.metadata, info.mtimeMs, md5Base64),
+          ContentMD5: hexToBase64(info.md5),
+          ...headers,
         }),
       ),
     );
     return { etag: out.ETag, md5: info.md5 };
   };
 
-  return {
+  const location: StorageLocation = { scheme: 's3', serviceId, bucket, prefix: root };
+
+  const copyFrom = async (source: StorageAdapter, sourceKey: string, key: string, info?: CopyInfo): Promise<WriteResult> => {
+    if (!sameService(adapter, source)) throw notACopyPartner(adapter, source, key);
+    const from = source.location;
+    const sourceWhere = `s3://${from.bucket}/${from.prefix + sourceKey}`;
+    return copyS3Object(
+      client,
+      { sourceBucket: from.bucket, sourceKey: from.prefix + sourceKey, bucket, key: objectKey(key), info, callerKey: key },
+      {
+        tuning,
+        failSource: (error) => mapS3Error(error, { bucket: from.bucket, where: sourceWhere, key: sourceKey, endpoint: endpointLabel }),
+        failTarget: (error) =>
+          mapS3Error(error, { bucket, where: `copy of ${sourceWhere} to s3://${bucket}/${objectKey(key)}`, key, endpoint: endpointLabel }),
+      },
+    );
+  };
+
+  const adapter: StorageAdapter = {
     url,
+    location,
     capabilities: {
       serverSideCopy: true,
+      objectProperties: true,
+      propertiesInListing: false, // ListObjectsV2 carries neither headers nor metadata
+      metadataNameCase: 'lower',
       sortedListing: true, // ListObjectsV2 returns keys in UTF-8 byte order
       mtimeInListing: false, // listings carry no user metadata: mtime needs a HEAD per object
       md5InStat: true, // plain ETag, or the md5chksum we store on every upload
@@ -183,17 +222,11 @@ export function createS3Adapter(spec: S3Spec, tuning: TransferTuning): StorageAd
     },
 
     async write(key, body, info) {
+      // Properties S3 cannot hold fail before a byte of the body is read.
+      const headers = headersOf(info, key);
       // call() also maps a failing body stream, which putWhole reads before any request.
-      if (info.size <= tuning.partSize) return call(key, () => putWhole(key, body, info));
-      const md5Base64 = hexToBase64(info.md5);
-      const etag = await call(key, () =>
-        uploadMultipart(
-          { client, bucket, objectKey: objectKey(key), contentType: info.contentType, metadata: metadataForWrite(info.metadata, info.mtimeMs, md5Base64) },
-          body,
-          info,
-          tuning,
-        ),
-      );
+      if (info.size <= tuning.partSize) return call(key, () => putWhole(key, body, info, headers));
+      const etag = await call(key, () => uploadMultipart({ client, bucket, objectKey: objectKey(key), headers }, body, info, tuning));
       return { etag, md5: info.md5 };
     },
 
@@ -227,25 +260,20 @@ export function createS3Adapter(spec: S3Spec, tuning: TransferTuning): StorageAd
     },
 
     async copy(from, to) {
-      const out = await call(from, () =>
-        client.send(
-          new CopyObjectCommand({
-            Bucket: bucket,
-            Key: objectKey(to),
-            // The copy source is a header, so it must be URL-encoded; metadata (mtime, md5chksum) travels along.
-            CopySource: `${bucket}/${encodeURIComponent(objectKey(from))}`,
-            MetadataDirective: 'COPY',
-          }),
-        ),
-      );
-      const etag = out.CopyObjectResult?.ETag;
-      return { etag, md5: md5FromEtag(etag) };
+      return copyFrom(adapter, from, to);
     },
+
+    canCopyFrom(source: StorageAdapter, size: number): boolean {
+      return sameService(adapter, source) && size <= MAX_OBJECT_BYTES;
+    },
+
+    copyFrom,
 
     async close() {
       client.destroy();
     },
   } satisfies StorageAdapter;
+  return adapter;
 }
 
 /** Errors of the root itself get the root in their message, not an object name. */

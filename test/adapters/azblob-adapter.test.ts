@@ -400,6 +400,76 @@ describe('azblob adapter: names, listing, delete, copy', () => {
   });
 });
 
+describe('azblob adapter: properties, metadata names and copies between containers', () => {
+  it('stores standard properties, metadata names as C# identifiers and non-ASCII values as RFC 2047 words', async () => {
+    const { adapter, raw } = await fresh();
+    const data = Buffer.from('props');
+    await adapter.write('p/one', data, {
+      ...infoFor(data),
+      contentType: 'text/plain',
+      cacheControl: 'no-cache',
+      contentEncoding: 'identity',
+      contentDisposition: 'inline',
+      metadata: { 'original-name': 'Grüße.txt', '1st': 'a', plain_under: 'b', 'Upper-Case': 'c' },
+    });
+    const props = await raw.getBlobClient(`${PREFIX}p/one`).getProperties();
+    expect(props).toMatchObject({ contentType: 'text/plain', cacheControl: 'no-cache', contentEncoding: 'identity', contentDisposition: 'inline' });
+    expect(props.metadata).toEqual({
+      original_x002d_name: '=?UTF-8?B?R3LDvMOfZS50eHQ=?=',
+      _x0031_st: 'a',
+      plain_under: 'b',
+      upper_x002d_case: 'c',
+      mtime: '2022-02-03T04:05:06.789000000Z',
+    });
+    const expected = { 'original-name': 'Grüße.txt', '1st': 'a', plain_under: 'b', 'upper-case': 'c' };
+    expect((await adapter.stat('p/one')).metadata).toEqual(expected);
+    for await (const e of adapter.list('p/')) expect(e.properties).toMatchObject({ cacheControl: 'no-cache', metadata: expected });
+  });
+
+  it('reads metadata another tool stored in mixed case the same way in listings and stat', async () => {
+    const { adapter, raw } = await fresh();
+    await raw.getBlockBlobClient(`${PREFIX}p/theirs`).upload('t', 1, { metadata: { OriginalName: 'x', Project_x0020_Code: 'y' } });
+    const expected = { originalname: 'x', 'project code': 'y' };
+    expect((await adapter.stat('p/theirs')).metadata).toEqual(expected);
+    for await (const e of adapter.list('p/')) expect(e.properties?.metadata).toEqual(expected);
+  });
+
+  it('copies from another container of the same account, whatever form the same credentials take', async () => {
+    const source = await fresh();
+    const viaKey = await fresh({ connectionString: undefined, account: AZURITE_ACCOUNT, accountKey: AZURITE_KEY, endpoint: emulator.endpoint });
+    expect(viaKey.adapter.location.serviceId).toBe(source.adapter.location.serviceId);
+    expect(viaKey.adapter.location.serviceId).not.toContain(AZURITE_KEY);
+    // A blob another tool wrote without our mtime: the copy records the source's Last-Modified.
+    await source.raw.getBlockBlobClient(`${PREFIX}theirs`).upload('abc', 3, { metadata: { Owner: 'them' }, blobHTTPHeaders: { blobCacheControl: 'private' } });
+    const before = await source.adapter.stat('theirs');
+    expect(viaKey.adapter.canCopyFrom?.(source.adapter, 1)).toBe(true);
+    const result = await viaKey.adapter.copyFrom?.(source.adapter, 'theirs', 'copied');
+    expect(result?.md5).toBe(md5Hex(Buffer.from('abc')));
+    expect(await viaKey.adapter.stat('copied')).toMatchObject({ mtimeMs: before.mtimeMs, cacheControl: 'private', metadata: { owner: 'them' } });
+    expect((await readAll(await viaKey.adapter.read('copied'))).toString()).toBe('abc');
+  });
+
+  it('copies between containers with an account SAS, and not between different credentials', async () => {
+    const sasUrl = service.generateAccountSasUrl(new Date(Date.now() + 3600_000), AccountSASPermissions.parse('rwdlacup'), 'sco');
+    const sasToken = new URL(sasUrl).search.slice(1);
+    const one = await fresh({ connectionString: undefined, sasToken, endpoint: emulator.endpoint });
+    const two = await fresh({ connectionString: undefined, sasToken, endpoint: emulator.endpoint });
+    const data = Buffer.from('via sas');
+    await one.adapter.write('s', data, { ...infoFor(data), contentType: 'text/x-sas' });
+    expect(two.adapter.canCopyFrom?.(one.adapter, data.length)).toBe(true);
+    await two.adapter.copyFrom?.(one.adapter, 's', 'copied');
+    expect(await two.adapter.stat('copied')).toMatchObject({ contentType: 'text/x-sas', mtimeMs: infoFor(data).mtimeMs, md5: md5Hex(data) });
+    expect(two.adapter.location.serviceId).not.toMatch(/sig=/);
+
+    const viaKey = await fresh();
+    expect(viaKey.adapter.canCopyFrom?.(one.adapter, 1)).toBe(false);
+    const otherKey = createAzureBlobAdapter(specFor({ connectionString: emulator.connectionString.replace(AZURITE_KEY, Buffer.alloc(64, 7).toString('base64')) }), TUNING);
+    expect(viaKey.adapter.canCopyFrom?.(otherKey, 1)).toBe(false);
+    const unconnected = createAzureBlobAdapter(specFor({ connectionString: undefined, account: undefined, accountKey: undefined }), TUNING);
+    expect(viaKey.adapter.canCopyFrom?.(unconnected, 1)).toBe(false);
+  });
+});
+
 describe('azblob adapter: prepare and error mapping', () => {
   it('prepare: a missing container is NotFound unless creation is allowed', async () => {
     const spec = specFor();

@@ -181,11 +181,52 @@ describe('gcs adapter on the firebase storage emulator', () => {
       await adapter.write('c/from.bin', data, info(data, { mtimeMs, contentType: 'image/png' }));
       proxy.reset();
       const result = await adapter.copy?.('c/from.bin', 'c/to.bin');
-      // The SDK sends rewriteTo under /storage/v1/b/...; the emulator only routes /b/...
-      expect(proxy.log).toEqual([expect.stringMatching(/^POST \/storage\/v1\/b\/gs-adapter-test\/o\/.*rewriteTo\/b\/gs-adapter-test\/o\//)]);
+      // A look at the source (its generation pins the copy), then the rewrite, which the SDK sends
+      // under /storage/v1/b/...; the emulator only routes /b/...
+      expect(proxy.log).toEqual([
+        expect.stringMatching(/^GET \/storage\/v1\/b\/gs-adapter-test\/o\/[^/]*from\.bin/),
+        expect.stringMatching(/^POST \/storage\/v1\/b\/gs-adapter-test\/o\/.*rewriteTo\/b\/gs-adapter-test\/o\/.*sourceGeneration=/),
+      ]);
       expect(result).toMatchObject({ md5: md5(data) });
       expect(await readAll(await adapter.read('c/to.bin'))).toEqual(data);
       expect(await adapter.stat('c/to.bin')).toMatchObject({ mtimeMs, contentType: 'image/png', md5: md5(data), etag: result?.etag });
+    });
+
+    it('copies into another bucket of the same endpoint, giving an object without our mtime the one it had', async () => {
+      const source = open();
+      const dest = createGcsAdapter({ scheme: 'gs', bucket: `${BUCKET}-other`, prefix: `t${n++}/`, endpoint: proxy.url }, TUNING);
+      await dest.prepare({ create: true });
+      // As gsutil leaves it: whole seconds under its own name, no `mtime` of ours.
+      const name = `${source.location.prefix}gsutil.txt`;
+      await raw().file(name).save(Buffer.from('by gsutil'), {
+        resumable: false,
+        metadata: { cacheControl: 'private', contentDisposition: 'inline', metadata: { 'goog-reserved-file-mtime': '1600000000', Other: 'x' } },
+      });
+      expect(dest.canCopyFrom?.(source, 1)).toBe(true);
+      const result = await dest.copyFrom?.(source, 'gsutil.txt', 'copied.txt');
+      expect(result?.md5).toBe(md5(Buffer.from('by gsutil')));
+      expect(await dest.stat('copied.txt')).toMatchObject({
+        mtimeMs: 1_600_000_000_000,
+        cacheControl: 'private',
+        contentDisposition: 'inline',
+        metadata: { Other: 'x' },
+      });
+      const stored = (await raw().storage.bucket(`${BUCKET}-other`).file(`${dest.location.prefix}copied.txt`).getMetadata())[0];
+      expect(stored.metadata).toMatchObject({ mtime: '2020-09-13T12:26:40Z', 'goog-reserved-file-mtime': '1600000000', Other: 'x' });
+
+      const direct = createGcsAdapter({ scheme: 'gs', bucket: BUCKET, prefix: 'elsewhere/', endpoint: emulator.endpoint }, TUNING);
+      expect(dest.canCopyFrom?.(direct, 1)).toBe(false); // another endpoint, as far as anyone can tell
+    });
+
+    it('stores standard properties and metadata names and values as they are', async () => {
+      const adapter = open();
+      const data = Buffer.from('props');
+      const metadata = { 'Original-Name': 'Grüße.txt', 'with space': ' padded ', 'a_x002D_b': '=?UTF-8?B?SGk=?=' };
+      await adapter.write('p/one.txt', data, { ...info(data), contentType: 'text/plain', cacheControl: 'no-cache', contentEncoding: 'identity', contentDisposition: 'inline', metadata });
+      const stored = await rawMetadata(`${adapter.location.prefix}p/one.txt`);
+      expect(stored).toMatchObject({ contentType: 'text/plain', cacheControl: 'no-cache', contentEncoding: 'identity', contentDisposition: 'inline' });
+      expect(stored.metadata).toEqual({ ...metadata, mtime: '2021-03-04T05:06:07.891Z' });
+      expect((await adapter.stat('p/one.txt')).metadata).toEqual(metadata);
     });
 
     it('reports a copy of a missing object as NotFound', async () => {

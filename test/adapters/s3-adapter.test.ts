@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { Readable } from 'node:stream';
 import { buffer as readAll } from 'node:stream/consumers';
-import { HeadObjectCommand, PutObjectCommand, S3Client, S3ServiceException, UploadPartCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client, S3ServiceException, UploadPartCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StorageError } from '../../adapters/errors.ts';
 import { md5Hex } from '../../adapters/hash.ts';
 import type { S3Spec, TransferTuning } from '../../adapters/spec.ts';
 import type { StorageAdapter, WriteInfo } from '../../adapters/types.ts';
+import { copyS3Object } from '../../adapters/s3/copy.ts';
 import { mapS3Error } from '../../adapters/s3/errors.ts';
 import { formatMtime, parseMtime } from '../../adapters/s3/metadata.ts';
 import { createS3Adapter } from '../../adapters/s3/s3-adapter.ts';
@@ -220,6 +221,119 @@ describe('s3 adapter: metadata in rclone format', () => {
     expect(details.mtimeMs).toBeCloseTo(1600000000987.654321, 3);
     expect(details.md5).toBe(md5Hex(Buffer.from('made by rclone')));
     expect(details.metadata).toEqual({});
+  });
+});
+
+describe('s3 adapter: properties and metadata across providers', () => {
+  it('stores standard headers, and metadata names and values as x-amz-meta- headers can hold them', async () => {
+    const spec = specFor(emulator.endpoint);
+    const adapter = await open(spec);
+    await adapter.prepare({ create: true });
+    const data = Buffer.from('properties');
+    await adapter.write('m.txt', data, {
+      ...infoFor(data),
+      contentType: 'text/plain',
+      cacheControl: 'no-cache',
+      contentEncoding: 'identity',
+      contentDisposition: 'inline',
+      metadata: { 'Original-Name': 'Grüße.txt', 'with space': 'x', md5chksum: 'mine' },
+    });
+    const head = await raw.send(new HeadObjectCommand({ Bucket: spec.bucket, Key: 'root/m.txt' }));
+    expect(head).toMatchObject({ ContentType: 'text/plain', CacheControl: 'no-cache', ContentEncoding: 'identity', ContentDisposition: 'inline' });
+    expect(head.Metadata).toEqual({
+      'original-name': '=?UTF-8?B?R3LDvMOfZS50eHQ=?=',
+      with_x0020_space: 'x',
+      mtime: '1643861106.789',
+      md5chksum: Buffer.from(md5Hex(data), 'hex').toString('base64'), // ours, not the user's
+    });
+    expect((await adapter.stat('m.txt')).metadata).toEqual({ 'original-name': 'Grüße.txt', 'with space': 'x' });
+
+    // A property no HTTP header can carry fails before anything is sent, naming it.
+    const big = randomBytes(6 * MiB);
+    for (const body of [data, Readable.from([big])]) {
+      const size = body instanceof Uint8Array ? body.length : big.length;
+      const error = await errorOf(adapter.write('bad.txt', body, { ...infoFor(body instanceof Uint8Array ? body : big), size, contentDisposition: 'attachment; filename="東京.txt"' }));
+      expect(error).toMatchObject({ code: 'Fatal', retryable: false, key: 'bad.txt' });
+      expect(error.message).toMatch(/content disposition/);
+    }
+    expect(await keysOf(adapter, 'bad')).toEqual([]);
+  });
+});
+
+describe('s3 adapter: server-side copy between buckets', () => {
+  it('copies from another bucket of the same endpoint and credentials, and only from there', async () => {
+    const source = await openPrepared();
+    const dest = await openPrepared();
+    expect(dest.canCopyFrom?.(source, 5 * 1024 ** 3 + 1)).toBe(true); // larger than CopyObject: in parts
+    const otherKey = await open({ ...specFor(emulator.endpoint), accessKeyId: 'someone-else' });
+    const viaProxy = await open(specFor(proxy.url));
+    expect(dest.canCopyFrom?.(otherKey, 1)).toBe(false);
+    expect(dest.canCopyFrom?.(viaProxy, 1)).toBe(false);
+    expect(otherKey.location.serviceId).not.toContain('someone-else');
+    await expect(dest.copyFrom?.(viaProxy, 'x', 'y')).rejects.toMatchObject({ code: 'Fatal', retryable: false });
+  });
+
+  it('gives a copy of an object without our mtime the source\'s last-modified time, and adds md5chksum', async () => {
+    const source = await openPrepared();
+    const dest = await openPrepared();
+    const data = Buffer.from('written by another tool');
+    await raw.send(
+      new PutObjectCommand({ Bucket: source.location.bucket, Key: 'root/foreign.txt', Body: data, CacheControl: 'max-age=60', Metadata: { Other: 'x' } }),
+    );
+    const before = await source.stat('foreign.txt');
+    await dest.copyFrom?.(source, 'foreign.txt', 'copied.txt');
+    const after = await dest.stat('copied.txt');
+    expect(after).toMatchObject({ mtimeMs: before.mtimeMs, md5: md5Hex(data), cacheControl: 'max-age=60', metadata: { other: 'x' } });
+    const head = await raw.send(new HeadObjectCommand({ Bucket: dest.location.bucket, Key: 'root/copied.txt' }));
+    expect(head.Metadata).toMatchObject({ other: 'x', md5chksum: Buffer.from(md5Hex(data), 'hex').toString('base64') });
+    expect(parseMtime(head.Metadata?.['mtime'])).toBe(before.mtimeMs);
+  });
+
+  it('copies an object above the CopyObject limit in parts (UploadPartCopy), keeping headers and metadata', async () => {
+    const source = await openPrepared();
+    const dest = await openPrepared(proxy.url);
+    const data = randomBytes(12 * MiB + 123);
+    await source.write('big.bin', data, { ...infoFor(data), contentType: 'application/x-big', cacheControl: 'private', metadata: { 'Original-Name': 'größe.bin' } });
+    proxy.reset();
+    const result = await copyS3Object(
+      new S3Client({ endpoint: proxy.url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
+      { sourceBucket: source.location.bucket, sourceKey: 'root/big.bin', bucket: dest.location.bucket, key: 'root/copy.bin' },
+      { tuning: TUNING, singleCopyMaxBytes: 1 * MiB, failSource: (e) => new StorageError('Fatal', String(e)), failTarget: (e) => new StorageError('Fatal', String(e)) },
+    );
+    expect(result.md5).toBe(md5Hex(data));
+    // HEAD, create, three part copies (5 + 5 + 2 MiB), complete: no byte through us.
+    expect(proxy.log.filter((l) => l.startsWith('PUT ') && l.includes('partNumber='))).toHaveLength(3);
+    expect(proxy.log.filter((l) => l.startsWith('POST ') && l.includes('?uploads'))).toHaveLength(1);
+    const copied = await dest.stat('copy.bin');
+    expect(copied).toMatchObject({ size: data.length, md5: md5Hex(data), contentType: 'application/x-big', cacheControl: 'private', metadata: { 'original-name': 'größe.bin' } });
+    expect(copied.mtimeMs).toBe(infoFor(data).mtimeMs);
+    expect(md5Hex(await readAll(await dest.read('copy.bin')))).toBe(md5Hex(data));
+  });
+
+  it('aborts a multipart copy that fails, leaving no object and no upload', async () => {
+    const source = await openPrepared();
+    const dest = await openPrepared();
+    const data = randomBytes(11 * MiB);
+    await source.write('big.bin', data, infoFor(data));
+    let sent = 0;
+    const failing = new S3Client({ endpoint: emulator.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+    failing.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'UploadPartCopyCommand' && ++sent === 2) throw new Error('connection dropped');
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const failed = await copyS3Object(
+      failing,
+      { sourceBucket: source.location.bucket, sourceKey: 'root/big.bin', bucket: dest.location.bucket, key: 'root/copy.bin' },
+      { tuning: { partSize: 5 * MiB, partConcurrency: 1 }, singleCopyMaxBytes: MiB, failSource: (e) => new StorageError('Fatal', String(e)), failTarget: (e) => new StorageError('Transient', String(e)) },
+    ).then(() => undefined, (e: unknown) => e);
+    failing.destroy();
+    expect(failed).toMatchObject({ code: 'Transient', message: expect.stringContaining('connection dropped') });
+    expect(await keysOf(dest)).toEqual([]);
+    const uploads = await raw.send(new ListMultipartUploadsCommand({ Bucket: dest.location.bucket }));
+    expect(uploads.Uploads ?? []).toEqual([]);
   });
 });
 

@@ -1,10 +1,16 @@
 import { Readable } from 'node:stream';
 import { buffer as readAll } from 'node:stream/consumers';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { md5Hex } from '../../adapters/hash.ts';
 import { StorageError } from '../../adapters/errors.ts';
-import type { StorageAdapter, TransferTuning, WriteInfo } from '../../adapters/index.ts';
+import { createLocalAdapter } from '../../adapters/local/local-adapter.ts';
+import { serverSideCopier } from '../../adapters/server-side-copy.ts';
+import type { ObjectProperties, StorageAdapter, TransferTuning, WriteInfo } from '../../adapters/index.ts';
 
 /**
  * The one suite every adapter must pass. `open` returns an adapter on a new, empty root each
@@ -16,6 +22,10 @@ export interface ConformanceGaps {
   readonly acceptsWrongMd5?: string;
   /** Why a per-segment name limit below maxKeyBytes applies (local filesystems: 255 bytes per name). */
   readonly segmentBytes?: number;
+  /** Why standard properties or user metadata do not survive a write and stat on this store. */
+  readonly properties?: string;
+  /** Why a server-side copy between two roots does not keep everything on this store. */
+  readonly copyFrom?: string;
 }
 
 export type OpenAdapter = (tuning: TransferTuning) => Promise<StorageAdapter>;
@@ -45,6 +55,52 @@ async function keysOf(adapter: StorageAdapter, prefix?: string): Promise<string[
 }
 
 const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+/**
+ * Properties of the kind a migration carries between providers: a gzip body stored as such, and
+ * metadata names S3 lower-cases, Azure cannot hold ('-', ' ', a leading digit), that look like
+ * our escapes, plus values that are not plain ASCII. A user entry named `mtime` is dropped: the
+ * adapter's own modification time wins.
+ */
+const PROPERTIES = {
+  contentType: 'text/plain; charset=utf-8',
+  cacheControl: 'public, max-age=3600',
+  contentEncoding: 'gzip',
+  contentDisposition: 'attachment; filename="report.txt"',
+  metadata: {
+    'original-name': 'Report 2024.txt',
+    'Upper-Case': 'Mixed Case Value',
+    plain_under: 'kept',
+    'looks_x002D_escaped': 'literal',
+    'with space': 'v',
+    '1st': 'digit first',
+    unicode: 'Grüße aus Köln — 東京 🎉',
+    padded: '  spaced  ',
+    encoded: '=?UTF-8?B?SGk=?=',
+    empty: '',
+  },
+} as const;
+const USER_MTIME = { mtime: 'not the modification time' };
+
+/** The properties an adapter gives back for PROPERTIES: names lower-cased where the store ignores case. */
+function expectedProperties(adapter: StorageAdapter, props: Omit<ObjectProperties, 'metadata'> & { metadata: Readonly<Record<string, string>> }): ObjectProperties {
+  const lower = adapter.capabilities.metadataNameCase === 'lower';
+  const metadata = Object.fromEntries(Object.entries(props.metadata).map(([k, v]) => [lower ? k.replace(/[A-Z]/g, (c) => c.toLowerCase()) : k, v]));
+  return {
+    contentType: props.contentType,
+    cacheControl: props.cacheControl,
+    contentEncoding: props.contentEncoding,
+    contentDisposition: props.contentDisposition,
+    metadata,
+  };
+}
+
+function propertiesOf(details: ObjectProperties): ObjectProperties {
+  const { contentType, cacheControl, contentEncoding, contentDisposition, metadata } = details;
+  return { contentType, cacheControl, contentEncoding, contentDisposition, metadata };
+}
+
+const gapNote = (gap: string | undefined): string => (gap === undefined ? '' : ` (skipped: ${gap})`);
 
 async function expectStorageError(promise: Promise<unknown>, code: StorageError['code']): Promise<void> {
   const error: unknown = await promise.then(() => undefined, (e: unknown) => e);
@@ -221,16 +277,111 @@ export function runConformanceSuite(name: string, open: OpenAdapter, gaps: Confo
       expect(await keysOf(adapter, 'del/')).toEqual(keys.slice(20));
     });
 
-    it('copies server-side, keeping content and modification time', async (ctx) => {
+    it('copies server-side, keeping content, properties and modification time', async (ctx) => {
       if (adapter.copy === undefined) ctx.skip();
-      const data = randomBytes(3000);
+      const data = gzipSync(randomBytes(3000));
       const mtimeMs = Date.UTC(2019, 5, 6, 7, 8, 9, 100);
-      await put(adapter, 'copy/from.bin', data, mtimeMs);
+      await adapter.write('copy/from.bin', data, { ...infoFor(data, mtimeMs), ...PROPERTIES });
       await adapter.copy?.('copy/from.bin', 'copy/sub/to.bin');
       expect(await get(adapter, 'copy/sub/to.bin')).toEqual(data);
       const details = await adapter.stat('copy/sub/to.bin');
       expect(Math.abs((details.mtimeMs ?? 0) - mtimeMs)).toBeLessThan(1);
+      if (adapter.capabilities.objectProperties && gaps.properties === undefined) {
+        expect(propertiesOf(details)).toEqual(expectedProperties(adapter, PROPERTIES));
+      }
       expect(await keysOf(adapter, 'copy/')).toEqual(['copy/from.bin', 'copy/sub/to.bin']);
+    });
+
+    it(`keeps standard properties and user metadata through write, stat and list${gapNote(gaps.properties)}`, async (ctx) => {
+      if (!adapter.capabilities.objectProperties || gaps.properties !== undefined) ctx.skip();
+      const data = gzipSync(Buffer.from('the report, compressed as it is stored'.repeat(20)));
+      const mtimeMs = Date.UTC(2022, 6, 8, 9, 10, 11, 120);
+      await adapter.write('props/report.txt.gz', data, { ...infoFor(data, mtimeMs), ...PROPERTIES, metadata: { ...PROPERTIES.metadata, ...USER_MTIME } });
+      const expected = expectedProperties(adapter, PROPERTIES);
+      const details = await adapter.stat('props/report.txt.gz');
+      expect(propertiesOf(details)).toEqual(expected);
+      expect(Math.abs((details.mtimeMs ?? 0) - mtimeMs)).toBeLessThan(1);
+      // Stored bytes come back as stored: no transcoding of a gzip content encoding.
+      expect(await get(adapter, 'props/report.txt.gz')).toEqual(data);
+      const listed = [];
+      for await (const entry of adapter.list('props/')) listed.push(entry);
+      expect(listed).toHaveLength(1);
+      if (adapter.capabilities.propertiesInListing) expect(listed[0]?.properties).toEqual(expected);
+      else expect(listed[0]?.properties).toBeUndefined();
+    });
+
+    it('gives no properties in listings unless it claims them, and none for an object written without', async () => {
+      const data = Buffer.from('bare');
+      await adapter.write('props/bare.bin', data, { size: data.length, md5: md5Hex(data), mtimeMs: Date.now() });
+      const details = await adapter.stat('props/bare.bin');
+      expect(details).toMatchObject({ cacheControl: undefined, contentEncoding: undefined, contentDisposition: undefined, metadata: {} });
+      for await (const entry of adapter.list('props/bare')) {
+        if (adapter.capabilities.propertiesInListing) expect(entry.properties).toMatchObject({ cacheControl: undefined, metadata: {} });
+        else expect(entry.properties).toBeUndefined();
+      }
+    });
+
+    it(`copies server-side from another root of the same service, keeping content, properties and mtime${gapNote(gaps.copyFrom)}`, async (ctx) => {
+      if (adapter.copyFrom === undefined || gaps.copyFrom !== undefined) ctx.skip();
+      const other = await open(TUNING);
+      try {
+        await other.prepare({ create: true });
+        const data = gzipSync(randomBytes(20_000));
+        const mtimeMs = Date.UTC(2018, 1, 2, 3, 4, 5, 600);
+        await other.write('src/doc.gz', data, { ...infoFor(data, mtimeMs), ...PROPERTIES });
+        expect(other.location.serviceId).toBe(adapter.location.serviceId);
+        expect(adapter.canCopyFrom?.(other, data.length)).toBe(true);
+        const copier = serverSideCopier(adapter, other, data.length);
+        if (copier === undefined) throw new Error('canCopyFrom said yes, serverSideCopier no');
+
+        const result = await copier('src/doc.gz', 'copied/doc.gz');
+        if (result.md5 !== undefined) expect(result.md5).toBe(md5Hex(data));
+        expect(await get(adapter, 'copied/doc.gz')).toEqual(data);
+        const details = await adapter.stat('copied/doc.gz');
+        expect(Math.abs((details.mtimeMs ?? 0) - mtimeMs)).toBeLessThan(1);
+        if (adapter.capabilities.md5InStat) expect(details.md5).toBe(md5Hex(data));
+        if (adapter.capabilities.objectProperties && gaps.properties === undefined) {
+          expect(propertiesOf(details)).toEqual(expectedProperties(adapter, PROPERTIES));
+        }
+        // The source is left as it was.
+        expect(await keysOf(other)).toEqual(['src/doc.gz']);
+
+        // Changes asked for replace what the source has; the rest is copied as it is.
+        const changedMtime = Date.UTC(2017, 0, 1, 0, 0, 0, 250);
+        await copier('src/doc.gz', 'copied/changed.gz', { contentType: 'application/gzip', metadata: { 'Replaced-Name': 'ja' }, mtimeMs: changedMtime });
+        const changed = await adapter.stat('copied/changed.gz');
+        expect(Math.abs((changed.mtimeMs ?? 0) - changedMtime)).toBeLessThan(1);
+        expect(await get(adapter, 'copied/changed.gz')).toEqual(data);
+        if (adapter.capabilities.objectProperties && gaps.properties === undefined) {
+          expect(propertiesOf(changed)).toEqual(
+            expectedProperties(adapter, { ...PROPERTIES, contentType: 'application/gzip', metadata: { 'Replaced-Name': 'ja' } }),
+          );
+        }
+
+        await expectStorageError(copier('src/missing', 'copied/missing'), 'NotFound');
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('does not claim a server-side copy from another kind of store', async (ctx) => {
+      if (adapter.canCopyFrom === undefined || adapter.location.scheme === 'local') ctx.skip();
+      const folder = await mkdtemp(path.join(tmpdir(), 'cm-foreign-'));
+      try {
+        const local = createLocalAdapter({ scheme: 'local', path: folder }, TUNING);
+        expect(adapter.canCopyFrom?.(local, 10)).toBe(false);
+        expect(serverSideCopier(adapter, local, 10)).toBeUndefined();
+        await expectStorageError(adapter.copyFrom?.(local, 'a', 'b') ?? Promise.resolve(), 'Fatal');
+      } finally {
+        await rm(folder, { recursive: true, force: true });
+      }
+    });
+
+    it('tells where it lives without any secret', () => {
+      const { location } = adapter;
+      expect(location.prefix === '' || location.prefix.endsWith('/')).toBe(true);
+      expect(location.serviceId).not.toBe('');
+      expect(location.serviceId).not.toMatch(/AccountKey|SharedAccessSignature|secret|sig=|Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/i);
     });
 
     it('names no secret in its url', () => {
