@@ -21,6 +21,8 @@ export async function openAdapter(spec: AdapterSpec, tuning: TransferTuning = DE
       return (await import('./azblob/azblob-adapter.ts')).createAzureBlobAdapter(spec, tuning);
     case 'gs':
       return (await import('./gs/gs-adapter.ts')).createGcsAdapter(spec, tuning);
+    case 'synthetic':
+      return (await import('./synthetic/synthetic-adapter.ts')).createSyntheticAdapter(spec, tuning);
   }
 }
 export { serverSideCopier, sameService, type ServerSideCopier } from './server-side-copy.ts';

@@ -53,5 +53,14 @@ export interface GcsSpec {
   readonly keyFilename?: string | undefined;
 }
 
-export type AdapterSpec = LocalSpec | S3Spec | AzureBlobSpec | GcsSpec;
+/** A generated, read-only store for benchmarks: `synthetic://COUNT?size=BYTES[&label=NAME]`. */
+export interface SyntheticSpec {
+  readonly scheme: 'synthetic';
+  readonly count: number;
+  readonly size: number;
+  /** Only tells two otherwise equal synthetic stores apart (e.g. to verify one against the other). */
+  readonly label: string;
+}
+
+export type AdapterSpec = LocalSpec | S3Spec | AzureBlobSpec | GcsSpec | SyntheticSpec;
 export type Scheme = AdapterSpec['scheme'];

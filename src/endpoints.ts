@@ -17,7 +17,7 @@ export interface Endpoint {
   readonly identity: string;
 }
 
-const SCHEMES = ['s3', 'azblob', 'gs', 'file'] as const;
+const SCHEMES = ['s3', 'azblob', 'gs', 'file', 'synthetic'] as const;
 const HINT = 'use a local path, file:///path, s3://bucket/prefix, azblob://container/prefix or gs://bucket/prefix';
 
 // Provider naming rules, checked early so a typo gets a message instead of a remote 400.
@@ -43,6 +43,7 @@ export function parseEndpoint(input: string, env: NodeJS.ProcessEnv = process.en
       throw new UsageError(`${input}: malformed file URL (${(error as Error).message}); write file:///absolute/path`);
     }
   }
+  if (scheme === 'synthetic') return syntheticEndpoint(input);
   const rest = input.slice(scheme.length + 1);
   if (!rest.startsWith('//')) throw new UsageError(`${input}: malformed URL, expected ${scheme}://bucket/prefix`);
   const [bucket = '', ...prefixParts] = rest.slice(2).split('/');
@@ -79,6 +80,20 @@ export function parseEndpoint(input: string, env: NodeJS.ProcessEnv = process.en
       };
     }
   }
+}
+
+/** `synthetic://COUNT?size=BYTES[&label=NAME]`: generated objects for benchmarks (adapters/synthetic). */
+function syntheticEndpoint(input: string): Endpoint {
+  const m = /^synthetic:\/\/(\d+)(?:\?(.*))?$/.exec(input);
+  const params = new URLSearchParams(m?.[2] ?? '');
+  const count = Number(m?.[1]);
+  const size = Number(params.get('size') ?? '1024');
+  if (m === null || !Number.isSafeInteger(count) || !Number.isSafeInteger(size) || size < 0) {
+    throw new UsageError(`${input}: expected synthetic://COUNT?size=BYTES`);
+  }
+  const label = params.get('label') ?? '';
+  const url = `synthetic://${count}?size=${size}${label === '' ? '' : `&label=${label}`}`;
+  return { input, url, identity: url, spec: { scheme: 'synthetic', count, size, label } };
 }
 
 function localEndpoint(input: string, absolute: string): Endpoint {

@@ -4,7 +4,7 @@ import { copyFile, mkdir, open, rename, rm, rmdir, stat, utimes } from 'node:fs/
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { StorageError } from '../errors.ts';
 import { HashingStream } from '../hash.ts';
 import type { LocalSpec, TransferTuning } from '../spec.ts';
@@ -16,6 +16,15 @@ import { walkSorted } from './walk.ts';
 /** Files being written are named like this until complete, so a partial file is never visible under its key. */
 const TEMP_MARK = '.cloudmirror-tmp-';
 export const isLocalTempName = (name: string): boolean => name.startsWith(TEMP_MARK);
+
+/**
+ * The temporary file a write of `target` goes through, named after the target (hashed, to fit any
+ * name length): a write cut short by a crash leaves it behind, and the write that redoes the key
+ * reuses and replaces it instead of leaving garbage beside the mirror.
+ */
+function tempFor(target: string): string {
+  return path.join(path.dirname(target), `${TEMP_MARK}${createHash('md5').update(path.basename(target)).digest('hex').slice(0, 20)}`);
+}
 
 /** PATH_MAX on Linux, the tightest limit a whole key meets under a folder. */
 const PATH_MAX = 4096;
@@ -41,7 +50,7 @@ export function createLocalAdapter(spec: LocalSpec, _tuning: TransferTuning): St
       const st = await stat(source);
       if (!st.isFile()) throw new StorageError('NotFound', `${from}: not a file`, { key: from });
       await mkdir(path.dirname(target), { recursive: true });
-      const temp = path.join(path.dirname(target), `${TEMP_MARK}${randomBytes(6).toString('hex')}`);
+      const temp = tempFor(target);
       try {
         // A reflink where the filesystem offers one (a server-side copy of sorts), else a plain copy.
         await copyFile(source, temp, fsConstants.COPYFILE_FICLONE);
@@ -120,13 +129,13 @@ export function createLocalAdapter(spec: LocalSpec, _tuning: TransferTuning): St
 
     async write(key, body: WriteBody, info: WriteInfo): Promise<WriteResult> {
       const target = fileOf(key);
-      const temp = path.join(path.dirname(target), `${TEMP_MARK}${randomBytes(6).toString('hex')}`);
+      const temp = tempFor(target);
       return guard(key, async () => {
         await mkdir(path.dirname(target), { recursive: true });
         const hasher = new HashingStream(info.md5);
         try {
           const source = body instanceof Readable ? body : Readable.from([body]);
-          await pipeline(source, hasher, createWriteStream(temp, { flags: 'wx' }));
+          await pipeline(source, hasher, createWriteStream(temp, { flags: 'w' }));
           const mtime = new Date(info.mtimeMs);
           await utimes(temp, mtime, mtime);
           await rename(temp, target);

@@ -44,9 +44,12 @@ export class Destination {
   #ready: Promise<StorageAdapter> | undefined;
   #create = true;
 
-  constructor(endpoint: Endpoint, tuning: TransferTuning, concurrency: number) {
+  readonly #retry: RetryPolicy;
+
+  constructor(endpoint: Endpoint, tuning: TransferTuning, concurrency: number, retry: RetryPolicy) {
     this.endpoint = endpoint;
     this.#tuning = tuning;
+    this.#retry = retry;
     this.queue = new PQueue({ concurrency });
     this.summary = { url: endpoint.url, uploaded: 0, copied: 0, deleted: 0, unchanged: 0, failed: 0, bytes: 0, errors: [] };
   }
@@ -65,13 +68,13 @@ export class Destination {
       this.#adapter ??= openAdapter(this.endpoint.spec, this.#tuning);
       const adapter = await this.#adapter;
       try {
-        await withRetry(() => adapter.prepare({ create: this.#create }), { attempts: 2, baseDelayMs: 250, maxDelayMs: 1000 });
+        await withRetry(() => adapter.prepare({ create: this.#create }), this.#retry);
       } catch (error) {
         if (!this.#create && isStorageError(error) && error.code === 'NotFound') {
           this.missing = true;
           return adapter;
         }
-        this.markDown(`${this.endpoint.url}: ${messageOf(error)}`);
+        this.markDown(messageOf(error));
         throw new Error(this.downReason, { cause: error });
       }
       return adapter;
@@ -88,8 +91,14 @@ export class Destination {
     return this.downReason !== undefined;
   }
 
+  /** Takes the destination out of the run for `reason` (prefixed with its URL unless it names it). */
   markDown(reason: string): void {
-    this.downReason ??= reason;
+    this.downReason ??= this.#withUrl(reason);
+  }
+
+  /** Adapters name their root in their messages already; say it once either way. */
+  #withUrl(message: string): string {
+    return message.startsWith(this.endpoint.url) ? message : `${this.endpoint.url}: ${message}`;
   }
 
   fail(key: string, error: unknown): void {
@@ -134,7 +143,7 @@ export class Destination {
       } catch (error) {
         if (journalId !== undefined) await store?.journalFailed(journalId, messageOf(error));
         if (isStorageError(error) && DESTINATION_WIDE.has(error.code)) {
-          if (++this.#consecutiveFailures >= DOWN_AFTER) this.markDown(`${this.endpoint.url}: ${error.message}`);
+          if (++this.#consecutiveFailures >= DOWN_AFTER) this.markDown(error.message);
         }
         return { ok: false as const, error };
       }

@@ -65,7 +65,7 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
   const started = performance.now();
   const source = await openSource(options.source, options.tuning, options.retry);
   const policy: DiffPolicy = { compare: options.compare, deleteExtras: options.mode === 'sync' };
-  const destinations = options.destinations.map((e) => new Destination(e, options.tuning, options.concurrency));
+  const destinations = options.destinations.map((e) => new Destination(e, options.tuning, options.concurrency, options.retry));
   for (const d of destinations) d.createMissing = !options.dryRun;
   if (source instanceof LocalSource) {
     // Never mirror our own database when the state directory lies inside the source.
@@ -79,7 +79,7 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
       try {
         await prepareIndex(d, store, options.refresh);
       } catch (error) {
-        d.markDown(d.downReason ?? `${d.endpoint.url}: ${messageOf(error)}`);
+        d.markDown(messageOf(error));
       }
     }));
     const live = destinations.filter((d) => !d.isDown);

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { StorageAdapter, WriteInfo, WriteResult } from '../../adapters/index.ts';
+import { serverSideCopier, type StorageAdapter, type WriteInfo, type WriteResult } from '../../adapters/index.ts';
 import { isRetryable, withRetry, type RetryPolicy } from '../queue/retry.ts';
 import type { ByteBudget } from '../queue/byte-budget.ts';
 import type { SourceFile } from '../diff/decide.ts';
@@ -26,7 +26,9 @@ const ONE_TRY: RetryPolicy = Object.freeze({ attempts: 1, baseDelayMs: 0, maxDel
  * integrity rules allow: a small file once (hashed in memory); a large one twice, a hashing pass
  * for the checksum the provider verifies and one streamed pass shared by all destinations.
  */
-export async function uploadFile(file: SourceFile, targets: readonly Destination[], ctx: UploadContext): Promise<void> {
+export async function uploadFile(file: SourceFile, allTargets: readonly Destination[], ctx: UploadContext): Promise<void> {
+  const targets = await copyServerSide(file, allTargets, ctx);
+  if (targets.length === 0) return;
   let description: Description;
   try {
     description = await withRetry(() => ctx.source.describe(file), ctx.retry, { signal: ctx.signal });
@@ -76,6 +78,33 @@ export async function uploadFile(file: SourceFile, targets: readonly Destination
     if (!ok) throw new Error('branch failed');
   }));
   await Promise.all(retryLater.map((d) => sendTo(d, file, md5, ctx, { retry: ctx.retry, direct: true }, async (adapter) => adapter.write(file.key, await ctx.source.openVerified(file, md5), info))));
+}
+
+/**
+ * Copies the object server-side to every destination on the same service as the source (same
+ * provider, endpoint and credentials); returns the destinations that need the bytes streamed.
+ */
+async function copyServerSide(file: SourceFile, targets: readonly Destination[], ctx: UploadContext): Promise<readonly Destination[]> {
+  const sourceAdapter = ctx.source.adapter;
+  if (sourceAdapter === undefined) return targets;
+  const streamed: Destination[] = [];
+  await Promise.all(targets.map(async (d) => {
+    const adapter = await d.ready().catch(() => undefined); // a destination that is down fails in run() below
+    const copier = adapter === undefined ? undefined : serverSideCopier(adapter, sourceAdapter, file.size);
+    if (copier === undefined) {
+      streamed.push(d);
+      return;
+    }
+    const outcome = await d.run({ store: ctx.store, journal: { key: file.key, op: 'copy' }, retry: ctx.retry, signal: ctx.signal }, () => copier(file.key, file.key));
+    if (!outcome.ok) {
+      d.fail(file.key, outcome.error);
+      return;
+    }
+    ctx.store.recordStored(d.destId, outcome.journalId, { key: file.key, size: file.size, mtimeMs: file.mtimeMs, md5: file.md5 ?? outcome.value.md5 ?? null, etag: outcome.value.etag ?? null })
+      .catch((error: unknown) => d.fail(file.key, error));
+    d.summary.copied++;
+  }));
+  return streamed;
 }
 
 /** Runs one write on a destination and records the outcome; true when it is stored and recorded. */

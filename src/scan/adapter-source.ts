@@ -70,9 +70,18 @@ export class AdapterSource implements TransferSource {
     return verified(await this.adapter.read(file.key), md5);
   }
 
+  /** Properties to carry over: from the listing where it has them (Azure, GCS), else one stat (S3). */
   async describe(file: SourceFile): Promise<Description> {
-    const details = await this.adapter.stat(file.key);
-    return { mtimeMs: details.mtimeMs ?? file.mtimeMs, contentType: details.contentType, metadata: details.metadata };
+    const listed = (file as Partial<ListedObject>).entry;
+    const details = listed?.properties !== undefined ? { ...listed, ...listed.properties } : await this.adapter.stat(file.key);
+    return {
+      mtimeMs: details.mtimeMs ?? file.mtimeMs,
+      contentType: details.contentType,
+      cacheControl: details.cacheControl,
+      contentEncoding: details.contentEncoding,
+      contentDisposition: details.contentDisposition,
+      metadata: details.metadata,
+    };
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { WriteInfo } from '../../adapters/index.ts';
+import type { StorageAdapter, WriteInfo } from '../../adapters/index.ts';
 import type { SourceFile } from '../diff/decide.ts';
 import type { KeyFilter } from './filter.ts';
 
@@ -17,6 +17,8 @@ export type Description = Omit<WriteInfo, 'size' | 'md5'>;
  */
 export interface TransferSource {
   readonly url: string;
+  /** The adapter behind a bucket source, so destinations on the same service can copy server-side. */
+  readonly adapter?: StorageAdapter;
   readonly problems: readonly ScanProblem[];
   readonly skipped: readonly string[];
   readonly scanned: { readonly files: number; readonly bytes: number };

@@ -145,3 +145,14 @@ describe('verify between local folders', () => {
     expect(run.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
   });
 });
+
+describe('verify at scale', () => {
+  it('compares 200,000 generated objects from their listed hashes alone', async () => {
+    const run = await runCli(['verify', 'synthetic://200000?size=4096', 'synthetic://200000?size=4096&label=copy', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(verifyJsonOf(run).destinations[0]).toMatchObject({ checked: 200_000, identical: 200_000, downloaded: 0 });
+    const fewer = verifyJsonOf(await runCli(['verify', 'synthetic://200000?size=4096', 'synthetic://199990?size=4096', '--json']));
+    expect(fewer.destinations[0]).toMatchObject({ missing: 200_000 - 199_990, identical: 199_990, extra: 0 });
+    expect(fewer.destinations[0]?.differences[0]).toMatchObject({ key: 'obj/199990', kind: 'missing' });
+  });
+});

@@ -21,6 +21,10 @@ describe('endpoints', () => {
     expect(az.identity).toBe('azblob://box@http://127.0.0.1:10000/dev');
     expect(az.identity + az.url).not.toContain('SECRET');
   });
+  it('parses a synthetic store for benchmarks', () => {
+    expect(parseEndpoint('synthetic://1000?size=16&label=b', {}).spec).toEqual({ scheme: 'synthetic', count: 1000, size: 16, label: 'b' });
+    expect(() => parseEndpoint('synthetic://many', {})).toThrow(/expected synthetic:\/\/COUNT\?size=BYTES/);
+  });
   it('rejects unknown schemes and malformed URLs with a message naming the input', () => {
     expect(() => parseEndpoint('ftp://x/y', {})).toThrow(/ftp:\/\/x\/y: unknown scheme 'ftp:'/);
     expect(() => parseEndpoint('s3:/bucket', {})).toThrow(/malformed URL/);
