@@ -277,7 +277,7 @@ export function runConformanceSuite(name: string, open: OpenAdapter, gaps: Confo
       expect(await keysOf(adapter, 'del/')).toEqual(keys.slice(20));
     });
 
-    it('copies server-side, keeping content, properties and modification time', async (ctx) => {
+    it('copies server-side, keeping content, properties and modification time (skipped for stores without copy)', async (ctx) => {
       if (adapter.copy === undefined) ctx.skip();
       const data = gzipSync(randomBytes(3000));
       const mtimeMs = Date.UTC(2019, 5, 6, 7, 8, 9, 100);
@@ -292,7 +292,7 @@ export function runConformanceSuite(name: string, open: OpenAdapter, gaps: Confo
       expect(await keysOf(adapter, 'copy/')).toEqual(['copy/from.bin', 'copy/sub/to.bin']);
     });
 
-    it(`keeps standard properties and user metadata through write, stat and list${gapNote(gaps.properties)}`, async (ctx) => {
+    it(`keeps standard properties and user metadata through write, stat and list${gapNote(gaps.properties)} (skipped for stores without objectProperties)`, async (ctx) => {
       if (!adapter.capabilities.objectProperties || gaps.properties !== undefined) ctx.skip();
       const data = gzipSync(Buffer.from('the report, compressed as it is stored'.repeat(20)));
       const mtimeMs = Date.UTC(2022, 6, 8, 9, 10, 11, 120);
@@ -321,7 +321,7 @@ export function runConformanceSuite(name: string, open: OpenAdapter, gaps: Confo
       }
     });
 
-    it(`copies server-side from another root of the same service, keeping content, properties and mtime${gapNote(gaps.copyFrom)}`, async (ctx) => {
+    it(`copies server-side from another root of the same service, keeping content, properties and mtime${gapNote(gaps.copyFrom)} (skipped for stores without copyFrom)`, async (ctx) => {
       if (adapter.copyFrom === undefined || gaps.copyFrom !== undefined) ctx.skip();
       const other = await open(TUNING);
       try {
@@ -364,7 +364,7 @@ export function runConformanceSuite(name: string, open: OpenAdapter, gaps: Confo
       }
     });
 
-    it('does not claim a server-side copy from another kind of store', async (ctx) => {
+    it('does not claim a server-side copy from another kind of store (skipped for local folders, which copy from any folder)', async (ctx) => {
       if (adapter.canCopyFrom === undefined || adapter.location.scheme === 'local') ctx.skip();
       const folder = await mkdtemp(path.join(tmpdir(), 'cm-foreign-'));
       try {
