@@ -3,11 +3,11 @@
  * server, see gcs-emulator-process.ts) as a separate process on 127.0.0.1, so that tests can stop
  * or kill it to simulate an outage and start it again on the same port.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startReadyChild, type ReadyChild } from './ready-child.ts';
 
 /** The line the emulator process prints on stdout once it answers requests. */
 export const READY_MARKER = 'GCS_EMULATOR_READY ';
@@ -33,36 +33,29 @@ export interface GcsEmulatorOptions {
 }
 
 export async function startGcsEmulator(opts: GcsEmulatorOptions = {}): Promise<GcsEmulator> {
-  // process.execPath is the Node running the tests: the pinned Node 24 (type stripping), not the
-  // machine's Node 20.
   const blobDir = await mkdtemp(join(tmpdir(), 'cloudmirror-gcs-emu-'));
-  const child = spawn(process.execPath, [ENTRY_SCRIPT, '--port', String(opts.port ?? 0), '--blob-dir', blobDir], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: emulatorProcessEnv(),
-  });
-  // Whichever way the process ends (stop, a test's kill -9, a crash), its blobs go with it.
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve())).then(() => rm(blobDir, { recursive: true, force: true }));
-  let endpoint: string;
+  const removeBlobs = () => rm(blobDir, { recursive: true, force: true });
+  let child: ReadyChild;
   try {
-    endpoint = await waitForReady(child);
-  } catch (err) {
-    child.kill('SIGKILL');
-    await exited;
-    throw err;
+    child = await startReadyChild({
+      name: 'gcs emulator', script: ENTRY_SCRIPT, args: ['--port', String(opts.port ?? 0), '--blob-dir', blobDir],
+      env: emulatorProcessEnv(), marker: READY_MARKER, timeoutMs: READY_TIMEOUT_MS, graceMs: STOP_GRACE_MS,
+      // The emulator dies on any error its handlers do not catch: let that show.
+      forwardStderr: true,
+    });
+  } catch (error) {
+    await removeBlobs();
+    throw error;
   }
-  const pid = child.pid;
-  if (pid === undefined) throw new Error('gcs emulator process has no pid');
-
+  // Whichever way the process ends (stop, a test's kill -9, a crash), its blobs go with it.
+  const cleaned = child.exited.then(removeBlobs);
   return {
-    endpoint,
-    env: { STORAGE_EMULATOR_HOST: endpoint, GCLOUD_PROJECT: 'demo-cloudmirror', GOOGLE_CLOUD_PROJECT: 'demo-cloudmirror' },
-    pid,
+    endpoint: child.endpoint,
+    env: { STORAGE_EMULATOR_HOST: child.endpoint, GCLOUD_PROJECT: 'demo-cloudmirror', GOOGLE_CLOUD_PROJECT: 'demo-cloudmirror' },
+    pid: child.pid,
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return exited; // killed or crashed already
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-      await exited;
-      clearTimeout(timer);
+      await child.stop();
+      await cleaned;
     },
   };
 }
@@ -74,42 +67,4 @@ function emulatorProcessEnv(): NodeJS.ProcessEnv {
   delete env['FIREBASE_CLI_MP_VALIDATE'];
   delete env['NODE_OPTIONS']; // test-runner loaders have no business in the emulator
   return env;
-}
-
-function waitForReady(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
-    const fail = (why: string): void => {
-      cleanup();
-      reject(new Error(`gcs emulator did not start: ${why}${stderr ? `\n${stderr.slice(-4000)}` : ''}`));
-    };
-    const onStdout = (chunk: Buffer): void => {
-      stdout += chunk.toString('utf8');
-      const line = stdout.split('\n').find((l) => l.startsWith(READY_MARKER));
-      if (line === undefined) return;
-      cleanup();
-      // Keep draining stdout so the child never blocks on a full pipe; pass its stderr on, so
-      // that a crash of the emulator (it dies on any error its handlers do not catch) is seen.
-      child.stdout?.resume();
-      child.stderr?.pipe(process.stderr, { end: false });
-      const parsed = JSON.parse(line.slice(READY_MARKER.length)) as { endpoint?: unknown };
-      if (typeof parsed.endpoint !== 'string') return reject(new Error(`gcs emulator: bad ready line: ${line}`));
-      resolve(parsed.endpoint);
-    };
-    const onStderr = (chunk: Buffer): void => {
-      stderr += chunk.toString('utf8');
-    };
-    const onExit = (code: number | null, signal: NodeJS.Signals | null): void => fail(`exited early (code ${code}, signal ${signal})`);
-    const timer = setTimeout(() => fail(`not ready within ${READY_TIMEOUT_MS} ms`), READY_TIMEOUT_MS);
-    const cleanup = (): void => {
-      clearTimeout(timer);
-      child.stdout?.off('data', onStdout);
-      child.stderr?.off('data', onStderr);
-      child.off('exit', onExit);
-    };
-    child.stdout?.on('data', onStdout);
-    child.stderr?.on('data', onStderr);
-    child.once('exit', onExit);
-  });
 }

@@ -14,9 +14,9 @@
  * `npm install`) makes it listen on FAUXQS_LISTEN_HOST, default 127.0.0.1. The child checks the
  * address it really got, so a missing patch fails loudly instead of exposing the emulator.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { startReadyChild } from './ready-child.ts';
 
 export const READY_MARKER = 'S3_EMULATOR_READY ';
 
@@ -45,37 +45,18 @@ export interface S3EmulatorOptions {
 }
 
 export async function startS3Emulator(opts: S3EmulatorOptions = {}): Promise<S3Emulator> {
-  // process.execPath is the Node running the tests: the pinned Node 24 (type stripping; fauxqs 2
-  // needs >= 22.5), not the machine's Node 20.
-  const child = spawn(process.execPath, [ENTRY_SCRIPT, '--port', String(opts.port ?? 0)], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: emulatorProcessEnv(),
+  // fauxqs 2 needs Node >= 22.5: the child runs on the pinned Node that runs the tests.
+  const child = await startReadyChild({
+    name: 's3 emulator', script: ENTRY_SCRIPT, args: ['--port', String(opts.port ?? 0)],
+    env: emulatorProcessEnv(), marker: READY_MARKER, timeoutMs: READY_TIMEOUT_MS, graceMs: STOP_GRACE_MS,
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let endpoint: string;
   try {
-    endpoint = await waitForReady(child);
-    await waitUntilAnswering(endpoint);
-  } catch (err) {
-    child.kill('SIGKILL');
-    await exited;
-    throw err;
+    await waitUntilAnswering(child.endpoint);
+  } catch (error) {
+    await child.stop();
+    throw error;
   }
-  const pid = child.pid;
-  if (pid === undefined) throw new Error('s3 emulator process has no pid');
-
-  return {
-    endpoint,
-    env: { AWS_ENDPOINT_URL_S3: endpoint, ...CREDENTIALS },
-    pid,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  return { endpoint: child.endpoint, env: { AWS_ENDPOINT_URL_S3: child.endpoint, ...CREDENTIALS }, pid: child.pid, stop: () => child.stop() };
 }
 
 function emulatorProcessEnv(): NodeJS.ProcessEnv {
@@ -84,42 +65,6 @@ function emulatorProcessEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function waitForReady(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
-    const fail = (why: string): void => {
-      cleanup();
-      reject(new Error(`s3 emulator did not start: ${why}${stderr ? `\n${stderr.slice(-4000)}` : ''}`));
-    };
-    const onStdout = (chunk: Buffer): void => {
-      stdout += chunk.toString('utf8');
-      const line = stdout.split('\n').find((l) => l.startsWith(READY_MARKER));
-      if (line === undefined) return;
-      cleanup();
-      // Keep draining both pipes so the child never blocks on a full pipe buffer.
-      child.stdout?.resume();
-      child.stderr?.resume();
-      const parsed = JSON.parse(line.slice(READY_MARKER.length)) as { endpoint?: unknown };
-      if (typeof parsed.endpoint !== 'string') return reject(new Error(`s3 emulator: bad ready line: ${line}`));
-      resolve(parsed.endpoint);
-    };
-    const onStderr = (chunk: Buffer): void => {
-      stderr += chunk.toString('utf8');
-    };
-    const onExit = (code: number | null, signal: NodeJS.Signals | null): void => fail(`exited early (code ${code}, signal ${signal})`);
-    const timer = setTimeout(() => fail(`not ready within ${READY_TIMEOUT_MS} ms`), READY_TIMEOUT_MS);
-    const cleanup = (): void => {
-      clearTimeout(timer);
-      child.stdout?.off('data', onStdout);
-      child.stderr?.off('data', onStderr);
-      child.off('exit', onExit);
-    };
-    child.stdout?.on('data', onStdout);
-    child.stderr?.on('data', onStderr);
-    child.once('exit', onExit);
-  });
-}
 
 /** Listening is not answering: one ListBuckets round trip proves the S3 routes are up. */
 async function waitUntilAnswering(endpoint: string): Promise<void> {
