@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { DEFAULT_TRANSFER, openAdapter, type StorageAdapter } from '../../adapters/index.ts';
@@ -11,6 +11,7 @@ import { withRetry, type RetryPolicy } from '../queue/retry.ts';
 import type { KeyFilter } from '../scan/filter.ts';
 import { isLocalTempName } from '../../adapters/local/local-adapter.ts';
 import { walkSorted } from '../../adapters/local/walk.ts';
+import { folderProblem } from '../scan/folder-problem.ts';
 import { sortedListing } from '../scan/sorted-listing.ts';
 import type { ListedObject } from './verify-compare.ts';
 
@@ -62,7 +63,8 @@ const PREPARE_RETRY: RetryPolicy = Object.freeze({ attempts: 2, baseDelayMs: 250
  */
 export async function openSide(endpoint: Endpoint, context: SideContext): Promise<VerifySide> {
   if (endpoint.spec.scheme === 'local') {
-    await checkFolder(endpoint.spec.path, endpoint.url);
+    const problem = await folderProblem(endpoint.spec.path);
+    if (problem !== undefined) throw new StorageError(problem.code, `${endpoint.url}: ${problem.reason}`);
     return new LocalSide(endpoint, endpoint.spec.path, context.stateDir);
   }
   const adapter = await openAdapter(endpoint.spec, DEFAULT_TRANSFER);
@@ -211,21 +213,6 @@ async function hashStream(stream: Readable): Promise<{ md5: string; bytes: numbe
   return { md5: hash.digest('hex'), bytes };
 }
 
-async function checkFolder(root: string, url: string): Promise<void> {
-  let st;
-  try {
-    st = await stat(root);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new StorageError(code === 'ENOENT' ? 'NotFound' : 'Fatal', code === 'ENOENT' ? `${url}: folder does not exist` : `${url}: cannot be read (${code ?? messageOf(error)})`, { cause: error });
-  }
-  if (!st.isDirectory()) throw new StorageError('Fatal', `${url}: not a folder`);
-  try {
-    await readdir(root);
-  } catch (error) {
-    throw new StorageError('AuthFailed', `${url}: cannot be read (${(error as NodeJS.ErrnoException).code ?? messageOf(error)})`, { cause: error });
-  }
-}
 
 function localError(where: string, key: string, error: unknown): StorageError {
   const code = (error as NodeJS.ErrnoException).code;

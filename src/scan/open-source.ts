@@ -1,10 +1,10 @@
-import { readdir, stat } from 'node:fs/promises';
 import { isStorageError } from '../../adapters/errors.ts';
 import { openAdapter, type TransferTuning } from '../../adapters/index.ts';
 import type { Endpoint } from '../endpoints.ts';
 import { UsageError, messageOf } from '../errors.ts';
 import { withRetry, type RetryPolicy } from '../queue/retry.ts';
 import { AdapterSource } from './adapter-source.ts';
+import { folderProblem } from './folder-problem.ts';
 import { LocalSource } from './local-source.ts';
 import type { TransferSource } from './source.ts';
 
@@ -14,7 +14,8 @@ import type { TransferSource } from './source.ts';
  */
 export async function openSource(endpoint: Endpoint, tuning: TransferTuning, retry: RetryPolicy): Promise<TransferSource> {
   if (endpoint.spec.scheme === 'local') {
-    await checkFolder(endpoint.spec.path, endpoint.input);
+    const problem = await folderProblem(endpoint.spec.path);
+    if (problem !== undefined) throw new UsageError(`source ${endpoint.input} ${problem.reason}`);
     return new LocalSource(endpoint.spec.path);
   }
   const adapter = await openAdapter(endpoint.spec, tuning);
@@ -26,20 +27,4 @@ export async function openSource(endpoint: Endpoint, tuning: TransferTuning, ret
     throw new UsageError(`source ${endpoint.input} ${reason}`);
   }
   return new AdapterSource(adapter);
-}
-
-async function checkFolder(root: string, input: string): Promise<void> {
-  let st;
-  try {
-    st = await stat(root);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UsageError(code === 'ENOENT' ? `source ${input} does not exist` : `source ${input} cannot be read (${code ?? messageOf(error)})`);
-  }
-  if (!st.isDirectory()) throw new UsageError(`source ${input} is not a folder`);
-  try {
-    await readdir(root);
-  } catch (error) {
-    throw new UsageError(`source ${input} cannot be read (${(error as NodeJS.ErrnoException).code ?? messageOf(error)})`);
-  }
 }

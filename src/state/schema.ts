@@ -43,4 +43,21 @@ CREATE TABLE IF NOT EXISTS journal (
   updated_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS journal_by_dest ON journal (dest_id, state, op);
+
+-- What a running \`watch\` knows about each destination and the journal cannot tell (up or down,
+-- bytes waiting), refreshed every few seconds so that \`cloudmirror status\` in another process
+-- can show it. Rows of a watch that ended cleanly are removed; \`pid\` and \`updated_at\` tell a
+-- killed one apart. A new table needs no schema version: older versions never read it.
+CREATE TABLE IF NOT EXISTS watch_live (
+  dest_id          INTEGER PRIMARY KEY REFERENCES destinations(id) ON DELETE CASCADE,
+  pid              INTEGER NOT NULL,
+  source           TEXT NOT NULL,
+  state            TEXT NOT NULL,     -- 'up' or 'down'
+  since            INTEGER NOT NULL,  -- when it entered that state
+  reason           TEXT,              -- why it is down
+  pending_ops      INTEGER NOT NULL,
+  pending_bytes    INTEGER NOT NULL,
+  oldest_change_at INTEGER,           -- the oldest change not yet at the destination
+  updated_at       INTEGER NOT NULL
+);
 `;
