@@ -1,4 +1,5 @@
-import { lstat, readdir } from 'node:fs/promises';
+import { lstatSync, type Dirent } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 
 export interface WalkedFile {
@@ -26,9 +27,6 @@ export interface WalkOptions {
   readonly onSkipped?: (key: string, kind: 'symlink' | 'special') => void;
 }
 
-/** Stats in flight per folder: enough to hide syscall latency, few enough to keep memory flat. */
-const STAT_BATCH = 64;
-
 /**
  * Walks a folder tree and yields its files in UTF-8 byte order of their keys, the order SQLite's
  * BINARY collation and S3/GCS listings use, so the diff engine can merge without sorting.
@@ -36,47 +34,58 @@ const STAT_BATCH = 64;
  * that way gives the global order while holding only one folder's names at a time.
  */
 export async function* walkSorted(root: string, options: WalkOptions = {}): AsyncGenerator<WalkedFile> {
-  yield* walkFolder(root, options.under ?? '', options);
+  // One generator with an explicit stack of open folders: nested generators would hand every
+  // file up through one layer per folder level.
+  const stack: Folder[] = [];
+  const opened = await openFolder(root, options.under ?? '', options);
+  if (opened !== undefined) stack.push(opened);
+  while (stack.length > 0) {
+    const folder = stack[stack.length - 1] as Folder;
+    const dirent = folder.entries[folder.next++];
+    if (dirent === undefined) {
+      stack.pop();
+      continue;
+    }
+    const key = folder.prefix + dirent.name;
+    if (dirent.isDirectory()) {
+      const sub = await openFolder(root, `${key}/`, options);
+      if (sub !== undefined) stack.push(sub);
+    } else if (dirent.isFile()) {
+      // Synchronous on purpose: one lstat is microseconds, a thread-pool round trip per file
+      // costs more than the call itself, and a no-op re-sync is mostly this loop.
+      let st;
+      try {
+        st = lstatSync(path.join(root, key), { throwIfNoEntry: false });
+      } catch (error) {
+        options.onProblem?.({ key, isDirectory: false, error: error as NodeJS.ErrnoException });
+        continue;
+      }
+      // Undefined: vanished between readdir and lstat, so simply not part of this scan.
+      if (st !== undefined) yield { key, size: st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777 };
+    } else {
+      options.onSkipped?.(key, dirent.isSymbolicLink() ? 'symlink' : 'special');
+    }
+  }
 }
 
-async function* walkFolder(root: string, prefix: string, options: WalkOptions): AsyncGenerator<WalkedFile> {
-  let dirents;
+interface Folder {
+  readonly prefix: string;
+  readonly entries: Dirent[];
+  next: number;
+}
+
+async function openFolder(root: string, prefix: string, options: WalkOptions): Promise<Folder | undefined> {
+  let dirents: Dirent[];
   try {
     dirents = await readdir(path.join(root, prefix), { withFileTypes: true });
   } catch (error) {
     options.onProblem?.({ key: prefix, isDirectory: true, error: error as NodeJS.ErrnoException });
-    return;
+    return undefined;
   }
-  const named = dirents
+  const entries = dirents
     .filter((d) => !(options.skipName?.(d.name) ?? false))
     .map((d) => ({ dirent: d, sortName: Buffer.from(d.isDirectory() ? `${d.name}/` : d.name) }))
-    .sort((a, b) => Buffer.compare(a.sortName, b.sortName));
-
-  for (let i = 0; i < named.length; i += STAT_BATCH) {
-    const batch = named.slice(i, i + STAT_BATCH);
-    const stats = await Promise.all(batch.map(async ({ dirent }) => {
-      if (!dirent.isFile()) return undefined;
-      try {
-        return await lstat(path.join(root, prefix, dirent.name));
-      } catch (error) {
-        return error as NodeJS.ErrnoException;
-      }
-    }));
-    for (const [j, { dirent }] of batch.entries()) {
-      const key = prefix + dirent.name;
-      if (dirent.isDirectory()) {
-        yield* walkFolder(root, `${key}/`, options);
-      } else if (dirent.isFile()) {
-        const st = stats[j];
-        if (st instanceof Error) {
-          // Vanished between readdir and lstat: it is simply not part of this scan.
-          if (st.code !== 'ENOENT') options.onProblem?.({ key, isDirectory: false, error: st });
-        } else if (st !== undefined) {
-          yield { key, size: st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777 };
-        }
-      } else {
-        options.onSkipped?.(key, dirent.isSymbolicLink() ? 'symlink' : 'special');
-      }
-    }
-  }
+    .sort((a, b) => Buffer.compare(a.sortName, b.sortName))
+    .map((e) => e.dirent);
+  return { prefix, entries, next: 0 };
 }

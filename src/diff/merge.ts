@@ -22,7 +22,7 @@ export async function* mergeByKey<S extends Keyed, D extends Keyed>(
 ): AsyncGenerator<MergedKey<S, D>> {
   const src = new Cursor<S>(source, 'source');
   const dst = destinations.map((d, i) => new Cursor<D>(d, `destination ${i + 1}`));
-  await Promise.all([src.advance(), ...dst.map((c) => c.advance())]);
+  await settle([src.advance(), ...dst.map((c) => c.advance())]);
 
   for (;;) {
     let key: string | undefined = src.current?.key;
@@ -36,28 +36,45 @@ export async function* mergeByKey<S extends Keyed, D extends Keyed>(
     const known = dst.map((c) => (c.current?.key === key ? c.current : undefined));
     yield { key, source, known };
 
-    const moves: Array<Promise<void>> = [];
+    const moves: Array<Promise<void> | undefined> = [];
     if (source !== undefined) moves.push(src.advance());
     dst.forEach((c, i) => {
       if (known[i] !== undefined) moves.push(c.advance());
     });
-    await Promise.all(moves);
+    await settle(moves);
   }
+}
+
+/** Waits only for the asynchronous moves: a manifest read from SQLite advances without a microtask. */
+async function settle(moves: ReadonlyArray<Promise<void> | undefined>): Promise<void> {
+  const pending = moves.filter((m): m is Promise<void> => m !== undefined);
+  if (pending.length === 1) await pending[0];
+  else if (pending.length > 1) await Promise.all(pending);
 }
 
 class Cursor<T extends Keyed> {
   current: T | undefined;
-  readonly #iterator: Iterator<T> | AsyncIterator<T>;
+  readonly #sync: Iterator<T> | undefined;
+  readonly #async: AsyncIterator<T> | undefined;
   readonly #name: string;
 
   constructor(input: Iterable<T> | AsyncIterable<T>, name: string) {
-    this.#iterator = Symbol.asyncIterator in input ? input[Symbol.asyncIterator]() : input[Symbol.iterator]();
+    if (Symbol.asyncIterator in input) this.#async = input[Symbol.asyncIterator]();
+    else this.#sync = input[Symbol.iterator]();
     this.#name = name;
   }
 
-  async advance(): Promise<void> {
+  /** Moves to the next entry; a promise only when the input is asynchronous. */
+  advance(): Promise<void> | undefined {
+    if (this.#sync !== undefined) {
+      this.#accept(this.#sync.next());
+      return undefined;
+    }
+    return (this.#async as AsyncIterator<T>).next().then((next) => this.#accept(next));
+  }
+
+  #accept(next: IteratorResult<T>): void {
     const previous = this.current;
-    const next = await this.#iterator.next();
     this.current = next.done === true ? undefined : next.value;
     if (previous !== undefined && this.current !== undefined && compareKeys(previous.key, this.current.key) >= 0) {
       throw new Error(`${this.#name} is not sorted: '${this.current.key}' came after '${previous.key}'`);

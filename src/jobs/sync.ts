@@ -1,11 +1,10 @@
 import path from 'node:path';
-import PQueue from 'p-queue';
 import type { TransferTuning } from '../../adapters/index.ts';
 import { decide, type CompareMode, type Decision, type DiffPolicy, type SourceFile } from '../diff/decide.ts';
 import { mergeByKey } from '../diff/merge.ts';
 import type { Endpoint } from '../endpoints.ts';
 import { FatalRunError, messageOf } from '../errors.ts';
-import { ByteBudget } from '../queue/byte-budget.ts';
+import { Budget } from '../queue/budget.ts';
 import type { RetryPolicy } from '../queue/retry.ts';
 import { keyFilter } from '../scan/filter.ts';
 import { LocalSource } from '../scan/local-source.ts';
@@ -88,10 +87,11 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
 
     observer.phase?.('transfer');
     const filter = keyFilter(options.include, options.exclude);
-    const keys = new PQueue({ concurrency: options.concurrency });
+    const slots = new Budget(options.concurrency);
+    const inFlight = new Set<Promise<void>>();
     const plannedDeletes = new Map<Destination, number>(live.map((d) => [d, 0]));
     const uploadContext = {
-      source, store, retry: options.retry, signal, budget: new ByteBudget(BUFFER_BUDGET),
+      source, store, retry: options.retry, signal, budget: new Budget(BUFFER_BUDGET),
       wholeFileLimit: options.tuning.partSize,
       onBytes: (bytes: number) => observer.transferred?.(bytes),
     };
@@ -101,7 +101,9 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
       if (signal.aborted) break;
       const { key, known } = merged;
       if (merged.source !== undefined) observer.scanned?.(source.scanned.files, source.scanned.bytes);
-      const { decisions, file } = await decideAll(merged.source, known, policy, source);
+      const first = known.map((k) => decide(merged.source, k, policy));
+      // Hashing is the rare case (--checksum, or adopting what another tool wrote): no await otherwise.
+      const { decisions, file } = first.some((d) => d.kind === 'needs-hash') ? await decideWithHash(merged.source, known, first, policy, source) : { decisions: first, file: merged.source };
 
       const uploads: Destination[] = [];
       live.forEach((d, i) => {
@@ -147,13 +149,15 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
         observer.settled?.(file.size);
         continue;
       }
-      await keys.onSizeLessThan(options.concurrency);
-      void keys.add(async () => {
-        await uploadFile(file, uploads, uploadContext);
-        observer.settled?.(file.size);
+      // A slot per file in flight (p-queue's onSizeLessThan would build an AbortController per file).
+      await slots.acquire(1);
+      const transfer = uploadFile(file, uploads, uploadContext).then(() => observer.settled?.(file.size)).finally(() => {
+        slots.release(1);
+        inFlight.delete(transfer);
       });
+      inFlight.add(transfer);
     }
-    await keys.onIdle();
+    await Promise.all(inFlight);
     await store.flush();
 
     for (const problem of source.problems) for (const d of live) d.fail(problem.key, new Error(problem.message));
@@ -199,15 +203,15 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
   }
 }
 
-/** Decides every destination for one key, hashing the source file once if any decision needs it. */
-async function decideAll(
+/** Decides again with the source file's hash, computed once for all destinations that asked for it. */
+async function decideWithHash(
   scanned: SourceFile | undefined,
   known: ReadonlyArray<ManifestRow | undefined>,
+  decisions: Decision[],
   policy: DiffPolicy,
   source: TransferSource,
 ): Promise<{ decisions: Decision[]; file: SourceFile | undefined }> {
-  const decisions = known.map((k) => decide(scanned, k, policy));
-  if (scanned === undefined || !decisions.some((d) => d.kind === 'needs-hash')) return { decisions, file: scanned };
+  if (scanned === undefined) return { decisions, file: scanned };
   try {
     const file = { ...scanned, md5: await source.hash(scanned) };
     return { decisions: known.map((k) => decide(file, k, policy)), file };

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { serverSideCopier, type StorageAdapter, type WriteInfo, type WriteResult } from '../../adapters/index.ts';
 import { isRetryable, withRetry, type RetryPolicy } from '../queue/retry.ts';
-import type { ByteBudget } from '../queue/byte-budget.ts';
+import type { Budget } from '../queue/budget.ts';
 import type { SourceFile } from '../diff/decide.ts';
 import type { Description, TransferSource } from '../scan/source.ts';
 import type { StateStore } from '../state/store.ts';
@@ -12,7 +12,7 @@ export interface UploadContext {
   readonly source: TransferSource;
   readonly store: StateStore;
   readonly retry: RetryPolicy;
-  readonly budget: ByteBudget;
+  readonly budget: Budget;
   /** Files up to this size are read once into memory and sent from there to every destination. */
   readonly wholeFileLimit: number;
   readonly signal: AbortSignal;

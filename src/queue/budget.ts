@@ -1,9 +1,9 @@
 /**
- * Caps the bytes of file content held in memory at once (buffered small files waiting to be
- * written to every destination). A request larger than the whole budget is let through alone, so
- * nothing waits forever.
+ * A weighted semaphore: caps the bytes of file content held in memory at once (buffered small
+ * files waiting to be written to every destination), or the files in flight (weight 1 each). A
+ * request larger than the whole budget is let through alone, so nothing waits forever.
  */
-export class ByteBudget {
+export class Budget {
   readonly #limit: number;
   #used = 0;
   readonly #waiting: Array<{ bytes: number; resolve: () => void }> = [];
