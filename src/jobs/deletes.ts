@@ -1,7 +1,25 @@
 import { isStorageError } from '../../adapters/errors.ts';
 import type { RetryPolicy } from '../queue/retry.ts';
 import type { StateStore } from '../state/store.ts';
+import { deleteRefusal, type GuardInput } from './delete-guard.ts';
 import type { Destination } from './destination.ts';
+
+/**
+ * The delete phase of a sync for one destination: the guard decides, then the planned deletes
+ * run (or, on a dry run, are only counted). A refusal becomes one error on the destination and
+ * counts the deletes it held back as failed.
+ */
+export async function deleteGuarded(d: Destination, store: StateStore, guard: GuardInput, run: { dryRun: boolean; retry: RetryPolicy; signal: AbortSignal }): Promise<void> {
+  const refusal = deleteRefusal(guard);
+  if (refusal !== undefined) {
+    store.journalClear(d.destId, ['planned']);
+    d.summary.failed += guard.planned;
+    d.summary.errors.push({ key: '', message: refusal });
+    return;
+  }
+  if (run.dryRun) d.summary.deleted += guard.planned;
+  else await runDeletes(d, store, run.retry, run.signal);
+}
 
 /** Keys per delete request: S3's DeleteObjects maximum; other adapters split further as they need. */
 const DELETE_BATCH = 1000;

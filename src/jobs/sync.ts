@@ -11,8 +11,8 @@ import { LocalSource } from '../scan/local-source.ts';
 import { openSource } from '../scan/open-source.ts';
 import type { TransferSource } from '../scan/source.ts';
 import type { ManifestRow, StateStore } from '../state/store.ts';
-import { deleteRefusal, type MaxDelete } from './delete-guard.ts';
-import { runDeletes } from './deletes.ts';
+import type { MaxDelete } from './delete-guard.ts';
+import { deleteGuarded } from './deletes.ts';
 import { Destination, type DestinationSummary } from './destination.ts';
 import { prepareIndex } from './destination-index.ts';
 import { uploadFile } from './upload.ts';
@@ -165,24 +165,10 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
 
     if (!signal.aborted && policy.deleteExtras) {
       observer.phase?.('delete');
-      await Promise.all(live.map(async (d) => {
-        const planned = plannedDeletes.get(d) ?? 0;
-        const refusal = deleteRefusal({
-          planned, destinationFiles: destinationFiles.get(d) ?? 0, sourceFiles: source.scanned.files,
-          maxDelete: options.maxDelete, force: options.force, sourceUrl: options.source.url, destinationUrl: d.endpoint.url,
-        });
-        if (refusal !== undefined) {
-          store.journalClear(d.destId, ['planned']);
-          d.summary.failed += planned;
-          d.summary.errors.push({ key: '', message: refusal });
-          return;
-        }
-        if (options.dryRun) {
-          d.summary.deleted += planned;
-          return;
-        }
-        await runDeletes(d, store, options.retry, signal);
-      }));
+      await Promise.all(live.map((d) => deleteGuarded(d, store, {
+        planned: plannedDeletes.get(d) ?? 0, destinationFiles: destinationFiles.get(d) ?? 0, sourceFiles: source.scanned.files,
+        maxDelete: options.maxDelete, force: options.force, sourceUrl: options.source.url, destinationUrl: d.endpoint.url,
+      }, { dryRun: options.dryRun, retry: options.retry, signal })));
     }
 
     for (const d of destinations) {
