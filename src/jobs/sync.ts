@@ -16,6 +16,7 @@ import { deleteGuarded } from './deletes.ts';
 import { Destination, type DestinationSummary } from './destination.ts';
 import { prepareIndex } from './destination-index.ts';
 import { uploadFile } from './upload.ts';
+import { FANOUT_BRANCH_BUFFER } from '../transfer/fanout.ts';
 
 export type TransferMode = 'sync' | 'copy' | 'migrate';
 
@@ -57,8 +58,10 @@ export interface SyncResult {
   readonly source: { files: number; bytes: number; problems: number };
 }
 
-/** Above this many MiB in memory at once, small-file reads wait for writes to drain. */
+/** Above this many bytes in memory at once, small-file reads wait for writes to drain. */
 const BUFFER_BUDGET = 64 * 1024 * 1024;
+/** The same for the parts of large files in flight (a single file may exceed it, alone). */
+const PARTS_BUDGET = 256 * 1024 * 1024;
 
 export async function runSync(options: SyncOptions, store: StateStore, observer: SyncObserver = {}, signal: AbortSignal = new AbortController().signal): Promise<SyncResult> {
   const started = performance.now();
@@ -91,7 +94,9 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
     const inFlight = new Set<Promise<void>>();
     const plannedDeletes = new Map<Destination, number>(live.map((d) => [d, 0]));
     const uploadContext = {
-      source, store, retry: options.retry, signal, budget: new Budget(BUFFER_BUDGET),
+      source, store, retry: options.retry, signal, budget: new Budget(BUFFER_BUDGET), partsBudget: new Budget(PARTS_BUDGET),
+      // Parts in flight per destination, plus the fan-out branch buffer ahead of them.
+      bytesInFlightPerLargeFile: options.tuning.partSize * options.tuning.partConcurrency + FANOUT_BRANCH_BUFFER,
       wholeFileLimit: options.tuning.partSize,
       onBytes: (bytes: number) => observer.transferred?.(bytes),
     };

@@ -12,7 +12,11 @@ export interface UploadContext {
   readonly source: TransferSource;
   readonly store: StateStore;
   readonly retry: RetryPolicy;
+  /** Bytes of small files held in memory. */
   readonly budget: Budget;
+  /** Bytes of parts in flight for large files: each holds part size × part concurrency per destination. */
+  readonly partsBudget: Budget;
+  readonly bytesInFlightPerLargeFile: number;
   /** Files up to this size are read once into memory and sent from there to every destination. */
   readonly wholeFileLimit: number;
   readonly signal: AbortSignal;
@@ -64,7 +68,17 @@ export async function uploadFile(file: SourceFile, allTargets: readonly Destinat
     }
   }
   const info: WriteInfo = { ...description, size: file.size, md5 };
-  // One shared read for all; a branch that fails with a retryable error gets its own re-read below.
+  const parts = ctx.bytesInFlightPerLargeFile * targets.length;
+  await ctx.partsBudget.acquire(parts);
+  try {
+    await streamToAll(file, targets, md5, info, ctx);
+  } finally {
+    ctx.partsBudget.release(parts);
+  }
+}
+
+/** One shared read for all; a branch that fails with a retryable error gets its own re-read. */
+async function streamToAll(file: SourceFile, targets: readonly Destination[], md5: string, info: WriteInfo, ctx: UploadContext): Promise<void> {
   const retryLater: Destination[] = [];
   let shared: Readable;
   try {

@@ -1,7 +1,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 
 /** Per-branch buffer: enough to ride out one destination's hiccup without pausing the others. */
-const BRANCH_BUFFER = 4 * 1024 * 1024;
+export const FANOUT_BRANCH_BUFFER = 4 * 1024 * 1024;
 
 /**
  * One read, many destinations: pipes `source` into one branch per consumer, flowing at the pace
@@ -9,7 +9,7 @@ const BRANCH_BUFFER = 4 * 1024 * 1024;
  * that fails fails every branch, so no consumer can complete an upload from a partial read.
  */
 export async function fanout<T>(source: Readable, consumers: ReadonlyArray<(body: Readable) => Promise<T>>): Promise<Array<PromiseSettledResult<T>>> {
-  const branches = consumers.map(() => new PassThrough({ highWaterMark: BRANCH_BUFFER }));
+  const branches = consumers.map(() => new PassThrough({ highWaterMark: FANOUT_BRANCH_BUFFER }));
   let live = branches.length;
   source.on('error', (error) => {
     for (const branch of branches) branch.destroy(error);
