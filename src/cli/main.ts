@@ -38,6 +38,26 @@ export function buildProgram(): Command {
       process.exitCode = await runVerifyCommand(source, dests, raw);
     });
   transfer('migrate', 'copy a bucket or container to one or more others: each object read once, resumable (the index remembers what arrived), never deletes');
+  program.command('run').description('run the jobs of a config file on their schedules (all, or the JOBs named); SIGHUP reloads the config, SIGTERM drains')
+    .argument('[job...]', 'names of the jobs to run (default: all)')
+    .option('--config <file>', 'the config file', 'cloudmirror.yaml')
+    .option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port (overrides metrics.port)')
+    .option('--metrics-host <host>', 'address for the metrics server (default 127.0.0.1)')
+    .option('--log-level <level>', 'log detail on stderr (overrides logLevel; default info)')
+    .exitOverride()
+    .action(async (jobs: string[], raw: Record<string, unknown>) => {
+      // Loaded on use: zod, yaml and croner would slow every sync's start-up.
+      const { runRunCommand } = await import('./run-command.ts');
+      process.exitCode = await runRunCommand(jobs, raw);
+    });
+  const config = program.command('config').description('work with config files').exitOverride();
+  config.command('validate').description('check a config file: every problem with its line, key, value and a hint; exit 2 when there is one')
+    .argument('<file>', 'the config file')
+    .exitOverride()
+    .action(async (file: string) => {
+      const { runConfigValidate } = await import('./config-command.ts');
+      process.exitCode = await runConfigValidate(file);
+    });
   return program;
 }
 

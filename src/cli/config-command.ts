@@ -1,0 +1,24 @@
+import path from 'node:path';
+import { loadConfig } from '../config/load.ts';
+import { ConfigError, formatProblem } from '../config/problem.ts';
+import { EXIT } from '../errors.ts';
+
+/** `cloudmirror config validate FILE`: every problem on stderr and exit 2, or a one-line summary and exit 0. */
+export async function runConfigValidate(file: string): Promise<number> {
+  try {
+    const config = await loadConfig(file);
+    const jobs = config.jobs.map((j) => `${j.name} (${j.schedule.kind})`).join(', ');
+    process.stdout.write(`${file}: valid; ${config.jobs.length} job${config.jobs.length === 1 ? '' : 's'}: ${jobs}\n`);
+    return EXIT.ok;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    reportConfigError(error);
+    return EXIT.usage;
+  }
+}
+
+export function reportConfigError(error: ConfigError): void {
+  const count = error.problems.length;
+  process.stderr.write(error.problems.map((p) => `${formatProblem(p)}\n`).join(''));
+  process.stderr.write(`cloudmirror: ${path.basename(error.problems[0]?.file ?? 'config')}: ${count} problem${count === 1 ? '' : 's'}; nothing was run\n`);
+}

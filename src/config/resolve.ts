@@ -1,0 +1,151 @@
+import path from 'node:path';
+import { Cron } from 'croner';
+import { defaultStateDir, parseMaxDelete, parsePartSize } from '../cli/options.ts';
+import type { Endpoint } from '../endpoints.ts';
+import { messageOf } from '../errors.ts';
+import type { MaxDelete } from '../jobs/delete-guard.ts';
+import { DEFAULT_TRANSFER } from '../../adapters/index.ts';
+import { DEFAULT_RETRY } from '../queue/retry.ts';
+import { checkGlob } from '../scan/filter.ts';
+import { durationMs } from './duration.ts';
+import type { PlainIssue } from './issues.ts';
+import { LocationError, resolveLocation } from './location.ts';
+import type { ResolvedConfig, ResolvedJob, Schedule } from './resolved.ts';
+import type { Config, JobConfig, LocationConfig } from './schema.ts';
+
+const MODE_TO_TRANSFER = { mirror: 'sync', copy: 'copy', migrate: 'migrate' } as const;
+
+/**
+ * The checks zod cannot make (URLs, references between sections, cron expressions, sizes), then
+ * the conversion into run options. Collects every problem instead of stopping at the first.
+ */
+export function resolveConfig(config: Config, file: string, env: NodeJS.ProcessEnv): { resolved: ResolvedConfig; issues: PlainIssue[] } {
+  const issues: PlainIssue[] = [];
+  const configDir = path.dirname(file);
+  const endpoints = config.endpoints ?? {};
+  const healthLag = config.health?.maxLag === undefined ? undefined : durationMs(config.health.maxLag);
+
+  const webhook = config.notify?.webhook;
+  if (webhook !== undefined && !/^https?:\/\/[^/]/.test(webhook)) {
+    issues.push({ path: ['notify', 'webhook'], message: 'not an http:// or https:// URL', hint: 'write the full URL, e.g. https://hooks.example.com/cloudmirror' });
+  }
+
+  const jobs: ResolvedJob[] = [];
+  for (const [name, job] of Object.entries(config.jobs)) {
+    const at = (...rest: PropertyKey[]): PropertyKey[] => ['jobs', name, ...rest];
+    const locate = (location: LocationConfig, where: PropertyKey[]): Endpoint | undefined => {
+      try {
+        return resolveLocation(location, endpoints, configDir, env);
+      } catch (error) {
+        const field = error instanceof LocationError ? error.field : 'url';
+        const target = typeof location === 'string' ? where : [...where, field];
+        issues.push({ path: target, message: messageOf(error), hint: error instanceof LocationError ? error.hint : 'use a local path, s3://bucket/prefix, azblob://container/prefix or gs://bucket/prefix' });
+        return undefined;
+      }
+    };
+    const source = locate(job.source, at('source'));
+    const destinations = job.destinations.map((d, i) => locate(d, at('destinations', i)));
+    const seen = new Set<string>();
+    destinations.forEach((d, i) => {
+      if (d === undefined || source === undefined) return;
+      if (d.identity === source.identity) issues.push({ path: at('destinations', i), message: 'a destination cannot be the source itself', hint: 'name another folder, bucket or prefix' });
+      else if (seen.has(d.identity)) issues.push({ path: at('destinations', i), message: 'the same destination is given twice', hint: 'remove one of them' });
+      else if (d.spec.scheme === 'local' && source.spec.scheme === 'local' && (d.spec.path + '/').startsWith(source.spec.path + '/')) {
+        issues.push({ path: at('destinations', i), message: 'a destination inside the source folder would copy itself', hint: `choose a folder outside ${source.url}` });
+      }
+      seen.add(d.identity);
+    });
+
+    const schedule = scheduleOf(job, at('schedule'), issues);
+    for (const kind of ['include', 'exclude'] as const) {
+      (job[kind] ?? []).forEach((glob, i) => {
+        const problem = checkGlob(glob);
+        if (problem !== undefined) issues.push({ path: at(kind, i), message: problem, hint: 'a glob without / matches names in any folder (*.tmp); with / it matches from the source root (logs/**)' });
+      });
+    }
+    let partSize = DEFAULT_TRANSFER.partSize;
+    if (job.partSize !== undefined) {
+      try {
+        partSize = parsePartSize(job.partSize);
+      } catch {
+        issues.push({ path: at('partSize'), message: 'not a size from 5M to 5G', hint: 'write e.g. 8M or 64M' });
+      }
+    }
+    let maxDelete: MaxDelete | undefined;
+    if (job.delete?.max !== undefined) {
+      try {
+        maxDelete = parseMaxDelete(String(job.delete.max));
+      } catch (error) {
+        issues.push({ path: at('delete', 'max'), message: messageOf(error).replace('--max-delete', 'delete.max'), hint: 'write a count like 100 or a percentage like 10%' });
+      }
+    }
+    if (source === undefined || destinations.some((d) => d === undefined) || schedule === undefined) continue;
+    const retries = job.retries ?? DEFAULT_RETRY.attempts;
+    const jobLag = job.maxLag === undefined ? undefined : durationMs(job.maxLag);
+    jobs.push({
+      name, schedule, maxLagMs: jobLag ?? healthLag,
+      fingerprint: JSON.stringify({ job, endpoints: referencedEndpoints(job, endpoints) }),
+      options: Object.freeze({
+        mode: MODE_TO_TRANSFER[job.mode], source, destinations: destinations as Endpoint[], dryRun: false,
+        compare: job.compare ?? 'size-mtime', include: job.include ?? [], exclude: job.exclude ?? [],
+        maxDelete, force: job.delete?.force ?? false, concurrency: job.concurrency ?? 16,
+        retry: { ...DEFAULT_RETRY, attempts: retries },
+        tuning: { partSize, partConcurrency: job.partConcurrency ?? DEFAULT_TRANSFER.partConcurrency },
+        refresh: false,
+      }),
+    });
+  }
+
+  const stateDir = config.stateDir === undefined ? defaultStateDir(env) : path.resolve(configDir, config.stateDir);
+  return {
+    issues,
+    resolved: {
+      file, stateDir: path.resolve(stateDir), logLevel: config.logLevel ?? 'info',
+      metrics: { port: config.metrics?.port, host: config.metrics?.host },
+      notify: { webhook, command: config.notify?.command },
+      jobs,
+    },
+  };
+}
+
+function scheduleOf(job: JobConfig, where: PropertyKey[], issues: PlainIssue[]): Schedule | undefined {
+  const s = job.schedule;
+  if (s === 'once' || s === 'watch') return { kind: s };
+  if ('interval' in s) {
+    const everyMs = durationMs(s.interval) ?? 0;
+    if (everyMs < 1000) {
+      issues.push({ path: [...where, 'interval'], message: 'an interval must be at least 1s', hint: 'write e.g. 30s, 15m or 6h' });
+      return undefined;
+    }
+    return { kind: 'interval', everyMs, text: s.interval };
+  }
+  if (s.timezone !== undefined && !isTimeZone(s.timezone)) {
+    issues.push({ path: [...where, 'timezone'], message: `unknown time zone '${s.timezone}'`, hint: 'use an IANA zone such as Europe/Paris or UTC' });
+    return undefined;
+  }
+  try {
+    // Parsing is all we want: a paused job never fires.
+    new Cron(s.cron, { paused: true, timezone: s.timezone }).stop();
+  } catch (error) {
+    issues.push({
+      path: [...where, 'cron'], message: `invalid cron expression: ${messageOf(error).replace(/^CronPattern: /, '')}`,
+      hint: 'five fields "minute hour day-of-month month day-of-week" (e.g. "0 3 * * *"), or six with seconds first',
+    });
+    return undefined;
+  }
+  return { kind: 'cron', expression: s.cron, timezone: s.timezone };
+}
+
+function referencedEndpoints(job: JobConfig, endpoints: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const names = [job.source, ...job.destinations].flatMap((l) => (typeof l === 'string' ? [] : [l.endpoint]));
+  return Object.fromEntries(names.map((n) => [n, endpoints[n]]));
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { LOG_LEVELS } from '../cli/options.ts';
+import { DURATION_PATTERN } from './duration.ts';
+
+/*
+ * The config file's shape, declared once: `config validate`, `run` and config/schema.json
+ * (scripts/config-schema.ts) all come from this. It describes the input as written, with no
+ * transforms, so the JSON Schema generated from it is exact; conversion to run options happens
+ * in to-sync-options.ts after the cross-checks in check-references.ts.
+ */
+
+const duration = z.string().regex(new RegExp(DURATION_PATTERN), 'expected a duration such as 500ms, 30s, 15m, 6h or 1d');
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'expected letters, digits, ".", "_" or "-"');
+
+const s3Endpoint = z.strictObject({
+  type: z.literal('s3'),
+  endpoint: z.string().optional().describe('service URL, e.g. http://127.0.0.1:9000 for MinIO; default: AWS (or AWS_ENDPOINT_URL_S3)'),
+  region: z.string().optional().describe('default: AWS_REGION, else us-east-1'),
+  pathStyle: z.boolean().optional().describe('path-style addressing; default true with a custom endpoint, false on AWS'),
+  accessKeyId: z.string().optional().describe('write as ${ENV_VAR}; default: the AWS SDK credential chain'),
+  secretAccessKey: z.string().optional().describe('write as ${ENV_VAR}'),
+}).describe('an S3 or S3-compatible service');
+
+const azureEndpoint = z.strictObject({
+  type: z.literal('azblob'),
+  connectionString: z.string().optional().describe('write as ${ENV_VAR}; default: AZURE_STORAGE_CONNECTION_STRING'),
+  account: z.string().optional(),
+  accountKey: z.string().optional().describe('write as ${ENV_VAR}'),
+  sasToken: z.string().optional().describe('write as ${ENV_VAR}'),
+  endpoint: z.string().optional().describe('blob service URL, when not https://ACCOUNT.blob.core.windows.net'),
+}).describe('an Azure Blob Storage account');
+
+const gcsEndpoint = z.strictObject({
+  type: z.literal('gs'),
+  endpoint: z.string().optional().describe('emulator or private endpoint; default: STORAGE_EMULATOR_HOST, else Google'),
+  projectId: z.string().optional(),
+  keyFile: z.string().optional().describe('service account key file; default: application default credentials'),
+}).describe('a Google Cloud Storage project');
+
+export const endpointSchema = z.discriminatedUnion('type', [s3Endpoint, azureEndpoint, gcsEndpoint]);
+
+export const locationSchema = z.union([
+  z.string().min(1).describe('a local path or an s3://, azblob:// or gs:// URL, connected through the environment'),
+  z.strictObject({
+    url: z.string().min(1).describe('s3://bucket/prefix, azblob://container/prefix or gs://bucket/prefix'),
+    endpoint: name.describe('the name of an entry under `endpoints` whose type matches the URL'),
+  }),
+]);
+
+export const SCHEDULE_WORDS = ['once', 'watch'] as const;
+
+export const scheduleSchema = z.union([
+  z.enum(SCHEDULE_WORDS).describe('once: run at start-up; watch: replicate changes continuously'),
+  z.strictObject({ interval: duration.describe('run at start-up, then this long after each start') }),
+  z.strictObject({
+    cron: z.string().min(1).describe('cron expression: 5 fields, or 6 with seconds first'),
+    timezone: z.string().optional().describe('IANA time zone for the cron expression; default: the system zone'),
+  }),
+]);
+
+export const MODES = ['mirror', 'copy', 'migrate'] as const;
+export const COMPARE_MODES = ['size-mtime', 'checksum'] as const;
+
+export const jobSchema = z.strictObject({
+  source: locationSchema,
+  destinations: z.array(locationSchema).min(1),
+  mode: z.enum(MODES).default('copy').describe('mirror deletes what the source no longer has; copy and migrate never delete'),
+  schedule: scheduleSchema,
+  include: z.array(z.string()).optional().describe('globs; only matching files take part'),
+  exclude: z.array(z.string()).optional().describe('globs; matching files are left out and never deleted'),
+  compare: z.enum(COMPARE_MODES).optional().describe('default: size-mtime'),
+  delete: z.strictObject({
+    max: z.union([z.int().min(0), z.string().regex(/^\s*\d+\s*%?\s*$/, 'expected a count like 100 or a percentage like 10%')]).optional()
+      .describe('refuse to delete more than this many objects (or percent of a destination); default: half of it'),
+    force: z.boolean().optional().describe('allow deletes beyond max and deletes when the source is empty'),
+  }).optional().describe('the delete guard of mirror mode'),
+  concurrency: z.int().min(1).max(256).optional().describe('transfers in flight per destination; default 16'),
+  retries: z.int().min(1).max(100).optional().describe('tries per operation for retryable errors; default 5'),
+  partSize: z.string().optional().describe('large files go in parts of this size, 5M to 5G; default 8M'),
+  partConcurrency: z.int().min(1).max(64).optional().describe('parts of one file in flight; default 4'),
+  maxLag: duration.optional().describe('/healthz is unhealthy when a destination of this job has not been fully synced for longer; default: health.maxLag'),
+});
+
+export const configSchema = z.strictObject({
+  version: z.literal(1).describe('config format version'),
+  stateDir: z.string().optional().describe('where the index lives; default: $CLOUDMIRROR_STATE_DIR, else $XDG_STATE_HOME/cloudmirror'),
+  logLevel: z.enum(LOG_LEVELS).optional().describe('default: info'),
+  metrics: z.strictObject({
+    port: z.int().min(0).max(65535).optional().describe('serve /metrics and /healthz here; --metrics-port overrides'),
+    host: z.string().optional().describe('default 127.0.0.1; --metrics-host overrides'),
+  }).optional(),
+  health: z.strictObject({
+    maxLag: duration.optional().describe('a destination not fully synced for longer makes /healthz answer 503'),
+  }).optional(),
+  notify: z.strictObject({
+    webhook: z.string().optional().describe('POSTed a JSON object when a job fails and when it recovers'),
+    command: z.string().optional().describe('run by /bin/sh with JOB, DESTINATION, ERROR and EVENT in its environment'),
+  }).optional(),
+  endpoints: z.record(name, endpointSchema).optional().describe('named connection settings that job locations refer to'),
+  jobs: z.record(name, jobSchema).refine((jobs) => Object.keys(jobs).length > 0, 'at least one job is needed'),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = z.output<typeof configSchema>;
+export type JobConfig = z.output<typeof jobSchema>;
+export type EndpointConfig = z.output<typeof endpointSchema>;
+export type LocationConfig = z.output<typeof locationSchema>;
+export type ScheduleConfig = z.output<typeof scheduleSchema>;

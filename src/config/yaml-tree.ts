@@ -1,0 +1,92 @@
+import { LineCounter, Scalar, isAlias, isMap, isScalar, isSeq, parseDocument, parse as parseYaml, type Node as YamlNode } from 'yaml';
+import { interpolate, isWholeReference } from './interpolate.ts';
+
+/** Where a value sits in the file, and how it was written. */
+export interface Position {
+  readonly line: number;
+  readonly column: number;
+  /** The source text of a scalar (before ${ENV} interpolation). */
+  readonly raw?: string | undefined;
+}
+
+export interface TreeProblem {
+  readonly path: readonly PropertyKey[];
+  readonly position: Position;
+  readonly message: string;
+  readonly hint: string;
+}
+
+export interface YamlTree {
+  readonly data: unknown;
+  /** By `pathKey(path)`: the value's position. */
+  readonly values: ReadonlyMap<string, Position>;
+  /** By `pathKey(path)`: the position of the key that holds the value (for unknown keys). */
+  readonly keys: ReadonlyMap<string, Position>;
+  readonly problems: readonly TreeProblem[];
+}
+
+export const pathKey = (path: readonly PropertyKey[]): string => JSON.stringify(path.map(String));
+
+/**
+ * Parses YAML into plain data while remembering where every value and key came from (the
+ * `yaml` package's source ranges), and replaces `${ENV}` references in strings. Syntax errors
+ * and unset variables are collected, not thrown, so one pass reports all of them.
+ */
+export function readYamlTree(text: string, env: NodeJS.ProcessEnv): YamlTree {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const values = new Map<string, Position>();
+  const keys = new Map<string, Position>();
+  const problems: TreeProblem[] = [];
+  const at = (offset: number, raw?: string): Position => {
+    const { line, col } = lines.linePos(offset);
+    return { line, column: col, raw };
+  };
+
+  for (const error of doc.errors) {
+    const position = at(error.pos[0]);
+    problems.push({ path: [], position, message: `YAML syntax error: ${error.message.split('\n')[0] ?? error.message}`, hint: 'check the indentation and quoting around this line' });
+  }
+  if (doc.errors.length > 0) return { data: undefined, values, keys, problems };
+
+  const visit = (node: unknown, path: PropertyKey[]): unknown => {
+    if (isAlias(node)) return visit(node.resolve(doc), path);
+    const range = (node as YamlNode | null)?.range;
+    const start = range?.[0] ?? 0;
+    if (isMap(node)) {
+      values.set(pathKey(path), at(start));
+      const out: Record<string, unknown> = {};
+      for (const pair of node.items) {
+        const keyNode = pair.key;
+        const name = String(isScalar(keyNode) ? keyNode.value : keyNode);
+        const child = [...path, name];
+        keys.set(pathKey(child), at((keyNode as YamlNode | null)?.range?.[0] ?? start, name));
+        out[name] = visit(pair.value, child);
+      }
+      return out;
+    }
+    if (isSeq(node)) {
+      values.set(pathKey(path), at(start));
+      return node.items.map((item, i) => visit(item, [...path, i]));
+    }
+    if (isScalar(node)) {
+      const raw = range === undefined || range === null ? String(node.value) : text.slice(range[0], range[1]);
+      const position = at(start, raw);
+      values.set(pathKey(path), position);
+      if (typeof node.value !== 'string') return node.value;
+      const result = interpolate(node.value, env);
+      if (!result.ok) {
+        problems.push({ path, position, message: result.message, hint: result.hint });
+        return node.value;
+      }
+      // `port: ${METRICS_PORT}` unquoted should give a number, as if the value were written there.
+      if (node.type === Scalar.PLAIN && isWholeReference(node.value)) {
+        const typed: unknown = parseYaml(result.value);
+        if (typeof typed === 'number' || typeof typed === 'boolean') return typed;
+      }
+      return result.value;
+    }
+    return node === null || node === undefined ? null : node;
+  };
+  return { data: visit(doc.contents, []), values, keys, problems };
+}

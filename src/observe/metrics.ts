@@ -1,0 +1,56 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** What /healthz and the lag gauge need to know about each destination of each job. */
+export interface LagSource {
+  /** One entry per job destination: seconds since everything it had was known to be replicated. */
+  lags(now: number): ReadonlyArray<{ job: string; destination: string; lagSeconds: number; maxLagSeconds: number | undefined }>;
+}
+
+/**
+ * The service's Prometheus metrics, on a registry of their own (not prom-client's global one),
+ * so tests and a reload never see series from another instance.
+ */
+export class ServiceMetrics {
+  readonly registry = new Registry();
+  readonly bytes = new Counter({ name: 'cloudmirror_transferred_bytes_total', help: 'Bytes written to a destination', labelNames: ['job', 'destination'] as const, registers: [this.registry] });
+  readonly objects = new Counter({ name: 'cloudmirror_transferred_objects_total', help: 'Objects uploaded or copied to a destination', labelNames: ['job', 'destination'] as const, registers: [this.registry] });
+  readonly deleted = new Counter({ name: 'cloudmirror_deleted_objects_total', help: 'Objects deleted at a destination (mirror mode)', labelNames: ['job', 'destination'] as const, registers: [this.registry] });
+  readonly failures = new Counter({
+    name: 'cloudmirror_failures_total',
+    help: 'Failures by kind: object (one object failed), destination (a destination was unreachable or refused), run (the job could not run)',
+    labelNames: ['job', 'destination', 'kind'] as const, registers: [this.registry],
+  });
+  readonly queueDepth = new Gauge({ name: 'cloudmirror_queue_depth', help: 'Source files scanned by a running job and not yet settled on every destination', labelNames: ['job'] as const, registers: [this.registry] });
+  readonly lastSuccess = new Gauge({ name: 'cloudmirror_last_success_timestamp_seconds', help: 'Start time of the last run that completed a destination without errors', labelNames: ['job', 'destination'] as const, registers: [this.registry] });
+  readonly runs = new Counter({ name: 'cloudmirror_job_runs_total', help: 'Job runs by result (ok, failed, interrupted)', labelNames: ['job', 'result'] as const, registers: [this.registry] });
+  readonly skipped = new Counter({ name: 'cloudmirror_job_skipped_total', help: 'Runs skipped because the previous run of the same job was still going', labelNames: ['job'] as const, registers: [this.registry] });
+  readonly running = new Gauge({ name: 'cloudmirror_job_running', help: '1 while a run of the job is going', labelNames: ['job'] as const, registers: [this.registry] });
+
+  constructor(lag: LagSource, now: () => number = Date.now) {
+    new Gauge({
+      name: 'cloudmirror_lag_seconds',
+      help: 'Age of the oldest change possibly not yet replicated to a destination (time since the start of its last complete run)',
+      labelNames: ['job', 'destination'] as const,
+      registers: [this.registry],
+      // Computed at scrape time: lag grows between runs without anything updating it.
+      collect() {
+        this.reset();
+        for (const l of lag.lags(now())) this.set({ job: l.job, destination: l.destination }, l.lagSeconds);
+      },
+    });
+    collectDefaultMetrics({ register: this.registry, prefix: 'cloudmirror_process_' });
+  }
+
+  /** Drops the series of jobs no longer in the config (after a reload). */
+  forgetJobsExcept(jobs: ReadonlySet<string>): void {
+    for (const metric of [this.bytes, this.objects, this.deleted, this.failures, this.queueDepth, this.lastSuccess, this.runs, this.skipped, this.running]) {
+      const values = (metric as Counter<string> | Gauge<string>).get();
+      void values.then((v) => {
+        for (const sample of v.values) {
+          const job = sample.labels.job;
+          if (typeof job === 'string' && !jobs.has(job)) (metric as Counter<string>).remove(sample.labels);
+        }
+      });
+    }
+  }
+}

@@ -1,0 +1,133 @@
+import { loadConfig } from '../config/load.ts';
+import { ConfigError } from '../config/problem.ts';
+import type { ResolvedConfig, ResolvedJob } from '../config/resolved.ts';
+import { EXIT, messageOf } from '../errors.ts';
+import { createLogger, type Log } from '../observe/logger.ts';
+import { ServiceMetrics } from '../observe/metrics.ts';
+import { serveMetrics, type MetricsServer } from '../observe/metrics-server.ts';
+import { Notifier } from '../observe/notify.ts';
+import { StateStore } from '../state/store.ts';
+import { runJob } from './job-run.ts';
+import { LagTracker } from './lag.ts';
+import { Scheduler } from './scheduler.ts';
+import { selectJobs } from './select-jobs.ts';
+import { watchStarter } from './watch-job.ts';
+
+export interface ServiceOptions {
+  readonly configFile: string;
+  readonly jobNames: readonly string[];
+  readonly metricsPort: number | undefined;
+  readonly metricsHost: string | undefined;
+  readonly logLevel: string | undefined;
+}
+
+/**
+ * `cloudmirror run` once its config is known to be valid: schedules the jobs, serves metrics,
+ * reloads on SIGHUP, drains on SIGTERM/SIGINT. Resolves with the exit code: 0/1 when only
+ * once-jobs were selected and they are done (1 if one failed), 130 after a drain.
+ */
+export async function runService(config: ResolvedConfig, options: ServiceOptions): Promise<number> {
+  let current = config;
+  let jobs = selectJobs(config.jobs, options.jobNames);
+  const log = createLogger(options.logLevel ?? config.logLevel);
+  const lag = new LagTracker();
+  const metrics = new ServiceMetrics(lag);
+  const notifier = new Notifier(config.notify, log);
+  const context = { stateDir: config.stateDir, log, metrics, notifier, lag };
+  declareLag(lag, jobs, config.stateDir, log);
+
+  const startWatch = watchStarter;
+  const scheduler = new Scheduler({
+    log,
+    run: (job, signal) => runJob(job, context, signal),
+    skipped: (job) => metrics.skipped.inc({ job: job.name }),
+    startWatch: startWatch === undefined ? undefined : (job) => startWatch(job, { stateDir: config.stateDir, log }),
+  });
+
+  let server: MetricsServer | undefined;
+  const port = options.metricsPort ?? config.metrics.port;
+  if (port !== undefined) {
+    server = await serveMetrics(metrics, lag, port, options.metricsHost ?? config.metrics.host ?? '127.0.0.1');
+    log.info({ url: server.url }, `metrics on ${server.url}/metrics, health on ${server.url}/healthz`);
+  }
+
+  let reloading = Promise.resolve();
+  const reload = async (): Promise<void> => {
+    log.info({ config: options.configFile }, 'SIGHUP: reloading the config');
+    try {
+      const next = await loadConfig(options.configFile);
+      const nextJobs = selectJobs(next.jobs, options.jobNames);
+      if (next.stateDir !== current.stateDir) log.warn({ stateDir: next.stateDir }, 'reload: a new stateDir takes effect at the next start; keeping the current one');
+      notifier.settings = next.notify;
+      declareLag(lag, nextJobs, current.stateDir, log);
+      lag.retain(new Map(nextJobs.map((j) => [j.name, j.options.destinations.map((d) => d.url)])));
+      metrics.forgetJobsExcept(new Set(nextJobs.map((j) => j.name)));
+      await scheduler.apply(nextJobs);
+      current = next;
+      jobs = nextJobs;
+      log.info({ jobs: jobs.map((j) => j.name) }, `reload: config applied (${jobs.length} job${jobs.length === 1 ? '' : 's'})`);
+    } catch (error) {
+      const reason = error instanceof ConfigError ? error.problems.map((p) => `${p.file}:${p.line}: ${p.key}: ${p.message}`).join('; ') : messageOf(error);
+      log.error({ reason }, `reload refused, keeping the running config: ${reason}`);
+    }
+  };
+  const onHangup = (): void => {
+    reloading = reloading.then(reload);
+  };
+
+  let stopping: Promise<number> | undefined;
+  const drain = (name: NodeJS.Signals): Promise<number> => {
+    if (stopping !== undefined) {
+      log.warn({ signal: name }, `${name} again: stopping at once`);
+      process.exit(EXIT.interrupted);
+    }
+    log.info({ signal: name }, `${name}: finishing transfers in progress, then stopping (again to stop at once)`);
+    stopping = (async () => {
+      await reloading;
+      await scheduler.drain();
+      return EXIT.interrupted;
+    })();
+    return stopping;
+  };
+
+  const signalled = new Promise<number>((resolve) => {
+    const onStop = (name: NodeJS.Signals): void => void drain(name).then(resolve);
+    process.on('SIGTERM', onStop);
+    process.on('SIGINT', onStop);
+  });
+  process.on('SIGHUP', onHangup);
+
+  try {
+    await scheduler.apply(jobs);
+    log.info({ jobs: jobs.map((j) => j.name), config: options.configFile }, `cloudmirror run: ${jobs.length} job${jobs.length === 1 ? '' : 's'} scheduled`);
+    const finished = scheduler.whenIdle().then(() => ([...scheduler.outcomes.values()].every((o) => o === 'ok') ? EXIT.ok : EXIT.partial));
+    return await Promise.race([signalled, finished]);
+  } finally {
+    process.off('SIGHUP', onHangup);
+    await notifier.settle();
+    await server?.close();
+    log.info({}, 'cloudmirror run: stopped');
+  }
+}
+
+/** Lag starts from the store's last success of each destination, else from now. */
+function declareLag(lag: LagTracker, jobs: readonly ResolvedJob[], stateDir: string, log: Log): void {
+  const lastOk = new Map<string, number>();
+  try {
+    const store = StateStore.open(stateDir);
+    try {
+      for (const d of store.destinations()) if (d.lastOkAt !== null) lastOk.set(d.identity, d.lastOkAt);
+    } finally {
+      store.close();
+    }
+  } catch (error) {
+    log.warn({ stateDir, error: messageOf(error) }, 'could not read the state store; lag counts from now');
+  }
+  const now = Date.now();
+  for (const job of jobs) {
+    lag.declare(job.name, job.options.destinations.map((d) => d.url), job.maxLagMs, (url) => {
+      const identity = job.options.destinations.find((d) => d.url === url)?.identity;
+      return (identity === undefined ? undefined : lastOk.get(identity)) ?? now;
+    });
+  }
+}

@@ -1,0 +1,123 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../harness/cli.ts';
+import { tempDir } from '../harness/temp-dir.ts';
+
+async function validate(yaml: string, env: NodeJS.ProcessEnv = {}) {
+  const dir = await tempDir('cm-config');
+  const file = path.join(dir, 'cloudmirror.yaml');
+  await writeFile(file, yaml);
+  return { file, run: await runCli(['config', 'validate', file], { env }) };
+}
+
+const lines = (stderr: string): string[] => stderr.trim().split('\n');
+
+describe('cloudmirror config validate', () => {
+  it('accepts a valid file and exits 0', async () => {
+    const { run } = await validate(`version: 1
+jobs:
+  docs:
+    source: ./docs
+    destinations: [./out, s3://bucket-one/docs]
+    schedule: { interval: 10m }
+`);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toContain('valid; 1 job: docs (interval)');
+    expect(run.code).toBe(0);
+  });
+
+  it('names file, line, key, value and the nearest valid key for a typo; unknown keys are errors', async () => {
+    const { file, run } = await validate(`version: 1
+jobs:
+  docs:
+    source: ./docs
+    destinations: [./out]
+    shedule: once
+    colour: blue
+`);
+    expect(run.code).toBe(2);
+    const out = lines(run.stderr);
+    expect(out).toContain(`${file}:6:5: jobs.docs.shedule: unknown key 'shedule' (value: once); hint: did you mean 'schedule'?`);
+    expect(out.find((l) => l.startsWith(`${file}:7:5: jobs.docs.colour: unknown key 'colour' (value: blue); hint: valid keys here:`))).toBeDefined();
+    // The misspelt key also leaves `schedule` missing: reported at the job, with what to add.
+    expect(out).toContain(`${file}:4:5: jobs.docs.schedule: missing required key 'schedule'; hint: add schedule: with once or watch or a mapping with interval or a mapping with cron/timezone`);
+    expect(out.at(-1)).toMatch(/cloudmirror: cloudmirror.yaml: 3 problems; nothing was run/);
+    expect(run.stdout).toBe('');
+  });
+
+  it('reports an unset ${ENV_VAR} without showing any value, and uses set ones', async () => {
+    const { file, run } = await validate(`version: 1
+endpoints:
+  store:
+    type: s3
+    accessKeyId: \${CM_TEST_KEY_ID}
+    secretAccessKey: \${CM_TEST_UNSET_SECRET}
+jobs:
+  docs:
+    source: ./docs
+    destinations: [{ url: s3://bucket-one/docs, endpoint: store }]
+    schedule: once
+`, { CM_TEST_KEY_ID: 'AKIA-secret-looking' });
+    expect(run.code).toBe(2);
+    expect(lines(run.stderr)[0]).toBe(`${file}:6:22: endpoints.store.secretAccessKey: environment variable CM_TEST_UNSET_SECRET is not set (value: \${CM_TEST_UNSET_SECRET}); hint: set CM_TEST_UNSET_SECRET in the environment of cloudmirror (e.g. an EnvironmentFile= in the systemd unit)`);
+    expect(run.stderr).not.toContain('AKIA-secret-looking');
+  });
+
+  it('checks cron expressions, enum values, endpoint references and URLs, each at its line', async () => {
+    const { file, run } = await validate(`version: 1
+endpoints:
+  backup: { type: s3 }
+jobs:
+  nightly:
+    source: ./docs
+    destinations:
+      - url: s3://bucket-one/docs
+        endpoint: bakup
+    schedule:
+      cron: "0 25 * * *"
+  weekly:
+    source: ./docs
+    destinations: [s3://Bad_Bucket]
+    mode: mirrror
+    schedule: { cron: "0 3 * * 1" }
+`);
+    expect(run.code).toBe(2);
+    // zod's shape errors come first; fix them and the cross-checks follow.
+    expect(lines(run.stderr)).toContain(`${file}:15:11: jobs.weekly.mode: expected one of mirror, copy, migrate (value: mirrror); hint: did you mean 'mirror'?`);
+
+    const fixed = await validate(`version: 1
+endpoints:
+  backup: { type: s3 }
+jobs:
+  nightly:
+    source: ./docs
+    destinations:
+      - url: s3://bucket-one/docs
+        endpoint: bakup
+    schedule:
+      cron: "0 25 * * *"
+  weekly:
+    source: ./docs
+    destinations: [s3://Bad_Bucket]
+    schedule: { cron: "0 3 * * 1" }
+`);
+    const out = lines(fixed.run.stderr);
+    expect(fixed.run.code).toBe(2);
+    expect(out).toContain(`${fixed.file}:9:19: jobs.nightly.destinations.0.endpoint: no endpoint named 'bakup' (value: bakup); hint: did you mean 'backup'?`);
+    expect(out.find((l) => l.startsWith(`${fixed.file}:11:13: jobs.nightly.schedule.cron: invalid cron expression:`) && l.includes('(value: "0 25 * * *"); hint: five fields'))).toBeDefined();
+    expect(out.find((l) => l.startsWith(`${fixed.file}:14:20: jobs.weekly.destinations.0: `) && l.includes('not a valid bucket name'))).toBeDefined();
+  });
+
+  it('reports YAML syntax errors with their line', async () => {
+    const { file, run } = await validate('version: 1\njobs:\n  a: [unclosed\n');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+: YAML syntax error`));
+  });
+
+  it('says so when the file does not exist', async () => {
+    const run = await runCli(['config', 'validate', '/nonexistent/cloudmirror.yaml']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('/nonexistent/cloudmirror.yaml:1:1: no such file; hint: give the path with --config FILE');
+  });
+});

@@ -1,0 +1,203 @@
+import http from 'node:http';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../harness/cli.ts';
+import { startEmulators, type Emulators } from '../harness/emulators.ts';
+import { freePort } from '../harness/free-port.ts';
+import { tempDir } from '../harness/temp-dir.ts';
+import { ServiceProcess } from '../service/service-process.ts';
+
+let emulators: Emulators;
+let hook: http.Server;
+const notifications: Array<Record<string, string>> = [];
+let hookUrl = '';
+
+beforeAll(async () => {
+  emulators = await startEmulators();
+  hook = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      notifications.push(JSON.parse(body) as Record<string, string>);
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+  const address = hook.address();
+  hookUrl = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/hook`;
+});
+afterAll(async () => {
+  await new Promise((r) => hook?.close(r));
+  await emulators?.stop();
+});
+
+function config(o: { s3Endpoint: string; deadEndpoint: string; metricsPort: number; notifyFile: string; stateDir: string; run: string }): string {
+  return `version: 1
+stateDir: ${o.stateDir}
+logLevel: info
+metrics: { port: ${o.metricsPort} }
+health: { maxLag: 1h }
+notify:
+  webhook: ${hookUrl}
+  command: echo "$EVENT $JOB $DESTINATION" >> ${o.notifyFile}
+endpoints:
+  local-s3:
+    type: s3
+    endpoint: ${o.s3Endpoint}
+    region: us-east-1
+    pathStyle: true
+    accessKeyId: \${CM_TEST_S3_KEY}
+    secretAccessKey: \${CM_TEST_S3_SECRET}
+  dead-s3:
+    type: s3
+    endpoint: ${o.deadEndpoint}
+    accessKeyId: \${CM_TEST_S3_KEY}
+    secretAccessKey: \${CM_TEST_S3_SECRET}
+jobs:
+  at-start:
+    source: ./src
+    destinations: [{ url: s3://run-${o.run}/once, endpoint: local-s3 }]
+    schedule: once
+  every-second:
+    source: ./src
+    destinations: [azblob://run-${o.run}/interval]
+    mode: mirror
+    schedule: { interval: 1s }
+  by-cron:
+    source: ./src
+    destinations: [gs://run-${o.run}/cron]
+    schedule: { cron: "*/2 * * * * *" }
+  flaky:
+    source: ./src
+    destinations: [{ url: s3://run-${o.run}/flaky, endpoint: dead-s3 }]
+    schedule: { interval: 1s }
+    retries: 1
+    maxLag: 1s
+`;
+}
+
+async function get(url: string): Promise<{ status: number; body: string }> {
+  const response = await fetch(url);
+  return { status: response.status, body: await response.text() };
+}
+
+const metricValue = (text: string, name: string, labels: string): number | undefined => {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
+  return line === undefined ? undefined : Number(line.split(' ').at(-1));
+};
+
+describe('cloudmirror run (a real service process against the emulators)', () => {
+  it('runs once, interval and cron jobs, serves metrics and health, notifies, reloads on SIGHUP, drains on SIGTERM', async () => {
+    const root = await tempDir('cm-run');
+    await mkdir(path.join(root, 'src', 'sub'), { recursive: true });
+    await writeFile(path.join(root, 'src', 'a.txt'), 'alpha');
+    await writeFile(path.join(root, 'src', 'sub', 'b.txt'), 'bravo!');
+    const metricsPort = await freePort();
+    const o = { s3Endpoint: emulators.s3.endpoint, deadEndpoint: `http://127.0.0.1:${await freePort()}`, metricsPort, notifyFile: path.join(root, 'notified.txt'), stateDir: path.join(root, 'state'), run: String(process.pid) };
+    const file = path.join(root, 'cloudmirror.yaml');
+    await writeFile(file, config(o));
+    // S3 is reached only through the config's named endpoint: no AWS_* connection settings here.
+    const { AWS_ENDPOINT_URL_S3: _e, AWS_ACCESS_KEY_ID: _k, AWS_SECRET_ACCESS_KEY: _s, ...emulatorEnv } = emulators.env;
+    const env = { ...process.env, ...emulatorEnv, CM_TEST_S3_KEY: emulators.env.AWS_ACCESS_KEY_ID, CM_TEST_S3_SECRET: emulators.env.AWS_SECRET_ACCESS_KEY };
+    // Without --config it reads ./cloudmirror.yaml.
+    const service = new ServiceProcess([], env, root);
+    try {
+      const done = (job: string) => (l: { msg: string }) => l.msg === `job ${job}: run ok`;
+      await service.waitFor(done('at-start'));
+      await service.waitFor(done('every-second'));
+      await service.waitFor(done('by-cron'));
+      await service.waitFor((l) => l.msg.startsWith('job every-second: run started'), 5000, service.logs.findIndex(done('every-second')) + 1);
+      await service.waitFor((l) => l.msg.startsWith('job flaky: could not run: '));
+
+      const verify = await runCli(['verify', path.join(root, 'src'), `s3://run-${o.run}/once`, `azblob://run-${o.run}/interval`, `gs://run-${o.run}/cron`, '--state-dir', path.join(root, 'verify-state')], { env: emulators.env });
+      expect(verify.stderr).toBe('');
+      expect(verify.code).toBe(0);
+
+      const metrics = await get(`http://127.0.0.1:${metricsPort}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(metricValue(metrics.body, 'cloudmirror_transferred_objects_total', `job="at-start",destination="s3://run-${o.run}/once"`)).toBe(2);
+      expect(metricValue(metrics.body, 'cloudmirror_transferred_bytes_total', `job="at-start",destination="s3://run-${o.run}/once"`)).toBe(11);
+      expect(metricValue(metrics.body, 'cloudmirror_last_success_timestamp_seconds', `job="by-cron",destination="gs://run-${o.run}/cron"`)).toBeGreaterThan(Date.now() / 1000 - 60);
+      expect(metricValue(metrics.body, 'cloudmirror_lag_seconds', `job="every-second",destination="azblob://run-${o.run}/interval"`)).toBeLessThan(10);
+      expect(metricValue(metrics.body, 'cloudmirror_failures_total', `job="flaky",destination="s3://run-${o.run}/flaky",kind="run"`) ?? metricValue(metrics.body, 'cloudmirror_failures_total', `job="flaky",destination="s3://run-${o.run}/flaky",kind="destination"`)).toBeGreaterThan(0);
+      expect(metrics.body).toContain('cloudmirror_queue_depth{job="every-second"}');
+      expect(metrics.body).toMatch(/cloudmirror_job_runs_total\{job="by-cron",result="ok"\} \d+/);
+
+      // flaky has never succeeded and its threshold is 1s: unhealthy, and it names the destination.
+      await new Promise((r) => setTimeout(r, 1100));
+      const health = await get(`http://127.0.0.1:${metricsPort}/healthz`);
+      expect(health.status).toBe(503);
+      const report = JSON.parse(health.body) as { status: string; destinations: Array<{ job: string; healthy: boolean }> };
+      expect(report.status).toBe('unhealthy');
+      expect(report.destinations.filter((d) => !d.healthy).map((d) => d.job)).toEqual(['flaky']);
+      expect(notifications).toContainEqual(expect.objectContaining({ event: 'failure', job: 'flaky', destination: `s3://run-${o.run}/flaky` }));
+      expect(notifications.filter((n) => n.job === 'flaky' && n.event === 'failure')).toHaveLength(1);
+
+      // An invalid new config is refused and the old one keeps running.
+      await writeFile(file, config(o).replace('schedule: { interval: 1s }\n    retries', 'schedul: { interval: 1s }\n    retries'));
+      let mark = service.logs.length;
+      service.kill('SIGHUP');
+      const refused = await service.waitFor((l) => l.msg.startsWith('reload refused'), 10_000, mark);
+      expect(refused.msg).toContain("jobs.flaky.schedul: unknown key 'schedul'");
+      await service.waitFor(done('every-second'), 5000, service.logs.length);
+
+      // A valid one is applied: flaky now points at the working endpoint and recovers.
+      await writeFile(file, config({ ...o, deadEndpoint: emulators.s3.endpoint }));
+      mark = service.logs.length;
+      service.kill('SIGHUP');
+      await service.waitFor((l) => l.msg.startsWith('reload: config applied'), 10_000, mark);
+      await service.waitFor(done('flaky'), 10_000, mark);
+      await service.waitFor(() => notifications.some((n) => n.job === 'flaky' && n.event === 'recovery'), 5000).catch(() => undefined);
+      expect(notifications).toContainEqual(expect.objectContaining({ event: 'recovery', job: 'flaky', error: '' }));
+      expect((await get(`http://127.0.0.1:${metricsPort}/healthz`)).status).toBe(200);
+
+      // The once-job was not run again by the reload (its definition did not change).
+      expect(service.logs.filter((l) => l.msg === 'job at-start: run started')).toHaveLength(1);
+
+      mark = service.logs.length;
+      service.kill('SIGTERM');
+      const exit = await service.exited;
+      expect(exit.code).toBe(130);
+      expect(service.logs.slice(mark).some((l) => l.msg === 'cloudmirror run: stopped')).toBe(true);
+      const { readFile } = await import('node:fs/promises');
+      const commandLog = await readFile(o.notifyFile, 'utf8');
+      expect(commandLog).toContain(`failure flaky s3://run-${o.run}/flaky`);
+      expect(commandLog).toContain(`recovery flaky s3://run-${o.run}/flaky`);
+    } finally {
+      if (service.child.exitCode === null) service.kill('SIGKILL');
+    }
+  });
+
+  it('refuses an invalid config before doing anything, and a watch job in this version', async () => {
+    const root = await tempDir('cm-run-bad');
+    const port = await freePort();
+    await writeFile(path.join(root, 'bad.yaml'), `version: 1\nmetrics: { port: ${port} }\njobs:\n  j:\n    source: ./src\n    destinations: [./out]\n    schedule: { cron: "not a cron" }\n`);
+    const bad = await runCli(['run', '--config', path.join(root, 'bad.yaml')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('bad.yaml:7:23: jobs.j.schedule.cron: invalid cron expression');
+
+    await writeFile(path.join(root, 'watch.yaml'), 'version: 1\njobs:\n  live:\n    source: ./src\n    destinations: [./out]\n    schedule: watch\n');
+    const watch = await runCli(['run', '--config', path.join(root, 'watch.yaml')]);
+    expect(watch.code).toBe(2);
+    expect(watch.stderr).toContain('job live: schedule: watch is not available in this version');
+
+    const missing = await runCli(['run'], { cwd: root });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('cloudmirror.yaml:1:1: no such file');
+  });
+
+  it('with only once-jobs, exits when they are done (0), and runs only the jobs named', async () => {
+    const root = await tempDir('cm-run-once');
+    await mkdir(path.join(root, 'src'));
+    await writeFile(path.join(root, 'src', 'f.txt'), 'x');
+    await writeFile(path.join(root, 'c.yaml'), 'version: 1\nstateDir: ./state\njobs:\n  one:\n    source: ./src\n    destinations: [./one]\n    schedule: once\n  two:\n    source: ./src\n    destinations: [./two]\n    schedule: once\n');
+    const run = await runCli(['run', '--config', path.join(root, 'c.yaml'), 'two']);
+    expect(run.stderr).toContain('job two: run ok');
+    expect(run.stderr).not.toContain('job one:');
+    expect(run.code).toBe(0);
+    const typo = await runCli(['run', '--config', path.join(root, 'c.yaml'), 'tow']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain("no job named 'tow' in the config; did you mean 'two'?");
+  });
+});
