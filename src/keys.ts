@@ -24,21 +24,5 @@ export function keyFromPath(relative: string, separator: string): string {
   return checkKey(separator === '/' ? relative : relative.split(separator).join('/'));
 }
 
-/**
- * UTF-8 byte order: what SQLite's BINARY collation, S3 and GCS listings and the walker use.
- * Equal to code point order, which differs from JavaScript's UTF-16 order only when a surrogate
- * (a code point above U+FFFF) meets a code unit in U+E000..U+FFFF; no allocation per call.
- */
-export function compareKeys(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const ca = a.charCodeAt(i);
-    const cb = b.charCodeAt(i);
-    if (ca === cb) continue;
-    const sa = ca >= 0xd800 && ca <= 0xdfff;
-    const sb = cb >= 0xd800 && cb <= 0xdfff;
-    if (sa === sb) return ca - cb;
-    return sa ? 1 : -1;
-  }
-  return a.length - b.length;
-}
+/** UTF-8 byte order: what SQLite's BINARY collation, S3 and GCS listings and the walker use. */
+export { compareUtf8 as compareKeys } from '../adapters/key-order.ts';

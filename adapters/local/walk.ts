@@ -1,5 +1,5 @@
-import { lstatSync, type Dirent } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { lstatSync, readdirSync, type Dirent } from 'node:fs';
+import { compareUtf8 } from '../key-order.ts';
 import path from 'node:path';
 
 export interface WalkedFile {
@@ -37,7 +37,7 @@ export async function* walkSorted(root: string, options: WalkOptions = {}): Asyn
   // One generator with an explicit stack of open folders: nested generators would hand every
   // file up through one layer per folder level.
   const stack: Folder[] = [];
-  const opened = await openFolder(root, options.under ?? '', options);
+  const opened = openFolder(root, options.under ?? '', options);
   if (opened !== undefined) stack.push(opened);
   while (stack.length > 0) {
     const folder = stack[stack.length - 1] as Folder;
@@ -48,7 +48,7 @@ export async function* walkSorted(root: string, options: WalkOptions = {}): Asyn
     }
     const key = folder.prefix + dirent.name;
     if (dirent.isDirectory()) {
-      const sub = await openFolder(root, `${key}/`, options);
+      const sub = openFolder(root, `${key}/`, options);
       if (sub !== undefined) stack.push(sub);
     } else if (dirent.isFile()) {
       // Synchronous on purpose: one lstat is microseconds, a thread-pool round trip per file
@@ -74,18 +74,20 @@ interface Folder {
   next: number;
 }
 
-async function openFolder(root: string, prefix: string, options: WalkOptions): Promise<Folder | undefined> {
+function openFolder(root: string, prefix: string, options: WalkOptions): Folder | undefined {
   let dirents: Dirent[];
   try {
-    dirents = await readdir(path.join(root, prefix), { withFileTypes: true });
+    // Synchronous like the lstat calls: a folder listing is one quick syscall, and waiting on the
+    // thread pool for each of them was most of a no-op re-sync's idle time.
+    dirents = readdirSync(path.join(root, prefix), { withFileTypes: true });
   } catch (error) {
     options.onProblem?.({ key: prefix, isDirectory: true, error: error as NodeJS.ErrnoException });
     return undefined;
   }
   const entries = dirents
     .filter((d) => !(options.skipName?.(d.name) ?? false))
-    .map((d) => ({ dirent: d, sortName: Buffer.from(d.isDirectory() ? `${d.name}/` : d.name) }))
-    .sort((a, b) => Buffer.compare(a.sortName, b.sortName))
+    .map((d) => ({ dirent: d, sortName: d.isDirectory() ? `${d.name}/` : d.name }))
+    .sort((a, b) => compareUtf8(a.sortName, b.sortName))
     .map((e) => e.dirent);
   return { prefix, entries, next: 0 };
 }
