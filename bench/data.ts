@@ -20,13 +20,13 @@ export interface Dataset {
   readonly totalBytes: number;
 }
 
-export function keyOf(index: number): string {
-  const dir = Math.floor(index / FILES_PER_DIR);
+export function keyOf(index: number, perDir = FILES_PER_DIR): string {
+  const dir = Math.floor(index / perDir);
   return `dir-${String(dir).padStart(3, '0')}/file-${String(index).padStart(5, '0')}.bin`;
 }
 
 /** xorshift32 filled per file, seeded by its index: incompressible, reproducible, fast. */
-function contentOf(index: number, size: number): Buffer {
+export function contentOf(index: number, size: number): Buffer {
   const words = new Uint32Array(Math.ceil(size / 4));
   let x = (index + 1) * 0x9e3779b1 >>> 0 || 1;
   for (let i = 0; i < words.length; i++) {
@@ -40,14 +40,15 @@ function contentOf(index: number, size: number): Buffer {
   return Buffer.from(words.buffer, 0, size);
 }
 
-export async function generateDataset(root: string, files: number, fileSize: number): Promise<Dataset> {
-  const dirs = Math.ceil(files / FILES_PER_DIR);
+/** `perDir` files per folder (default 100); a count ≥ `files` puts them all in one folder. */
+export async function generateDataset(root: string, files: number, fileSize: number, perDir = FILES_PER_DIR): Promise<Dataset> {
+  const dirs = Math.ceil(files / perDir);
   for (let d = 0; d < dirs; d++) await mkdir(path.join(root, `dir-${String(d).padStart(3, '0')}`), { recursive: true });
   const BATCH = 64;
   for (let start = 0; start < files; start += BATCH) {
     const writes: Promise<void>[] = [];
     for (let i = start; i < Math.min(files, start + BATCH); i++) {
-      const file = path.join(root, keyOf(i));
+      const file = path.join(root, keyOf(i, perDir));
       const mtime = BASE_MTIME_S + i;
       writes.push(writeFile(file, contentOf(i, fileSize)).then(() => utimes(file, mtime, mtime)));
     }

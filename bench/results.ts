@@ -23,14 +23,16 @@ Produced by \`npm run bench\` (bench/run.ts); see DESIGN.md "Performance goals" 
 \`<!-- bench:begin ID -->\` and \`<!-- bench:end ID -->\` markers. A benchmark run rewrites only
 the sections of the scenarios it measured, in place, and appends sections that do not exist yet;
 everything else in this file (other scenarios, this header) is kept as it is. Each section
-names its own machine, date and command, because sections may come from different runs. Quick
-runs (\`npm run bench -- --files 1000\`) write to \`bench/work/RESULTS-<files>.md\` instead, so
-they never replace full-size figures here.
+names its own machine, date, command and the commit measured, because sections may come from
+different runs. \`npm run bench\` runs every scenario; \`npm run bench -- --scenario ID\` one.
+Quick runs (\`--files 1000\`, \`--objects 200\`, \`--counts 10000\`, …) write to
+\`bench/work/RESULTS-<files>.md\` or \`bench/work/RESULTS-quick.md\` instead, so they never
+replace full-size figures here.
 
-Figures are wall-clock seconds around the spawned tool process (start-up included), through a
-counting HTTP proxy in front of a local S3 emulator (fauxqs) on 127.0.0.1. The machine is shared
-with other work, so figures can be noisy; the load average at the start and end of each scenario
-is recorded with it.
+Figures are wall-clock seconds around the spawned tool process (start-up included), against
+local emulators (fauxqs, Azurite, the firebase-tools GCS emulator) behind counting HTTP proxies
+on 127.0.0.1, or generated stores. The machine is shared with other work, so figures can be
+noisy; the load average at the start and end of each scenario is recorded with it.
 `;
 
 const begin = (id: string): string => `<!-- bench:begin ${id} -->`;

@@ -77,9 +77,13 @@ export function cloudmirrorEnv(home: string, endpoint: string): NodeJS.ProcessEn
  * transport, *fshttp.Transport" (it is set on some machines, including this one).
  */
 export function rcloneEnv(home: string, endpoint: string): NodeJS.ProcessEnv {
-  const prefix = `RCLONE_CONFIG_${RCLONE_REMOTE.toUpperCase()}_`;
+  return { ...baseEnv(home), ...rcloneS3Remote(RCLONE_REMOTE, endpoint) };
+}
+
+/** The variables that define an rclone remote NAME of type s3 on an emulator endpoint. */
+export function rcloneS3Remote(name: string, endpoint: string): Record<string, string> {
+  const prefix = `RCLONE_CONFIG_${name.toUpperCase()}_`;
   return {
-    ...baseEnv(home),
     [`${prefix}TYPE`]: 's3',
     [`${prefix}PROVIDER`]: 'Other',
     [`${prefix}ENDPOINT`]: endpoint,
@@ -88,6 +92,39 @@ export function rcloneEnv(home: string, endpoint: string): NodeJS.ProcessEnv {
     [`${prefix}FORCE_PATH_STYLE`]: 'true',
     [`${prefix}REGION`]: REGION,
   };
+}
+
+/**
+ * An rclone remote NAME on Azurite. `use_emulator` alone does not work in rclone 1.60: the backend
+ * fills in its default endpoint suffix `blob.core.windows.net` first and then uses it as the
+ * emulator URL ("unsupported protocol scheme"). In emulator mode `endpoint` is the whole service
+ * URL (in account mode it is a host suffix), so it is given in full; the egress guard and the
+ * header dump of the preflight check where the requests really go.
+ */
+export function rcloneAzuriteRemote(name: string, serviceUrl: string): Record<string, string> {
+  const prefix = `RCLONE_CONFIG_${name.toUpperCase()}_`;
+  return { [`${prefix}TYPE`]: 'azureblob', [`${prefix}USE_EMULATOR`]: 'true', [`${prefix}ENDPOINT`]: serviceUrl };
+}
+
+/** An rclone remote NAME on the GCS emulator: its JSON API base URL, no credentials at all. */
+export function rcloneGcsRemote(name: string, endpoint: string): Record<string, string> {
+  const prefix = `RCLONE_CONFIG_${name.toUpperCase()}_`;
+  return { [`${prefix}TYPE`]: 'google cloud storage', [`${prefix}ENDPOINT`]: `${endpoint}/storage/v1/`, [`${prefix}ANONYMOUS`]: 'true' };
+}
+
+/**
+ * rclone's environment with its remotes, and every proxy variable pointing at the egress guard:
+ * Go sends loopback requests directly and everything else to the proxy — where the guard refuses
+ * and records it — without even resolving the name.
+ */
+export function rcloneRemotesEnv(home: string, remotes: Record<string, string>, guardUrl: string | undefined): NodeJS.ProcessEnv {
+  const guard = guardUrl === undefined ? {} : { HTTP_PROXY: guardUrl, HTTPS_PROXY: guardUrl, http_proxy: guardUrl, https_proxy: guardUrl, no_proxy: '127.0.0.1' };
+  return { ...baseEnv(home), ...guard, ...remotes };
+}
+
+/** The environment for a tool that needs no cloud settings at all (local folders, synthetic stores). */
+export function plainEnv(home: string): NodeJS.ProcessEnv {
+  return { ...baseEnv(home), NO_COLOR: '1' };
 }
 
 /** The emulator's own credentials for checking what the tools wrote (bypassing the proxy). */
@@ -122,14 +159,21 @@ export function cloudmirrorRevision(): string {
   };
   const head = git(['rev-parse', '--short', 'HEAD']);
   if (head === null) return 'unknown revision';
-  const dirty = git(['status', '--porcelain', '--', 'src', 'adapters', 'bin', 'package.json', 'package-lock.json']);
-  const changed = dirty === null || dirty === '' ? 0 : dirty.split('\n').length;
-  return changed === 0 ? `commit ${head}` : `commit ${head} + uncommitted changes in ${changed} product file(s)`;
+  // Not git(): trimming would eat the status column of the first line (' M src/…').
+  const lines = (args: string[]): string[] => (spawnSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' }).stdout ?? '').split('\n').filter((l) => l !== '');
+  // `git status --porcelain` without -uall shows a new folder as one line: count the files in it.
+  const product = lines(['status', '--porcelain', '-uall', '--', 'src', 'adapters', 'bin', 'package.json', 'package-lock.json']).map((l) => l.slice(3));
+  const bench = lines(['status', '--porcelain', '-uall', '--', 'bench']).length;
+  const benchNote = bench === 0 ? '' : `; bench/ itself has ${bench} uncommitted file(s)`;
+  if (product.length === 0) return `commit ${head}, product code clean${benchNote}`;
+  const shown = product.slice(0, 8).join(', ') + (product.length > 8 ? ', …' : '');
+  return `commit ${head} + uncommitted changes in ${product.length} product file(s): ${shown}${benchNote}`;
 }
 
-export function fauxqsVersion(): string {
+/** The installed version of an npm package of the project (an emulator), or 'unknown'. */
+export function packageVersion(name: string): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../node_modules/fauxqs/package.json', import.meta.url), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as { version?: string };
     return pkg.version ?? 'unknown';
   } catch {
     return 'unknown';

@@ -201,7 +201,8 @@ export async function runVerify(options: VerifyOptions, observer: VerifyObserver
         observer.settled?.();
         continue;
       }
-      await queue.onSizeLessThan(options.concurrency);
+      // Wait only when work is backed up: each onSizeLessThan builds and aborts an AbortController.
+      if (queue.size >= options.concurrency) await queue.onSizeLessThan(options.concurrency);
       void queue.add(async () => {
         await checkContent(src as ListedObject, pending, source, options.deep, observer, signal);
         observer.settled?.();
