@@ -4,6 +4,7 @@ import { COMMON_OPTIONS, type OptionSpec } from './options.ts';
 import type { TransferMode } from '../jobs/sync.ts';
 import { runTransferCommand } from './transfer-command.ts';
 import { runVerifyCommand, VERIFY_OPTIONS } from './verify-command.ts';
+import { STATUS_OPTIONS, WATCH_OPTIONS } from './watch-options.ts';
 
 const VERSION = '0.1.0';
 
@@ -57,6 +58,16 @@ export function buildProgram(): Command {
     .action(async (file: string) => {
       const { runConfigValidate } = await import('./config-command.ts');
       process.exitCode = await runConfigValidate(file);
+    });
+  addOptions(program.command('watch').description('sync once, then replicate every change of a local folder to every DEST until SIGINT (exit 130) or SIGTERM (exit 0)').argument('<source>', 'local folder to watch').argument('<dest...>', 'one or more destinations'), WATCH_OPTIONS)
+    .exitOverride()
+    .action(async (source: string, dests: string[], raw: Record<string, unknown>) => {
+      process.exitCode = await (await import('./watch-command.ts')).runWatchCommand(source, dests, raw);
+    });
+  addOptions(program.command('status').description('what the index knows of each destination: last runs, pending operations, lag, objects and bytes; works while a watch runs'), STATUS_OPTIONS)
+    .exitOverride()
+    .action(async (raw: Record<string, unknown>) => {
+      process.exitCode = await (await import('./status-command.ts')).runStatusCommand(raw);
     });
   return program;
 }

@@ -44,9 +44,9 @@ CREATE TABLE IF NOT EXISTS journal (
 );
 CREATE INDEX IF NOT EXISTS journal_by_dest ON journal (dest_id, state, op);
 
--- What a running \`watch\` knows about each destination and the journal cannot tell (up or down,
--- bytes waiting), refreshed every few seconds so that \`cloudmirror status\` in another process
--- can show it. Rows of a watch that ended cleanly are removed; \`pid\` and \`updated_at\` tell a
+-- What a running cloudmirror watch knows about each destination and the journal cannot tell (up or down,
+-- bytes waiting), refreshed every few seconds so that cloudmirror status in another process
+-- can show it. Rows of a watch that ended cleanly are removed; pid and updated_at tell a
 -- killed one apart. A new table needs no schema version: older versions never read it.
 CREATE TABLE IF NOT EXISTS watch_live (
   dest_id          INTEGER PRIMARY KEY REFERENCES destinations(id) ON DELETE CASCADE,

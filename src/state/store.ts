@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { SCHEMA, SCHEMA_VERSION } from './schema.ts';
+import { prepareWatchStatements, type WatchLiveRow } from './watch-statements.ts';
 
 export interface ManifestRow {
   readonly key: string;
@@ -40,6 +41,7 @@ export class StateStore {
   readonly #stmts: ReturnType<typeof prepareStatements>;
   #group: Array<{ work: () => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void }> = [];
   #groupCommitted: Promise<void> | undefined;
+  #watchStmts: ReturnType<typeof prepareWatchStatements> | undefined;
 
   private constructor(file: string) {
     this.file = file;
@@ -203,6 +205,65 @@ export class StateStore {
   recordRun(destId: number, error: string | null): void {
     const now = Date.now();
     this.#stmts.recordRun.run(now, error === null ? now : null, error, destId);
+  }
+
+  // --- watch: one planned journal row per pending change, from planning until the manifest records it ---
+
+  get #watch(): ReturnType<typeof prepareWatchStatements> {
+    return (this.#watchStmts ??= prepareWatchStatements(this.#db));
+  }
+
+  /** Journals a planned operation (replacing a failed one of the same key) and resolves with its id once committed. */
+  journalPlanOp(destId: number, key: string, op: JournalOp): Promise<number> {
+    return this.#inGroup(() => {
+      const now = Date.now();
+      this.#watch.dropFailed.run(destId, key);
+      return Number(this.#watch.insertPlanned.run(destId, key, op, now, now).lastInsertRowid);
+    });
+  }
+
+  /** Marks a planned operation as started, as the operation it turned out to be; resolves once committed. */
+  journalStartAs(id: number, op: JournalOp): Promise<void> {
+    return this.#inGroup(() => {
+      this.#watch.startAs.run(op, Date.now(), id);
+    });
+  }
+
+  /** Puts an operation back to planned after a failure that will be tried again (destination down, file still changing). */
+  journalReplan(id: number, error: string | null): Promise<void> {
+    return this.#inGroup(() => {
+      this.#watch.replan.run(error, Date.now(), id);
+    });
+  }
+
+  /** Drops the row of an operation that turned out to be unnecessary. */
+  journalDiscard(id: number): Promise<void> {
+    return this.#inGroup(() => {
+      this.#watch.discard.run(id);
+    });
+  }
+
+  /** A destination's manifest rows under a folder prefix ending in '/', in key order. */
+  manifestUnder(destId: number, prefix: string): ManifestRow[] {
+    const upper = `${prefix.slice(0, -1)}0`;
+    return this.#watch.manifestRange.all(destId, prefix, upper).map(toManifestRow);
+  }
+
+  /** Publishes what a running watch knows of its destinations, for `status` in other processes. */
+  publishWatchLive(rows: readonly WatchLiveRow[]): Promise<void> {
+    return this.#inGroup(() => {
+      const now = Date.now();
+      for (const r of rows) {
+        this.#watch.publishLive.run(r.destId, process.pid, r.source, r.state, r.since, r.reason, r.pendingOps, r.pendingBytes, r.oldestChangeAt, now);
+      }
+    });
+  }
+
+  /** Removes this process's watch rows when it ends cleanly. */
+  clearWatchLive(destIds: readonly number[]): Promise<void> {
+    return this.#inGroup(() => {
+      for (const id of destIds) this.#watch.clearLive.run(id, process.pid);
+    });
   }
 
   close(): void {

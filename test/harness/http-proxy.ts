@@ -23,7 +23,9 @@ export type ProxyFault =
    * Answers requests for which `respond` returns an error with that S3-style XML error, without
    * forwarding (e.g. 403 AccessDenied for a missing permission); others pass. Stays until cleared.
    */
-  | { readonly kind: 'answer'; readonly respond: (method: string, url: string) => { status: number; code: string } | undefined };
+  | { readonly kind: 'answer'; readonly respond: (method: string, url: string) => { status: number; code: string } | undefined }
+  /** A slow link: every request (or every one with one of `methods`) is forwarded only after `ms` milliseconds, until cleared. */
+  | { readonly kind: 'delay'; readonly ms: number; readonly methods?: readonly string[] };
 
 export interface TestProxy {
   /** e.g. http://127.0.0.1:41234 — use it as the SDK endpoint. */
@@ -102,6 +104,10 @@ export async function startProxy(target: string, opts: ProxyOptions = {}): Promi
       return;
     }
 
+    if (fault?.kind === 'delay' && (fault.methods === undefined || fault.methods.includes(req.method ?? ''))) {
+      setTimeout(() => forward(req, res), fault.ms);
+      return;
+    }
     forward(req, res);
   };
 

@@ -4,7 +4,7 @@
  *
  * This file is also the child's entry script:
  *
- *   node test/harness/s3-emulator.ts [--port N]
+ *   node test/harness/s3-emulator.ts [--port N] [--data-dir DIR]
  *
  * prints `S3_EMULATOR_READY {"endpoint":"http://127.0.0.1:N"}` on stdout once it listens, and
  * exits on SIGTERM/SIGINT or when its stdin closes (so it never outlives the process that
@@ -42,12 +42,17 @@ export interface S3Emulator {
 export interface S3EmulatorOptions {
   /** Port on 127.0.0.1; 0 or omitted lets the emulator take a free one and report it. */
   readonly port?: number;
+  /**
+   * Keep buckets and objects in this folder (fauxqs's file storage for S3) instead of in memory,
+   * so that a test can stop the emulator and start it again on the same port with its data.
+   */
+  readonly dataDir?: string;
 }
 
 export async function startS3Emulator(opts: S3EmulatorOptions = {}): Promise<S3Emulator> {
   // fauxqs 2 needs Node >= 22.5: the child runs on the pinned Node that runs the tests.
   const child = await startReadyChild({
-    name: 's3 emulator', script: ENTRY_SCRIPT, args: ['--port', String(opts.port ?? 0)],
+    name: 's3 emulator', script: ENTRY_SCRIPT, args: ['--port', String(opts.port ?? 0), ...(opts.dataDir === undefined ? [] : ['--data-dir', opts.dataDir])],
     env: emulatorProcessEnv(), marker: READY_MARKER, timeoutMs: READY_TIMEOUT_MS, graceMs: STOP_GRACE_MS,
   });
   try {
@@ -84,10 +89,11 @@ async function waitUntilAnswering(endpoint: string): Promise<void> {
 
 /** The child: fauxqs in this process, request logging off (it would cost time in benchmarks). */
 async function runEmulatorProcess(): Promise<void> {
-  const { values } = parseArgs({ options: { port: { type: 'string', default: '0' } } });
+  const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, 'data-dir': { type: 'string' } } });
   process.env['FAUXQS_LISTEN_HOST'] ??= HOST;
   const { startFauxqs } = await import('fauxqs');
-  const server = await startFauxqs({ port: Number(values.port), logger: false });
+  const dataDir = values['data-dir'];
+  const server = await startFauxqs({ port: Number(values.port), logger: false, ...(dataDir === undefined ? {} : { s3StorageDir: dataDir }) });
   const listening = new URL(server.address);
   if (listening.hostname !== HOST) {
     await server.stop();

@@ -1,0 +1,67 @@
+import path from 'node:path';
+import { EXIT } from '../errors.ts';
+import { formatBytes, formatDuration } from '../observe/format.ts';
+import { readStatus, type DestinationStatus } from '../state/status-reader.ts';
+import { defaultStateDir } from './options.ts';
+
+/**
+ * `cloudmirror status [--state-dir DIR] [--json]`: what the index knows of every destination —
+ * last run, last success and last error, operations pending in the journal, how far behind it is,
+ * objects and bytes — plus what a watch running on the same state store reports right now.
+ * Read-only: it never creates or changes the store.
+ */
+export async function runStatusCommand(raw: Record<string, unknown>): Promise<number> {
+  const stateDir = path.resolve(typeof raw.stateDir === 'string' ? raw.stateDir : defaultStateDir(process.env));
+  const now = Date.now();
+  const status = readStatus(stateDir, now);
+  if (raw.json === true) {
+    process.stdout.write(`${JSON.stringify({ stateDir, exists: status.exists, destinations: status.destinations.map((d) => toJson(d, now)) })}\n`);
+  } else {
+    process.stdout.write(toText(stateDir, status.exists, status.destinations, now));
+  }
+  return EXIT.ok;
+}
+
+/** Age of the oldest change not yet at the destination: the watch's own figure while one runs, else the journal's. */
+function lagMs(d: DestinationStatus, now: number): number {
+  const oldest = d.watch !== null ? d.watch.oldestChangeAt : d.oldestPendingAt;
+  return oldest === null ? 0 : Math.max(0, now - oldest);
+}
+
+function toJson(d: DestinationStatus, now: number) {
+  const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
+  const pending = d.journal.planned + d.journal.running;
+  return {
+    url: d.url,
+    lastRun: iso(d.lastRunAt),
+    lastSuccess: iso(d.lastOkAt),
+    lastError: d.lastError,
+    pending: { total: pending, planned: d.journal.planned, running: d.journal.running, failed: d.journal.failed },
+    lagMs: lagMs(d, now),
+    objects: d.objects,
+    bytes: d.bytes,
+    watch: d.watch === null ? null : {
+      pid: d.watch.pid, source: d.watch.source, state: d.watch.state, since: iso(d.watch.since), reason: d.watch.reason,
+      pendingOps: d.watch.pendingOps, pendingBytes: d.watch.pendingBytes, updated: iso(d.watch.updatedAt),
+    },
+  };
+}
+
+function toText(stateDir: string, exists: boolean, destinations: readonly DestinationStatus[], now: number): string {
+  if (!exists) return `no state store in ${stateDir}: nothing has run with it yet\n`;
+  if (destinations.length === 0) return `state store ${stateDir}: no destinations yet\n`;
+  const when = (t: number | null): string => (t === null ? 'never' : `${new Date(t).toISOString()} (${formatDuration(now - t)} ago)`);
+  const lines = [`state store ${stateDir}`];
+  for (const d of destinations) {
+    lines.push(d.url);
+    lines.push(`  last run ${when(d.lastRunAt)}; last success ${when(d.lastOkAt)}${d.lastError === null ? '' : `; last error: ${d.lastError.split('\n')[0]}`}`);
+    const pending = d.journal.planned + d.journal.running;
+    lines.push(`  pending ${pending} (planned ${d.journal.planned}, running ${d.journal.running}), failed ${d.journal.failed}, ${formatDuration(lagMs(d, now))} behind`);
+    lines.push(`  index: ${d.objects} objects, ${formatBytes(d.bytes)}`);
+    if (d.watch !== null) {
+      const state = d.watch.state === 'up' ? 'up' : `DOWN for ${formatDuration(now - d.watch.since)}${d.watch.reason === null ? '' : ` (${d.watch.reason.split('\n')[0]})`}`;
+      lines.push(`  watch (pid ${d.watch.pid}) of ${d.watch.source}: ${state}, ${d.watch.pendingOps} pending (${formatBytes(d.watch.pendingBytes)})`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}

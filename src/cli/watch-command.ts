@@ -1,0 +1,114 @@
+import { EXIT, UsageError } from '../errors.ts';
+import type { SyncObserver, SyncResult } from '../jobs/sync.ts';
+import { runWatch, type WatchResult } from '../jobs/watch.ts';
+import { createLogger } from '../observe/logger.ts';
+import { jsonSummary, textSummary } from '../observe/report.ts';
+import { StateStore } from '../state/store.ts';
+import { parseDuration } from '../watch/duration.ts';
+import { parseSourceAndDestinations } from './endpoint-args.ts';
+import { transferTuning, validateCommon } from './options.ts';
+
+/** Once a stop was asked for, the process is gone by then whatever hangs (a request to a stuck server). */
+const HARD_STOP_MS = 9500;
+
+/** `cloudmirror watch SOURCE DEST...`: runs until SIGINT (exit 130) or SIGTERM (exit 0). */
+export async function runWatchCommand(sourceInput: string, destInputs: readonly string[], raw: Record<string, unknown>): Promise<number> {
+  const options = validateCommon(raw);
+  const { source, destinations } = parseSourceAndDestinations('watch', sourceInput, destInputs);
+  if (source.spec.scheme !== 'local') throw new UsageError(`${sourceInput}: watch needs a local folder as SOURCE (a bucket sends no change events); use sync or migrate for buckets`);
+  const rescanIntervalMs = parseDuration(String(raw.rescanInterval ?? '1h'), '--rescan-interval', { minMs: 1000, maxMs: 30 * 86_400_000 });
+  const statusIntervalMs = parseDuration(String(raw.statusInterval ?? '10s'), '--status-interval', { minMs: 1000, maxMs: 86_400_000 });
+  const debounceText = String(raw.debounce ?? '200');
+  const debounceMs = Number(debounceText);
+  if (!/^\d+$/.test(debounceText.trim()) || debounceMs > 60_000) throw new UsageError(`--debounce must be a whole number of milliseconds from 0 to 60000, got '${debounceText}'`);
+
+  const log = createLogger(options.logLevel);
+  const showProgress = options.progress ?? (process.stderr.isTTY === true && !options.json);
+  const progress = showProgress ? (await import('../observe/progress.ts')).progressObserver('initial sync') : undefined;
+  const initialSync: SyncObserver | undefined = progress === undefined ? undefined : {
+    ...progress,
+    phase: (name) => {
+      progress.phase?.(name);
+      if (name === 'done') progress.stop();
+    },
+  };
+
+  const store = StateStore.open(options.stateDir);
+  const stopper = onStopSignal();
+  try {
+    const result = await runWatch({
+      source, destinations, compare: options.compare, include: options.include, exclude: options.exclude,
+      maxDelete: options.maxDelete, force: options.force, concurrency: options.concurrency,
+      retry: { attempts: options.retries, baseDelayMs: 200, maxDelayMs: 20_000 },
+      tuning: transferTuning(options), refresh: options.refresh, stateDir: options.stateDir,
+      debounceMs, rescanIntervalMs, statusIntervalMs,
+    }, store, log, {
+      status: (line) => process.stderr.write(`${line}\n`),
+      initialSync,
+    }, stopper.signal);
+    progress?.stop();
+    const summary = asSyncResult(result);
+    process.stdout.write(options.json ? `${jsonSummary(summary)}\n` : textSummary(summary, false));
+    return stopper.received === 'SIGTERM' ? EXIT.ok : EXIT.interrupted;
+  } finally {
+    progress?.stop();
+    stopper.dispose();
+    store.close();
+  }
+}
+
+/**
+ * SIGINT or SIGTERM: stop starting transfers, let running ones finish, exit (130 for SIGINT, 0
+ * for SIGTERM, the service manager's normal stop) within 10 s. A second signal exits at once:
+ * nothing unconfirmed is ever recorded, so that is safe too.
+ */
+function onStopSignal(): { signal: AbortSignal; readonly received: NodeJS.Signals | undefined; dispose(): void } {
+  const controller = new AbortController();
+  let received: NodeJS.Signals | undefined;
+  const exitCode = (): number => (received === 'SIGTERM' ? EXIT.ok : EXIT.interrupted);
+  const handler = (name: NodeJS.Signals): void => {
+    if (received !== undefined) process.exit(exitCode());
+    received = name;
+    process.stderr.write(`cloudmirror: ${name} received, finishing transfers in progress (again to stop at once)\n`);
+    setTimeout(() => process.exit(exitCode()), HARD_STOP_MS).unref();
+    controller.abort();
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    signal: controller.signal,
+    get received() {
+      return received;
+    },
+    dispose() {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}
+
+/** The initial sync and everything the watch did after it, in the shape of a run's summary. */
+function asSyncResult(result: WatchResult): SyncResult {
+  const initial = result.initialSync;
+  const destinations = result.destinations.map((lane, i) => {
+    const first = initial?.destinations[i];
+    const t = lane.tally;
+    return {
+      url: lane.url,
+      uploaded: (first?.uploaded ?? 0) + t.uploaded,
+      copied: (first?.copied ?? 0) + t.copied,
+      deleted: (first?.deleted ?? 0) + t.deleted,
+      unchanged: first?.unchanged ?? 0,
+      failed: (first?.failed ?? 0) + t.failed,
+      bytes: (first?.bytes ?? 0) + t.bytes,
+      errors: [...(first?.errors ?? []), ...t.errors, ...(lane.pendingOps > 0 ? [{ key: '', message: `${lane.pendingOps} changes not yet at ${lane.url}; they are in the journal and the next start sends them` }] : [])],
+    };
+  });
+  return {
+    ok: destinations.every((d) => d.failed === 0 && d.errors.length === 0),
+    durationMs: result.durationMs,
+    interrupted: true,
+    destinations: destinations.length > 0 ? destinations : (initial?.destinations ?? []),
+    source: initial?.source ?? { files: 0, bytes: 0, problems: 0 },
+  };
+}

@@ -1,0 +1,100 @@
+import path from 'node:path';
+import { decide, type CompareMode, type Decision, type DiffPolicy, type SourceFile } from '../diff/decide.ts';
+import { mergeByKey } from '../diff/merge.ts';
+import type { Log } from '../observe/logger.ts';
+import type { KeyFilter } from '../scan/filter.ts';
+import { LocalSource } from '../scan/local-source.ts';
+import type { ManifestRow, StateStore } from '../state/store.ts';
+import { deleteRefusal, type MaxDelete } from './delete-guard.ts';
+import type { DestinationLane } from './watch-lane.ts';
+
+export interface RescanContext {
+  readonly root: string;
+  readonly stateDir: string;
+  readonly store: StateStore;
+  readonly filter: KeyFilter;
+  readonly compare: CompareMode;
+  readonly maxDelete: MaxDelete | undefined;
+  readonly force: boolean;
+  readonly log: Log;
+  readonly signal: AbortSignal;
+}
+
+export interface RescanResult {
+  readonly files: number;
+  /** Keys handed to some destination's backlog. */
+  readonly nominated: number;
+  /** Destinations whose deletes the delete guard refused. */
+  readonly refused: number;
+}
+
+/**
+ * The watch's safety net: walks the source, merges it with every destination's index as `sync`
+ * does, and hands each key that differs to that destination's backlog, where it is ordered with
+ * the live changes (a rescan never runs an operation itself, so it cannot overtake one). Costs no
+ * request to any destination when nothing changed. Deletes pass the same guard as `sync`.
+ */
+export async function rescanInto(lanes: readonly DestinationLane[], ctx: RescanContext): Promise<RescanResult> {
+  const source = new LocalSource(ctx.root);
+  if (ctx.stateDir.startsWith(ctx.root + path.sep)) source.skipName = (name) => name === path.basename(ctx.stateDir);
+  const policy: DiffPolicy = { compare: ctx.compare, deleteExtras: true };
+  const destinationFiles = lanes.map((lane) => ctx.store.counts(lane.destId).files);
+  const deletes = lanes.map((): string[] => []);
+  const keys = new Set<string>();
+  const now = Date.now();
+
+  const manifests = lanes.map((lane) => included(ctx.store.manifest(lane.destId), ctx.filter));
+  for await (const merged of mergeByKey<SourceFile, ManifestRow>(source.scan(ctx.filter), manifests)) {
+    if (ctx.signal.aborted) break;
+    const file = merged.source;
+    const decisions = await decideAll(file, merged.known, policy, source);
+    lanes.forEach((lane, i) => {
+      const decision = decisions[i] as Decision;
+      if (file !== undefined && (decision.kind === 'upload' || decision.kind === 'adopt')) {
+        lane.nominate(merged.key, { kind: 'file', size: file.size, mtimeMs: file.mtimeMs }, now);
+        keys.add(merged.key);
+      } else if (decision.kind === 'delete' && !source.hidden(merged.key)) {
+        deletes[i]?.push(merged.key);
+      }
+    });
+  }
+  for (const problem of source.problems) ctx.log.warn({ key: problem.key }, problem.message);
+
+  let refused = 0;
+  if (!ctx.signal.aborted) {
+    lanes.forEach((lane, i) => {
+      const planned = deletes[i] ?? [];
+      const refusal = deleteRefusal({
+        planned: planned.length, destinationFiles: destinationFiles[i] ?? 0, sourceFiles: source.scanned.files,
+        maxDelete: ctx.maxDelete, force: ctx.force, sourceUrl: ctx.root, destinationUrl: lane.endpoint.url,
+      });
+      if (refusal !== undefined) {
+        refused++;
+        ctx.log.error({ destination: lane.endpoint.url }, `rescan: ${refusal}`);
+        return;
+      }
+      for (const key of planned) {
+        lane.nominate(key, { kind: 'absent' }, now);
+        keys.add(key);
+      }
+    });
+  }
+  return { files: source.scanned.files, nominated: keys.size, refused };
+}
+
+/** With --checksum (or objects adopted from a listing), hashes the file once for every destination. */
+async function decideAll(file: SourceFile | undefined, known: ReadonlyArray<ManifestRow | undefined>, policy: DiffPolicy, source: LocalSource): Promise<Decision[]> {
+  const decisions = known.map((k) => decide(file, k, policy));
+  if (file === undefined || !decisions.some((d) => d.kind === 'needs-hash')) return decisions;
+  try {
+    const hashed = { ...file, md5: await source.hash(file) };
+    return known.map((k) => decide(hashed, k, policy));
+  } catch {
+    // Changing or unreadable right now: the destination's own look at it sorts that out.
+    return decisions.map((d): Decision => (d.kind === 'needs-hash' ? { kind: 'upload', reason: 'changed' } : d));
+  }
+}
+
+function* included(rows: Iterable<ManifestRow>, filter: KeyFilter): Generator<ManifestRow> {
+  for (const row of rows) if (filter.includes(row.key)) yield row;
+}

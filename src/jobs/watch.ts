@@ -1,0 +1,293 @@
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { TransferTuning } from '../../adapters/index.ts';
+import type { CompareMode } from '../diff/decide.ts';
+import type { Endpoint } from '../endpoints.ts';
+import { FatalRunError, messageOf } from '../errors.ts';
+import type { Log } from '../observe/logger.ts';
+import type { RetryPolicy } from '../queue/retry.ts';
+import { folderProblem } from '../scan/folder-problem.ts';
+import { keyFilter } from '../scan/filter.ts';
+import { LocalSource } from '../scan/local-source.ts';
+import type { StateStore } from '../state/store.ts';
+import { Coalescer, type SettledChange } from '../watch/coalescer.ts';
+import { EDITOR_TEMP_GLOBS } from '../watch/ignore.ts';
+import { SharedReads } from '../watch/shared-reads.ts';
+import { SourceWatcher } from '../watch/source-watcher.ts';
+import { statusLine } from '../watch/status-line.ts';
+import type { MaxDelete } from './delete-guard.ts';
+import { runSync, type SyncObserver, type SyncResult } from './sync.ts';
+import { DestinationLane, type LaneContext, type LaneSnapshot } from './watch-lane.ts';
+import { rescanInto } from './watch-rescan.ts';
+
+export interface WatchOptions {
+  /** A local folder. */
+  readonly source: Endpoint;
+  readonly destinations: readonly Endpoint[];
+  readonly compare: CompareMode;
+  readonly include: readonly string[];
+  readonly exclude: readonly string[];
+  readonly maxDelete: MaxDelete | undefined;
+  readonly force: boolean;
+  readonly concurrency: number;
+  readonly retry: RetryPolicy;
+  readonly tuning: TransferTuning;
+  /** List every destination again at start instead of trusting the index. */
+  readonly refresh: boolean;
+  readonly stateDir: string;
+  /** Quiet time per key before it is acted on. */
+  readonly debounceMs: number;
+  readonly rescanIntervalMs: number;
+  readonly statusIntervalMs: number;
+}
+
+export interface WatchObserver {
+  /** A status line for stderr. */
+  status(line: string): void;
+  /** The initial sync's observer (progress display). */
+  readonly initialSync?: SyncObserver;
+}
+
+export interface WatchResult {
+  readonly durationMs: number;
+  /** Undefined when the watch was stopped before the initial sync or it could not reach any destination. */
+  readonly initialSync: SyncResult | undefined;
+  readonly destinations: readonly LaneSnapshot[];
+}
+
+/** A file that never goes quiet is sent as it is after this long (its read still proves it consistent). */
+const MAX_WAIT_MS = 60_000;
+/** How long a delete waits for the new name of a renamed file or folder to appear. */
+const DELETE_HOLD_MS = 1000;
+/** Probes of a destination that is down: first after about this long, doubling up to the ceiling. */
+const BACKOFF = Object.freeze({ baseDelayMs: 1000, maxDelayMs: 15_000 });
+/** Rescans when the kernel cannot watch every folder (inotify limit): at most this far apart. */
+const LIMITED_RESCAN_MS = 30_000;
+/** How often `cloudmirror status` in another process sees fresh figures (when they changed). */
+const PUBLISH_MS = 1000;
+/** Unchanged figures are written again this often, so `status` can tell a live watch from a killed one. */
+const HEARTBEAT_MS = 5000;
+/** Small files read once for every destination are kept this long, within this many bytes. */
+const SHARED_READS = Object.freeze({ limitBytes: 64 * 1024 * 1024, ttlMs: 5000 });
+/** Time given to transfers under way when stopping; the command exits within 10 s in all. */
+const STOP_GRACE_MS = 6000;
+
+/**
+ * `cloudmirror watch`: a full sync (the same as `sync`, delete guard included), then every
+ * change under the source folder replicated to every destination until `stop` fires.
+ *
+ *   chokidar events → Coalescer (per key: quiet time, write stability, final state)
+ *     → one DestinationLane per destination (journaled, ordered per key, concurrent across keys,
+ *       circuit breaker) → adapters
+ *
+ * A periodic rescan (and one at start-up, through the initial sync) feeds the same lanes with
+ * whatever the events missed.
+ */
+export async function runWatch(options: WatchOptions, store: StateStore, log: Log, observer: WatchObserver, stop: AbortSignal): Promise<WatchResult> {
+  const started = performance.now();
+  if (options.source.spec.scheme !== 'local') throw new FatalRunError(`${options.source.input}: watch needs a local folder as its source`);
+  const root = options.source.spec.path;
+  const exclude = [...options.exclude, ...EDITOR_TEMP_GLOBS];
+  const filter = keyFilter(options.include, exclude);
+  const destIds = options.destinations.map((d) => store.destination(d.identity, d.url).id);
+  let lanes: DestinationLane[] = [];
+  const warned = new Set<string>();
+  const warnOnce = (message: string): void => {
+    if (warned.has(message) || warned.size > 1000) return;
+    warned.add(message);
+    log.warn(message);
+  };
+
+  const coalescer = new Coalescer({
+    root, debounceMs: options.debounceMs, maxWaitMs: MAX_WAIT_MS,
+    onSettled: (changes: readonly SettledChange[]) => {
+      for (const change of changes) {
+        if (change.state.kind === 'unknown') warnOnce(change.state.message);
+        else if (change.state.kind === 'other') warnOnce(`skipped ${change.key}: ${change.state.what} is not mirrored`);
+        for (const lane of lanes) lane.nominate(change.key, change.state, change.firstEventAt);
+      }
+    },
+  });
+  const touch = (key: string): void => {
+    if (filter.includes(key)) coalescer.touch(key);
+  };
+
+  // Rescans: at start when the initial sync left something undone, every interval, more often
+  // when the watcher cannot see everything.
+  let limited = false;
+  let rescanTimer: NodeJS.Timeout | undefined;
+  let rescanning: Promise<void> | undefined;
+  let rescanAgain = false;
+  const rescanAbort = new AbortController();
+  const rescanEvery = (): number => (limited ? Math.min(options.rescanIntervalMs, LIMITED_RESCAN_MS) : options.rescanIntervalMs);
+  const scheduleRescan = (delayMs: number): void => {
+    if (stop.aborted) return;
+    if (rescanTimer !== undefined) clearTimeout(rescanTimer);
+    rescanTimer = setTimeout(() => void rescan(), delayMs);
+  };
+  const rescan = async (): Promise<void> => {
+    if (rescanning !== undefined) {
+      rescanAgain = true;
+      return;
+    }
+    rescanning = (async () => {
+      const t0 = performance.now();
+      try {
+        const result = await rescanInto(lanes, {
+          root, stateDir: options.stateDir, store, filter, compare: options.compare, maxDelete: options.maxDelete, force: options.force, log, signal: rescanAbort.signal,
+        });
+        log.info({ rescan: result, ms: Math.round(performance.now() - t0) }, `rescan of ${result.files} files: ${result.nominated} changes found`);
+      } catch (error) {
+        log.error(`rescan of ${root} failed: ${messageOf(error)}`);
+      }
+    })();
+    await rescanning;
+    rescanning = undefined;
+    if (rescanAgain) {
+      rescanAgain = false;
+      scheduleRescan(0);
+    } else {
+      scheduleRescan(rescanEvery());
+    }
+  };
+
+  const watcher = new SourceWatcher(root, options.stateDir, {
+    file: touch,
+    folderAdded: (prefix) => {
+      // A folder moved in may hold files that no event names; chokidar reports them too, but
+      // listing it costs little and does not depend on that.
+      readdir(path.join(root, prefix), { withFileTypes: true }).then(
+        (entries) => {
+          for (const entry of entries) if (entry.isFile()) touch(prefix + entry.name);
+        },
+        () => undefined,
+      );
+    },
+    folderRemoved: (prefix) => {
+      // Every key under it that a destination holds is gone, whether or not an event names it.
+      const keys = new Set<string>();
+      for (const id of destIds) for (const row of store.manifestUnder(id, prefix)) keys.add(row.key);
+      for (const key of keys) touch(key);
+    },
+    limitReached: (error) => {
+      if (limited) return;
+      limited = true;
+      log.error(
+        { code: error.code },
+        `cannot watch every folder under ${root} (${error.code}: ${error.message}): changes there would be missed. ` +
+          `Falling back to a full rescan every ${Math.round(rescanEvery() / 1000)} s. ` +
+          'Raise the limit (sysctl fs.inotify.max_user_watches=524288, or ulimit -n for EMFILE) and restart the watch to be notified at once again.',
+      );
+      if (lanes.length > 0) scheduleRescan(0);
+    },
+    problem: (error) => warnOnce(`watching ${root}: ${error.message}`),
+  });
+
+  let publishTimer: NodeJS.Timeout | undefined;
+  let statusTimer: NodeJS.Timeout | undefined;
+  let lastActivity = -1;
+  const activity = (): number => lanes.reduce((n, l) => n + l.tally.uploaded + l.tally.copied + l.tally.deleted + l.tally.failed, 0);
+  const printStatus = (): void => {
+    lastActivity = activity();
+    observer.status(statusLine(lanes.map((l) => l.snapshot())));
+  };
+  let published = '';
+  let publishedAt = 0;
+  const publish = (): void => {
+    const rows = lanes.map((l) => {
+      const s = l.snapshot();
+      return { destId: s.destId, source: root, state: s.state, since: s.since, reason: s.reason ?? null, pendingOps: s.pendingOps, pendingBytes: s.pendingBytes, oldestChangeAt: s.oldestChangeAt ?? null };
+    });
+    // Written when something changed, else as a heartbeat that tells `status` the watch is alive.
+    const text = JSON.stringify(rows);
+    if (text === published && Date.now() - publishedAt < HEARTBEAT_MS) return;
+    published = text;
+    publishedAt = Date.now();
+    store.publishWatchLive(rows).catch((error: unknown) => warnOnce(`cannot publish the watch's status: ${messageOf(error)}`));
+  };
+
+  let initialSync: SyncResult | undefined;
+  try {
+    const problem = await folderProblem(root);
+    if (problem !== undefined) throw new FatalRunError(`source ${options.source.input} ${problem.reason}`);
+    // Watching first: whatever changes after the initial sync's scan passed by is an event.
+    await Promise.race([watcher.ready(), aborted(stop)]);
+    if (stop.aborted) return { durationMs: elapsed(started), initialSync, destinations: [] };
+    let needRescan = false;
+    try {
+      initialSync = await runSync({
+        mode: 'sync', source: options.source, destinations: options.destinations, dryRun: false, compare: options.compare,
+        include: options.include, exclude, maxDelete: options.maxDelete, force: options.force, concurrency: options.concurrency,
+        retry: options.retry, tuning: options.tuning, refresh: options.refresh,
+      }, store, observer.initialSync, stop);
+      needRescan = !initialSync.ok;
+    } catch (error) {
+      if (!(error instanceof FatalRunError)) throw error;
+      // No destination reachable: a service keeps going and catches up once they answer.
+      log.error(`initial sync: ${error.message}`);
+      needRescan = true;
+    }
+    if (stop.aborted) return { durationMs: elapsed(started), initialSync, destinations: [] };
+
+    const source = new LocalSource(root);
+    const ctx: LaneContext = {
+      source, store, reads: new SharedReads(source, SHARED_READS),
+      policy: { compare: options.compare, deleteExtras: true }, retry: options.retry, tuning: options.tuning,
+      concurrency: options.concurrency, debounceMs: options.debounceMs, maxWaitMs: MAX_WAIT_MS, deleteHoldMs: DELETE_HOLD_MS,
+      backoff: BACKOFF, log,
+      unsettle: (key) => coalescer.touch(key),
+      settling: (key) => coalescer.isSettling(key),
+      sourceRootPresent: async () => (await folderProblem(root)) === undefined,
+      requestRescan: () => scheduleRescan(0),
+      changed: (lane, stateChanged) => {
+        if (!stateChanged) return;
+        const s = lane.snapshot();
+        // The outage and the recovery are what `status` shows as last error and last success.
+        store.recordRun(s.destId, s.state === 'down' ? (s.reason ?? 'down') : null);
+        printStatus();
+        publish();
+      },
+    };
+    // Known before they start, so a rescan one of them asks for while starting sees them all.
+    lanes = options.destinations.map((d) => new DestinationLane(d, ctx));
+    await Promise.all(lanes.map((lane) => lane.start()));
+    coalescer.resume();
+    scheduleRescan(needRescan || limited ? 0 : rescanEvery());
+    printStatus();
+    publish();
+    publishTimer = setInterval(publish, PUBLISH_MS);
+    statusTimer = setInterval(() => {
+      // Quiet when idle: a line only when something happened or something waits.
+      if (activity() !== lastActivity || lanes.some((l) => l.snapshot().pendingOps > 0)) printStatus();
+    }, options.statusIntervalMs);
+
+    await aborted(stop);
+  } finally {
+    if (rescanTimer !== undefined) clearTimeout(rescanTimer);
+    if (publishTimer !== undefined) clearInterval(publishTimer);
+    if (statusTimer !== undefined) clearInterval(statusTimer);
+    rescanAbort.abort();
+    coalescer.stop();
+    const closing = watcher.close().catch(() => undefined);
+    await Promise.all(lanes.map((lane) => lane.stop(STOP_GRACE_MS)));
+    for (const lane of lanes) {
+      const s = lane.snapshot();
+      const problem = s.state === 'down' ? (s.reason ?? 'down') : s.tally.failed > 0 ? `${s.tally.failed} failed` : null;
+      store.recordRun(s.destId, problem);
+    }
+    await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 1000))]);
+    await store.flush();
+    await store.clearWatchLive(destIds).catch(() => undefined);
+    await store.flush();
+  }
+  return { durationMs: elapsed(started), initialSync, destinations: lanes.map((l) => l.snapshot()) };
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
+
+function elapsed(started: number): number {
+  return Math.round(performance.now() - started);
+}
