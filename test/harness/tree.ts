@@ -11,14 +11,26 @@ export async function writeTree(root: string, files: Record<string, string | Buf
   }
 }
 
-/** Every file under root as key → content, for whole-tree comparisons. */
+/**
+ * Every file under root as key → content, for whole-tree comparisons. cloudmirror's temporary
+ * files are not part of a mirror, and a file may be renamed into place while the tree is read
+ * (a running watch): one that vanishes between listing and reading is simply not there yet.
+ */
 export async function readTree(root: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   const walk = async (dir: string): Promise<void> => {
     for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      if (entry.name.startsWith('.cloudmirror-tmp-')) continue;
       const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) await walk(full);
-      else out[path.relative(root, full).split(path.sep).join('/')] = await readFile(full, 'utf8');
+      if (entry.isDirectory()) {
+        await walk(full);
+        continue;
+      }
+      const content = await readFile(full, 'utf8').catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined;
+        throw error;
+      });
+      if (content !== undefined) out[path.relative(root, full).split(path.sep).join('/')] = content;
     }
   };
   await walk(root);
