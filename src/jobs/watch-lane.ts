@@ -1,3 +1,4 @@
+import type { DestinationSummary } from './destination.ts';
 import { isStorageError, openAdapter, serverSideCopier, type StorageAdapter, type TransferTuning, type WriteResult } from '../../adapters/index.ts';
 import { decide, type DiffPolicy, type SourceFile } from '../diff/decide.ts';
 import type { Endpoint } from '../endpoints.ts';
@@ -40,15 +41,8 @@ export interface LaneContext {
   readonly changed: (lane: DestinationLane, stateChanged: boolean) => void;
 }
 
-export interface LaneTally {
-  uploaded: number;
-  copied: number;
-  deleted: number;
-  unchanged: number;
-  failed: number;
-  bytes: number;
-  errors: Array<{ key: string; message: string }>;
-}
+/** What a lane has done so far: a destination summary without its URL. */
+export type LaneTally = Omit<DestinationSummary, 'url'>;
 
 export interface LaneSnapshot {
   readonly url: string;

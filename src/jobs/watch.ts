@@ -1,11 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { TransferTuning } from '../../adapters/index.ts';
-import type { CompareMode } from '../diff/decide.ts';
 import type { Endpoint } from '../endpoints.ts';
 import { FatalRunError, messageOf } from '../errors.ts';
 import type { Log } from '../observe/logger.ts';
-import type { RetryPolicy } from '../queue/retry.ts';
 import { folderProblem } from '../scan/folder-problem.ts';
 import { keyFilter } from '../scan/filter.ts';
 import { LocalSource } from '../scan/local-source.ts';
@@ -15,25 +12,14 @@ import { EDITOR_TEMP_GLOBS } from '../watch/ignore.ts';
 import { SharedReads } from '../watch/shared-reads.ts';
 import { SourceWatcher } from '../watch/source-watcher.ts';
 import { statusLine } from '../watch/status-line.ts';
-import type { MaxDelete } from './delete-guard.ts';
-import { runSync, type SyncObserver, type SyncResult } from './sync.ts';
+import { runSync, type SyncObserver, type SyncOptions, type SyncResult } from './sync.ts';
 import { DestinationLane, type LaneContext, type LaneSnapshot } from './watch-lane.ts';
 import { rescanInto } from './watch-rescan.ts';
 
-export interface WatchOptions {
+/** A watch takes a sync's options (it starts with one), minus what only a one-shot run has. */
+export interface WatchOptions extends Omit<SyncOptions, 'mode' | 'dryRun'> {
   /** A local folder. */
   readonly source: Endpoint;
-  readonly destinations: readonly Endpoint[];
-  readonly compare: CompareMode;
-  readonly include: readonly string[];
-  readonly exclude: readonly string[];
-  readonly maxDelete: MaxDelete | undefined;
-  readonly force: boolean;
-  readonly concurrency: number;
-  readonly retry: RetryPolicy;
-  readonly tuning: TransferTuning;
-  /** List every destination again at start instead of trusting the index. */
-  readonly refresh: boolean;
   readonly stateDir: string;
   /** Quiet time per key before it is acted on. */
   readonly debounceMs: number;

@@ -193,7 +193,7 @@ describe('watch: a folder mirrored to local folders', () => {
   // The kernel's inotify limits are per user namespace: a new one with a limit of 3 watches
   // makes chokidar hit ENOSPC exactly as a large tree would on a machine with the default limit.
   const canLimit = spawnSync('unshare', ['--user', '--map-root-user', 'sh', '-c', 'echo 3 > /proc/sys/user/max_inotify_watches']).status === 0;
-  it.skipIf(!canLimit)('reports running out of inotify watches and falls back to rescans that still find every change', async () => {
+  it.skipIf(!canLimit)('reports running out of inotify watches and falls back to rescans that still find every change (skipped where `unshare --user` cannot cap inotify watches)', async () => {
     const t = await setup(Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`dir${i}/f.txt`, `file ${i}`])));
     const watch = startWatch([t.src, t.dests[0] as string, '--state-dir', t.state, '--rescan-interval', '3s'], {}, [
       'unshare', '--user', '--map-root-user', 'sh', '-c', 'echo 3 > /proc/sys/user/max_inotify_watches && exec "$@"', 'sh',
