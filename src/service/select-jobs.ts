@@ -1,9 +1,9 @@
 import type { ResolvedJob } from '../config/resolved.ts';
 import { nearest } from '../config/nearest.ts';
 import { UsageError } from '../errors.ts';
-import { WATCH_UNAVAILABLE, watchStarter } from './watch-job.ts';
+import { WATCH_NEEDS_MIRROR } from './watch-job.ts';
 
-/** The jobs named on the command line (all when none is), refusing unknown names and jobs this version cannot run. */
+/** The jobs named on the command line (all when none is), refusing unknown names and watch jobs that should not delete. */
 export function selectJobs(all: readonly ResolvedJob[], names: readonly string[]): ResolvedJob[] {
   const known = all.map((j) => j.name);
   for (const name of names) {
@@ -14,8 +14,7 @@ export function selectJobs(all: readonly ResolvedJob[], names: readonly string[]
   }
   const selected = names.length === 0 ? [...all] : all.filter((j) => names.includes(j.name));
   const watching = selected.filter((j) => j.schedule.kind === 'watch');
-  if (watching.length > 0 && watchStarter === undefined) {
-    throw new UsageError(`job ${watching.map((j) => j.name).join(', ')}: ${WATCH_UNAVAILABLE}`);
-  }
+  const notMirroring = watching.filter((j) => j.options.mode !== 'sync');
+  if (notMirroring.length > 0) throw new UsageError(`job ${notMirroring.map((j) => j.name).join(', ')}: ${WATCH_NEEDS_MIRROR}`);
   return selected;
 }

@@ -36,12 +36,11 @@ export async function runService(config: ResolvedConfig, options: ServiceOptions
   const context = { stateDir: config.stateDir, log, metrics, notifier, lag };
   declareLag(lag, jobs, config.stateDir, log);
 
-  const startWatch = watchStarter;
   const scheduler = new Scheduler({
     log,
     run: (job, signal) => runJob(job, context, signal),
     skipped: (job) => metrics.skipped.inc({ job: job.name }),
-    startWatch: startWatch === undefined ? undefined : (job) => startWatch(job, { stateDir: config.stateDir, log }),
+    startWatch: (job) => watchStarter(job, { stateDir: config.stateDir, log }),
   });
 
   let server: MetricsServer | undefined;

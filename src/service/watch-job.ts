@@ -1,11 +1,12 @@
 import type { ResolvedJob } from '../config/resolved.ts';
+import { messageOf } from '../errors.ts';
+import { runWatch } from '../jobs/watch.ts';
 import type { Log } from '../observe/logger.ts';
+import { StateStore } from '../state/store.ts';
 
 /**
  * What the scheduler needs from continuous mirroring for a `schedule: watch` job: start it, and
- * later stop it (draining what is under way). The watch engine (src/jobs/watch*, src/watch/)
- * does not export such an entry point in this version, so `watchStarter` is undefined and a
- * selected watch job is refused at start-up with a clear message.
+ * later stop it (draining what is under way, as `cloudmirror watch` does on SIGTERM).
  */
 export interface WatchContext {
   readonly stateDir: string;
@@ -18,6 +19,31 @@ export interface RunningWatch {
 
 export type StartWatchJob = (job: ResolvedJob, context: WatchContext) => RunningWatch;
 
-export const watchStarter: StartWatchJob | undefined = undefined;
+/** The defaults of `cloudmirror watch` (src/cli/watch-options.ts), for jobs that do not say otherwise. */
+const DEBOUNCE_MS = 200;
+const RESCAN_INTERVAL_MS = 60 * 60 * 1000;
+const STATUS_INTERVAL_MS = 60 * 1000;
 
-export const WATCH_UNAVAILABLE = 'schedule: watch is not available in this version of cloudmirror run; use an interval (e.g. schedule: { interval: 1m }) or `cloudmirror watch SOURCE DEST...`';
+export const watchStarter: StartWatchJob = (job, context) => {
+  const stop = new AbortController();
+  const log = context.log;
+  // Its own connection to the state store: a watch outlives the scheduler's one-shot runs.
+  const store = StateStore.open(context.stateDir);
+  const { mode: _mode, dryRun: _dryRun, ...options } = job.options;
+  const running = runWatch(
+    { ...options, stateDir: context.stateDir, debounceMs: DEBOUNCE_MS, rescanIntervalMs: RESCAN_INTERVAL_MS, statusIntervalMs: STATUS_INTERVAL_MS },
+    store, log, { status: (line) => log.info({ job: job.name }, line) }, stop.signal,
+  ).then(
+    () => log.info({ job: job.name }, `job ${job.name}: watch stopped`),
+    (error: unknown) => log.error({ job: job.name }, `job ${job.name}: watch failed: ${messageOf(error)}`),
+  ).finally(() => store.close());
+  return {
+    async stop() {
+      stop.abort();
+      await running;
+    },
+  };
+};
+
+/** Watching mirrors: a watch job that should never delete (copy, migrate) is refused rather than run wrongly. */
+export const WATCH_NEEDS_MIRROR = 'schedule: watch mirrors every change, deletes included; give the job mode: mirror, or use an interval or cron schedule for copy and migrate';

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../harness/cli.ts';
@@ -169,7 +169,34 @@ describe('cloudmirror run (a real service process against the emulators)', () =>
     }
   });
 
-  it('refuses an invalid config before doing anything, and a watch job in this version', async () => {
+  it('runs a watch job: a file written while it runs is mirrored, deletes too; SIGTERM drains', async () => {
+    const root = await tempDir('cm-run-watch');
+    await mkdir(path.join(root, 'src'));
+    await writeFile(path.join(root, 'src', 'before.txt'), 'there at start');
+    await writeFile(path.join(root, 'w.yaml'), 'version: 1\nstateDir: ./state\njobs:\n  live:\n    source: ./src\n    destinations: [./out]\n    mode: mirror\n    schedule: watch\n');
+    const service = new ServiceProcess(['--config', path.join(root, 'w.yaml'), '--log-level', 'info'], process.env);
+    try {
+      const until = async (check: () => Promise<boolean>, what: string): Promise<void> => {
+        const deadline = Date.now() + 20_000;
+        while (!(await check())) {
+          if (Date.now() > deadline) throw new Error(`${what} within 20 s; stderr:\n${service.stderr.slice(-3000)}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      };
+      const out = (name: string) => readFile(path.join(root, 'out', name), 'utf8').catch(() => undefined);
+      await until(async () => (await out('before.txt')) === 'there at start', 'the initial sync did not arrive');
+      await writeFile(path.join(root, 'src', 'live.txt'), 'written while watching');
+      await until(async () => (await out('live.txt')) === 'written while watching', 'a new file was not mirrored');
+      await rm(path.join(root, 'src', 'before.txt'));
+      await until(async () => (await out('before.txt')) === undefined, 'a deleted file was not deleted at the destination');
+      service.kill('SIGTERM');
+      expect((await service.exited).code).toBe(130);
+    } finally {
+      if (service.child.exitCode === null) service.kill('SIGKILL');
+    }
+  });
+
+  it('refuses an invalid config before doing anything, and a watch job that should not delete', async () => {
     const root = await tempDir('cm-run-bad');
     const port = await freePort();
     await writeFile(path.join(root, 'bad.yaml'), `version: 1\nmetrics: { port: ${port} }\njobs:\n  j:\n    source: ./src\n    destinations: [./out]\n    schedule: { cron: "not a cron" }\n`);
@@ -177,10 +204,10 @@ describe('cloudmirror run (a real service process against the emulators)', () =>
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('bad.yaml:7:23: jobs.j.schedule.cron: invalid cron expression');
 
-    await writeFile(path.join(root, 'watch.yaml'), 'version: 1\njobs:\n  live:\n    source: ./src\n    destinations: [./out]\n    schedule: watch\n');
+    await writeFile(path.join(root, 'watch.yaml'), 'version: 1\njobs:\n  live:\n    source: ./src\n    destinations: [./out]\n    mode: copy\n    schedule: watch\n');
     const watch = await runCli(['run', '--config', path.join(root, 'watch.yaml')]);
     expect(watch.code).toBe(2);
-    expect(watch.stderr).toContain('job live: schedule: watch is not available in this version');
+    expect(watch.stderr).toContain('job live: schedule: watch mirrors every change, deletes included');
 
     const missing = await runCli(['run'], { cwd: root });
     expect(missing.code).toBe(2);
