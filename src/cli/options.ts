@@ -32,6 +32,7 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { flags: '--retries <n>', help: 'tries per operation for retryable errors (throttling, timeouts)', defaultValue: String(DEFAULT_RETRY.attempts) },
   { flags: '--part-size <size>', help: 'files above SIZE are uploaded in parts of SIZE (e.g. 8M, 64M; at least 5M)', defaultValue: '8M' },
   { flags: '--part-concurrency <n>', help: 'parts of one large file in flight at once (memory: part size × this)', defaultValue: String(DEFAULT_TRANSFER.partConcurrency) },
+  { flags: '--bwlimit <rate>', help: 'cap the upload bandwidth of the run, all destinations together, in bytes per second (e.g. 512K, 10M)' },
   { flags: '--verify', help: 'afterwards, compare every destination with the source by size and MD5, as `cloudmirror verify` does' },
   { flags: '--refresh', help: 'list every destination again instead of trusting the index' },
   { flags: '--state-dir <dir>', help: 'where the index lives (default: $CLOUDMIRROR_STATE_DIR, else $XDG_STATE_HOME/cloudmirror)' },
@@ -71,6 +72,8 @@ export interface CommonOptions {
   readonly retries: number;
   readonly partSize: number;
   readonly partConcurrency: number;
+  /** Bytes per second for the whole run; undefined: no cap. */
+  readonly bandwidth: number | undefined;
   readonly refresh: boolean;
   readonly verify: boolean;
   readonly stateDir: string;
@@ -104,6 +107,7 @@ export function validateCommon(raw: Record<string, unknown>, env: NodeJS.Process
     concurrency: intIn(raw.concurrency ?? '16', '--concurrency', 1, 256),
     retries: intIn(raw.retries ?? String(DEFAULT_RETRY.attempts), '--retries', 1, 100),
     partSize: parsePartSize(String(raw.partSize ?? '8M')),
+    bandwidth: optionalString(raw.bwlimit) === undefined ? undefined : parseRate(String(raw.bwlimit)),
     partConcurrency: intIn(raw.partConcurrency ?? String(DEFAULT_TRANSFER.partConcurrency), '--part-concurrency', 1, 64),
     refresh: flag(raw.refresh),
     verify: flag(raw.verify),
@@ -131,6 +135,14 @@ export function parsePartSize(raw: string): number {
   if (!Number.isFinite(bytes) || bytes < MIN_PART || bytes > MAX_PART) {
     throw new UsageError(`--part-size must be a size from 5M to 5G such as 8M or 64M, got '${raw}'`);
   }
+  return bytes;
+}
+
+/** A bandwidth such as 512K or 10M (bytes per second, binary units). */
+export function parseRate(raw: string, option = '--bwlimit'): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([bkmg]?)(?:i?b)?(?:\/s)?\s*$/i.exec(raw);
+  const bytes = m === null ? NaN : Math.round(Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toLowerCase()] ?? NaN));
+  if (!Number.isFinite(bytes) || bytes < 1024) throw new UsageError(`${option} must be a rate of at least 1K per second such as 512K or 10M, got '${raw}'`);
   return bytes;
 }
 

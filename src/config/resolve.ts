@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Cron } from 'croner';
-import { defaultStateDir, parseMaxDelete, parsePartSize } from '../cli/options.ts';
+import { defaultStateDir, parseMaxDelete, parsePartSize, parseRate } from '../cli/options.ts';
 import type { Endpoint } from '../endpoints.ts';
 import { messageOf } from '../errors.ts';
 import type { MaxDelete } from '../jobs/delete-guard.ts';
@@ -71,6 +71,15 @@ export function resolveConfig(config: Config, file: string, env: NodeJS.ProcessE
         issues.push({ path: at('partSize'), message: 'not a size from 5M to 5G', hint: 'write e.g. 8M or 64M' });
       }
     }
+    let bandwidth: number | undefined;
+    if (job.bandwidth !== undefined) {
+      try {
+        bandwidth = parseRate(job.bandwidth, 'bandwidth');
+      } catch (error) {
+        issues.push({ path: at('bandwidth'), message: messageOf(error), hint: 'write bytes per second, e.g. 512K or 10M' });
+      }
+      if (job.schedule === 'watch') issues.push({ path: at('bandwidth'), message: 'a bandwidth cap is not applied to watch schedules in this version', hint: 'remove it, or use an interval or cron schedule' });
+    }
     let maxDelete: MaxDelete | undefined;
     if (job.delete?.max !== undefined) {
       try {
@@ -92,6 +101,7 @@ export function resolveConfig(config: Config, file: string, env: NodeJS.ProcessE
         retry: { ...DEFAULT_RETRY, attempts: retries },
         tuning: { partSize, partConcurrency: job.partConcurrency ?? DEFAULT_TRANSFER.partConcurrency },
         refresh: false,
+        bandwidth,
       }),
     });
   }

@@ -4,6 +4,7 @@ import { decide, type CompareMode, type Decision, type DiffPolicy, type SourceFi
 import { mergeByKey } from '../diff/merge.ts';
 import type { Endpoint } from '../endpoints.ts';
 import { FatalRunError, messageOf } from '../errors.ts';
+import { Bandwidth } from '../queue/bandwidth.ts';
 import { Budget } from '../queue/budget.ts';
 import type { RetryPolicy } from '../queue/retry.ts';
 import { keyFilter } from '../scan/filter.ts';
@@ -36,6 +37,8 @@ export interface SyncOptions {
   readonly tuning: TransferTuning;
   /** List every destination again instead of trusting the index. */
   readonly refresh: boolean;
+  /** Upload bandwidth cap for the run in bytes per second; undefined: none. */
+  readonly bandwidth?: number | undefined;
 }
 
 /** What a run tells its observer (progress display, logs). All optional. */
@@ -95,6 +98,7 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
     const plannedDeletes = new Map<Destination, number>(live.map((d) => [d, 0]));
     const uploadContext = {
       source, store, retry: options.retry, signal, budget: new Budget(BUFFER_BUDGET), partsBudget: new Budget(PARTS_BUDGET),
+      bandwidth: options.bandwidth === undefined ? undefined : new Bandwidth(options.bandwidth),
       // Parts in flight per destination, plus the fan-out branch buffer ahead of them.
       bytesInFlightPerLargeFile: options.tuning.partSize * options.tuning.partConcurrency + FANOUT_BRANCH_BUFFER,
       wholeFileLimit: options.tuning.partSize,

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { serverSideCopier, type StorageAdapter, type WriteInfo, type WriteResult } from '../../adapters/index.ts';
 import { isRetryable, withRetry, type RetryPolicy } from '../queue/retry.ts';
+import type { Bandwidth } from '../queue/bandwidth.ts';
 import type { Budget } from '../queue/budget.ts';
 import type { SourceFile } from '../diff/decide.ts';
 import type { Description, TransferSource } from '../scan/source.ts';
@@ -17,6 +18,7 @@ export interface UploadContext {
   /** Bytes of parts in flight for large files: each holds part size × part concurrency per destination. */
   readonly partsBudget: Budget;
   readonly bytesInFlightPerLargeFile: number;
+  readonly bandwidth?: Bandwidth | undefined;
   /** Files up to this size are read once into memory and sent from there to every destination. */
   readonly wholeFileLimit: number;
   readonly signal: AbortSignal;
@@ -51,7 +53,10 @@ export async function uploadFile(file: SourceFile, allTargets: readonly Destinat
         return;
       }
       const { data, md5 } = read;
-      await Promise.all(targets.map((d) => sendTo(d, file, md5, ctx, { retry: ctx.retry }, (adapter) => adapter.write(file.key, data, { ...description, size: file.size, md5 }))));
+      await Promise.all(targets.map((d) => sendTo(d, file, md5, ctx, { retry: ctx.retry }, async (adapter) => {
+        await ctx.bandwidth?.take(data.length);
+        return adapter.write(file.key, data, { ...description, size: file.size, md5 });
+      })));
     } finally {
       ctx.budget.release(file.size);
     }
@@ -88,10 +93,14 @@ async function streamToAll(file: SourceFile, targets: readonly Destination[], md
     return;
   }
   await fanout(shared, targets.map((d) => async (body) => {
-    const ok = await sendTo(d, file, md5, ctx, { retry: ONE_TRY, direct: true, keepRetryable: () => retryLater.push(d) }, (adapter) => adapter.write(file.key, body, info));
+    const ok = await sendTo(d, file, md5, ctx, { retry: ONE_TRY, direct: true, keepRetryable: () => retryLater.push(d) }, (adapter) => adapter.write(file.key, paced(body, ctx), info));
     if (!ok) throw new Error('branch failed');
   }));
-  await Promise.all(retryLater.map((d) => sendTo(d, file, md5, ctx, { retry: ctx.retry, direct: true }, async (adapter) => adapter.write(file.key, await ctx.source.openVerified(file, md5), info))));
+  await Promise.all(retryLater.map((d) => sendTo(d, file, md5, ctx, { retry: ctx.retry, direct: true }, async (adapter) => adapter.write(file.key, paced(await ctx.source.openVerified(file, md5), ctx), info))));
+}
+
+function paced(body: Readable, ctx: UploadContext): Readable {
+  return ctx.bandwidth === undefined ? body : ctx.bandwidth.throttle(body);
 }
 
 /**

@@ -108,6 +108,13 @@ describe('sync and copy between local folders', () => {
     expect(await readTree(t.dest('d'))).toEqual({});
   });
 
+  it('syncs everything with a bandwidth cap (its pacing is unit-tested with a computed clock)', async () => {
+    const t = await setup({ ...FILES, 'big.bin': 'x'.repeat(300_000) });
+    const run = summaryOf(await runCli(['sync', t.src, t.dest('capped'), ...t.state, '--json', '--bwlimit', '10M']));
+    expect(run.ok).toBe(true);
+    expect(await readTree(t.dest('capped'))).toEqual({ ...FILES, 'big.bin': 'x'.repeat(300_000) });
+  });
+
   it('with --checksum, notices a same-size change that kept its mtime', async () => {
     const t = await setup();
     await runCli(['sync', t.src, t.dest('d'), ...t.state]);
@@ -145,6 +152,7 @@ describe('bad input', () => {
     [['sync', '.', '/tmp/x', '--frobnicate'], /unknown option '--frobnicate'/],
     [['sync', '.', '/tmp/x', '--concurrency', 'many'], /--concurrency must be a whole number from 1 to 256, got 'many'/],
     [['sync', '.', '/tmp/x', '--max-delete', 'half'], /--max-delete must be a count .* got 'half'/],
+    [['sync', '.', '/tmp/x', '--bwlimit', 'fast'], /--bwlimit must be a rate of at least 1K per second such as 512K or 10M, got 'fast'/],
     [['copy', '.', './inside'], /inside the source folder/],
     [['nonsense'], /unknown command 'nonsense'/],
   ])('%j → exit 2 with one clear message', async (args, message) => {
