@@ -16,6 +16,13 @@ export interface DestinationSummary {
   failed: number;
   bytes: number;
   errors: Array<{ key: string; message: string }>;
+  /** Failures by error code, for metrics; not part of the --json summary. */
+  failuresByCode?: Partial<Record<ErrorCode, number>>;
+}
+
+/** The closed code of any failure: a storage error's own, anything else counts as Fatal. */
+export function codeOf(error: unknown): ErrorCode {
+  return isStorageError(error) ? error.code : 'Fatal';
 }
 
 /** Listed errors per destination; beyond this only the count grows, so a dead bucket cannot exhaust memory. */
@@ -51,7 +58,7 @@ export class Destination {
     this.#tuning = tuning;
     this.#retry = retry;
     this.queue = new PQueue({ concurrency });
-    this.summary = { url: endpoint.url, uploaded: 0, copied: 0, deleted: 0, unchanged: 0, failed: 0, bytes: 0, errors: [] };
+    this.summary = { url: endpoint.url, uploaded: 0, copied: 0, deleted: 0, unchanged: 0, failed: 0, bytes: 0, errors: [], failuresByCode: {} };
   }
 
   /** Whether `ready()` may create a missing bucket; a dry run must not. */
@@ -103,6 +110,9 @@ export class Destination {
 
   fail(key: string, error: unknown): void {
     this.summary.failed++;
+    const code = codeOf(error);
+    const byCode = (this.summary.failuresByCode ??= {});
+    byCode[code] = (byCode[code] ?? 0) + 1;
     if (this.summary.errors.length < MAX_LISTED_ERRORS) this.summary.errors.push({ key, message: messageOf(error) });
   }
 

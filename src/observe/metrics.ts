@@ -17,8 +17,8 @@ export class ServiceMetrics {
   readonly deleted = new Counter({ name: 'cloudmirror_deleted_objects_total', help: 'Objects deleted at a destination (mirror mode)', labelNames: ['job', 'destination'] as const, registers: [this.registry] });
   readonly failures = new Counter({
     name: 'cloudmirror_failures_total',
-    help: 'Failures by kind: object (one object failed), destination (a destination was unreachable or refused), run (the job could not run)',
-    labelNames: ['job', 'destination', 'kind'] as const, registers: [this.registry],
+    help: 'Failures by kind (object: one object failed; destination: a destination was unreachable or refused; run: the job could not run) and error code (NotFound, AuthFailed, Throttled, Transient, Conflict, InvalidKey, Fatal)',
+    labelNames: ['job', 'destination', 'kind', 'code'] as const, registers: [this.registry],
   });
   readonly queueDepth = new Gauge({ name: 'cloudmirror_queue_depth', help: 'Source files scanned by a running job and not yet settled on every destination', labelNames: ['job'] as const, registers: [this.registry] });
   readonly lastSuccess = new Gauge({ name: 'cloudmirror_last_success_timestamp_seconds', help: 'Start time of the last run that completed a destination without errors', labelNames: ['job', 'destination'] as const, registers: [this.registry] });

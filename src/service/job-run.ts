@@ -1,5 +1,6 @@
 import type { ResolvedJob } from '../config/resolved.ts';
 import { messageOf } from '../errors.ts';
+import { codeOf } from '../jobs/destination.ts';
 import { runSync, type SyncResult } from '../jobs/sync.ts';
 import type { Log } from '../observe/logger.ts';
 import type { ServiceMetrics } from '../observe/metrics.ts';
@@ -49,7 +50,7 @@ export async function runJob(job: ResolvedJob, context: JobRunContext, signal: A
     const message = messageOf(error);
     log.error({ job: job.name, error: message }, `job ${job.name}: could not run: ${message}`);
     for (const d of job.options.destinations) {
-      metrics.failures.inc({ job: job.name, destination: d.url, kind: 'run' });
+      metrics.failures.inc({ job: job.name, destination: d.url, kind: 'run', code: codeOf(error) });
       context.notifier.outcome(job.name, d.url, message);
     }
     metrics.runs.inc({ job: job.name, result: 'failed' });
@@ -69,8 +70,9 @@ function record(job: ResolvedJob, context: JobRunContext, result: SyncResult, st
     metrics.objects.inc(labels, d.uploaded + d.copied);
     metrics.deleted.inc(labels, d.deleted);
     const destinationErrors = d.errors.filter((e) => e.key === '').length;
-    if (destinationErrors > 0) metrics.failures.inc({ ...labels, kind: 'destination' }, destinationErrors);
-    if (d.failed > 0) metrics.failures.inc({ ...labels, kind: 'object' }, d.failed);
+    // A destination-wide error (unreachable, refused, delete guard) has no storage code in the summary.
+    if (destinationErrors > 0) metrics.failures.inc({ ...labels, kind: 'destination', code: 'Fatal' }, destinationErrors);
+    for (const [code, n] of Object.entries(d.failuresByCode ?? {})) metrics.failures.inc({ ...labels, kind: 'object', code }, n);
     const problem = d.errors[0];
     const ok = d.failed === 0 && d.errors.length === 0;
     const summary = { job: job.name, destination: d.url, uploaded: d.uploaded, copied: d.copied, deleted: d.deleted, unchanged: d.unchanged, failed: d.failed, bytes: d.bytes };

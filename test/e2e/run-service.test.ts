@@ -82,8 +82,9 @@ async function get(url: string): Promise<{ status: number; body: string }> {
   return { status: response.status, body: await response.text() };
 }
 
+/** The value of the first sample of `name` whose labels start with `labels` (later labels, such as code, may follow). */
 const metricValue = (text: string, name: string, labels: string): number | undefined => {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}`));
   return line === undefined ? undefined : Number(line.split(' ').at(-1));
 };
 
@@ -121,6 +122,7 @@ describe('cloudmirror run (a real service process against the emulators)', () =>
       expect(metricValue(metrics.body, 'cloudmirror_last_success_timestamp_seconds', `job="by-cron",destination="gs://run-${o.run}/cron"`)).toBeGreaterThan(Date.now() / 1000 - 60);
       expect(metricValue(metrics.body, 'cloudmirror_lag_seconds', `job="every-second",destination="azblob://run-${o.run}/interval"`)).toBeLessThan(10);
       expect(metricValue(metrics.body, 'cloudmirror_failures_total', `job="flaky",destination="s3://run-${o.run}/flaky",kind="run"`) ?? metricValue(metrics.body, 'cloudmirror_failures_total', `job="flaky",destination="s3://run-${o.run}/flaky",kind="destination"`)).toBeGreaterThan(0);
+      expect(metrics.body).toMatch(/cloudmirror_failures_total\{job="flaky",destination="[^"]+",kind="(run|destination|object)",code="(NotFound|AuthFailed|Throttled|Transient|Conflict|InvalidKey|Fatal)"\} [1-9]/);
       expect(metrics.body).toContain('cloudmirror_queue_depth{job="every-second"}');
       expect(metrics.body).toMatch(/cloudmirror_job_runs_total\{job="by-cron",result="ok"\} \d+/);
 
