@@ -11,15 +11,40 @@ import { defaultStateDir } from './options.ts';
  * Read-only: it never creates or changes the store.
  */
 export async function runStatusCommand(raw: Record<string, unknown>): Promise<number> {
-  const stateDir = path.resolve(typeof raw.stateDir === 'string' ? raw.stateDir : defaultStateDir(process.env));
+  const jobs = typeof raw.config === 'string' ? await jobsOf(raw.config) : undefined;
+  if (jobs === null) return EXIT.usage;
+  const stateDir = path.resolve(typeof raw.stateDir === 'string' ? raw.stateDir : (jobs?.stateDir ?? defaultStateDir(process.env)));
   const now = Date.now();
   const status = readStatus(stateDir, now);
+  // With a config, destinations are also shown per job (a destination may serve several).
+  const byJob = jobs?.jobs.map((j) => ({ job: j.name, destinations: status.destinations.filter((d) => j.identities.includes(d.identity)) }));
   if (raw.json === true) {
-    process.stdout.write(`${JSON.stringify({ stateDir, exists: status.exists, destinations: status.destinations.map((d) => toJson(d, now)) })}\n`);
-  } else {
+    process.stdout.write(`${JSON.stringify({
+      stateDir, exists: status.exists, destinations: status.destinations.map((d) => toJson(d, now)),
+      ...(byJob === undefined ? {} : { jobs: byJob.map((j) => ({ job: j.job, destinations: j.destinations.map((d) => toJson(d, now)) })) }),
+    })}\n`);
+  } else if (byJob === undefined) {
     process.stdout.write(toText(stateDir, status.exists, status.destinations, now));
+  } else {
+    const indent = (text: string): string => text.trimEnd().split('\n').map((line) => `  ${line}`).join('\n');
+    process.stdout.write(byJob.map((j) => `job ${j.job}\n${indent(toText(stateDir, status.exists, j.destinations, now))}\n`).join(''));
   }
   return EXIT.ok;
+}
+
+/** The config's state directory and each job's destinations; null (after reporting) when the config is invalid. */
+async function jobsOf(file: string): Promise<{ stateDir: string; jobs: Array<{ name: string; identities: string[] }> } | null> {
+  const [{ loadConfig }, { ConfigError }, { reportConfigError }] = await Promise.all([
+    import('../config/load.ts'), import('../config/problem.ts'), import('./config-command.ts'),
+  ]);
+  try {
+    const config = await loadConfig(file);
+    return { stateDir: config.stateDir, jobs: config.jobs.map((j) => ({ name: j.name, identities: j.options.destinations.map((d) => d.identity) })) };
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    reportConfigError(error);
+    return null;
+  }
 }
 
 /** Age of the oldest change not yet at the destination: the watch's own figure while one runs, else the journal's. */

@@ -16,6 +16,7 @@ export const WATCH_OPTIONS: readonly OptionSpec[] = [
 ];
 
 export const STATUS_OPTIONS: readonly OptionSpec[] = [
+  { flags: '--config <file>', help: 'also group destinations by the jobs of this config file, and take its stateDir' },
   { flags: '--state-dir <dir>', help: 'where the index lives (default: $CLOUDMIRROR_STATE_DIR, else $XDG_STATE_HOME/cloudmirror)' },
   { flags: '--json', help: 'print one JSON object on stdout' },
 ];

@@ -84,6 +84,9 @@ export class Scheduler {
     }
   }
 
+  /** The last queued or running run on each destination (by identity). */
+  readonly #destinationTails = new Map<string, Promise<void>>();
+
   /** Starts a run unless one of the same job is still going (then skips and logs). */
   trigger(job: ResolvedJob): void {
     if (this.#draining) return;
@@ -92,13 +95,21 @@ export class Scheduler {
       this.#hooks.skipped(job);
       return;
     }
-    const run = this.#hooks.run(job, this.#abort.signal).then((outcome) => {
+    // Two jobs writing the same destination take turns: each trusts the index, and concurrent
+    // writes of one key would race. A job waits for the runs ahead of it on any of its destinations.
+    const identities = job.options.destinations.map((d) => d.identity);
+    const ahead = identities.map((id) => this.#destinationTails.get(id)).filter((tail) => tail !== undefined);
+    const start = (): Promise<RunOutcome> => (this.#draining ? Promise.resolve<RunOutcome>('interrupted') : this.#hooks.run(job, this.#abort.signal));
+    const run = (ahead.length === 0 ? start() : Promise.all(ahead).then(start)).then((outcome) => {
       this.#lastOutcome.set(job.name, outcome);
       return outcome;
     }).finally(() => {
       this.#running.delete(job.name);
+      for (const id of identities) if (this.#destinationTails.get(id) === settled) this.#destinationTails.delete(id);
       this.#checkIdle();
     });
+    const settled = run.then(() => undefined, () => undefined);
+    for (const id of identities) this.#destinationTails.set(id, settled);
     this.#running.set(job.name, run);
   }
 

@@ -19,6 +19,8 @@ export interface WatchLive {
 
 export interface DestinationStatus {
   readonly url: string;
+  /** URL plus service endpoint, as the state store keys destinations (never a secret). */
+  readonly identity: string;
   readonly lastRunAt: number | null;
   readonly lastOkAt: number | null;
   readonly lastError: string | null;
@@ -69,6 +71,7 @@ export function readStatus(stateDir: string, now: number = Date.now()): { file: 
       const m = manifest.get(id);
       return {
         url: String(row.url),
+        identity: String(row.identity),
         lastRunAt: numberOrNull(row.last_run_at),
         lastOkAt: numberOrNull(row.last_ok_at),
         lastError: row.last_error === null || row.last_error === undefined ? null : String(row.last_error),

@@ -216,6 +216,24 @@ describe('cloudmirror run (a real service process against the emulators)', () =>
     expect(missing.stderr).toContain('cloudmirror.yaml:1:1: no such file');
   });
 
+  it('runs two jobs that share a destination one after the other, and status --config shows each job', async () => {
+    const root = await tempDir('cm-run-shared');
+    await mkdir(path.join(root, 'src'));
+    await writeFile(path.join(root, 'src', 'f.txt'), 'shared');
+    await writeFile(path.join(root, 'c.yaml'), 'version: 1\nstateDir: ./state\njobs:\n  one:\n    source: ./src\n    destinations: [./a, ./shared]\n    schedule: once\n  two:\n    source: ./src\n    destinations: [./shared]\n    schedule: once\n');
+    const run = await runCli(['run', '--config', path.join(root, 'c.yaml')]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain('job one: run ok');
+    expect(run.stderr).toContain('job two: run ok');
+    const status = await runCli(['status', '--config', path.join(root, 'c.yaml'), '--json']);
+    expect(status.code).toBe(0);
+    const parsed = JSON.parse(status.stdout) as { jobs: Array<{ job: string; destinations: Array<{ url: string; objects: number; lastError: string | null }> }> };
+    expect(parsed.jobs.map((j) => [j.job, j.destinations.map((d) => [path.basename(d.url), d.objects, d.lastError])])).toEqual([
+      ['one', [['a', 1, null], ['shared', 1, null]]],
+      ['two', [['shared', 1, null]]],
+    ]);
+  });
+
   it('with only once-jobs, exits when they are done (0), and runs only the jobs named', async () => {
     const root = await tempDir('cm-run-once');
     await mkdir(path.join(root, 'src'));

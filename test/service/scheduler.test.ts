@@ -6,7 +6,7 @@ import { Scheduler } from '../../src/service/scheduler.ts';
 const quiet = { warn: () => undefined, info: () => undefined, debug: () => undefined, error: () => undefined };
 
 function job(name: string, schedule: ResolvedJob['schedule'], fingerprint = name): ResolvedJob {
-  return { name, schedule, fingerprint, maxLagMs: undefined, options: {} as ResolvedJob['options'] };
+  return { name, schedule, fingerprint, maxLagMs: undefined, options: { destinations: [] } as unknown as ResolvedJob['options'] };
 }
 
 describe('Scheduler', () => {
