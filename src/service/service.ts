@@ -24,7 +24,7 @@ export interface ServiceOptions {
 /**
  * `cloudmirror run` once its config is known to be valid: schedules the jobs, serves metrics,
  * reloads on SIGHUP, drains on SIGTERM/SIGINT. Resolves with the exit code: 0/1 when only
- * once-jobs were selected and they are done (1 if one failed), 130 after a drain.
+ * once-jobs were selected and they are done (1 if one failed); after a drain 0 for SIGTERM, 130 for SIGINT.
  */
 export async function runService(config: ResolvedConfig, options: ServiceOptions): Promise<number> {
   let current = config;
@@ -84,7 +84,8 @@ export async function runService(config: ResolvedConfig, options: ServiceOptions
     stopping = (async () => {
       await reloading;
       await scheduler.drain();
-      return EXIT.interrupted;
+      // As `watch`: SIGTERM is how a service manager stops us (a clean stop, 0); SIGINT is a user's interruption (130).
+      return name === 'SIGTERM' ? EXIT.ok : EXIT.interrupted;
     })();
     return stopping;
   };
