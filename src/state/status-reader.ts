@@ -1,3 +1,4 @@
+import type { WatchLiveRow } from './watch-statements.ts';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -5,15 +6,9 @@ import { DatabaseSync } from 'node:sqlite';
 /** A watch's figures older than this mean it is gone (it writes them at least every 5 s). */
 const LIVE_FOR_MS = 15_000;
 
-export interface WatchLive {
+/** What a running watch wrote of a destination (the row it keeps), as another process reads it. */
+export interface WatchLive extends Omit<WatchLiveRow, 'destId'> {
   readonly pid: number;
-  readonly source: string;
-  readonly state: 'up' | 'down';
-  readonly since: number;
-  readonly reason: string | null;
-  readonly pendingOps: number;
-  readonly pendingBytes: number;
-  readonly oldestChangeAt: number | null;
   readonly updatedAt: number;
 }
 
