@@ -5,6 +5,7 @@ import type { TransferMode } from '../jobs/sync.ts';
 import { runTransferCommand } from './transfer-command.ts';
 import { runVerifyCommand, VERIFY_OPTIONS } from './verify-command.ts';
 import { STATUS_OPTIONS, WATCH_OPTIONS } from './watch-options.ts';
+import { BACKUP_OPTIONS, CHECK_OPTIONS, FORGET_OPTIONS, REPAIR_OPTIONS, RESTORE_OPTIONS, SNAPSHOTS_OPTIONS } from './backup-options.ts';
 
 const VERSION = '0.1.0';
 
@@ -69,7 +70,48 @@ export function buildProgram(): Command {
     .action(async (raw: Record<string, unknown>) => {
       process.exitCode = await (await import('./status-command.ts')).runStatusCommand(raw);
     });
+  addBackupCommands(program);
   return program;
+}
+
+/** backup, snapshots, restore, check, repair, forget: each loads its code only when it runs. */
+function addBackupCommands(program: Command): void {
+  addOptions(program.command('backup').description('make a backup set of SOURCE on every DEST: plain objects under sets/<id>/ plus a checksummed manifest (full, incremental or differential)')
+    .argument('<source>', 'local folder, or bucket/container URL, to back up').argument('<dest...>', 'one or more destinations that hold the backup sets'), BACKUP_OPTIONS)
+    .exitOverride()
+    .action(async (source: string, dests: string[], raw: Record<string, unknown>) => {
+      process.exitCode = await (await import('./backup-command.ts')).runBackupCommand(source, dests, raw);
+    });
+  addOptions(program.command('snapshots').description('list the restorable points in time on the DESTs (backup sets and mirror history), oldest first')
+    .argument('<dest...>', 'destinations holding backups or a mirror kept with --keep-versions; several replicas are merged'), SNAPSHOTS_OPTIONS)
+    .exitOverride()
+    .action(async (dests: string[], raw: Record<string, unknown>) => {
+      process.exitCode = await (await import('./snapshots-command.ts')).runSnapshotsCommand(dests, raw);
+    });
+  addOptions(program.command('restore').description('rebuild the tree of a point in time into TARGET (contents, mtimes, modes, empty folders), every hash checked; objects come from whichever DEST replica has them intact')
+    .argument('<dest-and-target...>', 'DEST [DEST...] TARGET: one or more replicas to read from, then the local folder to restore into'), RESTORE_OPTIONS)
+    .exitOverride()
+    .action(async (args: string[], raw: Record<string, unknown>) => {
+      process.exitCode = await (await import('./restore-command.ts')).runRestoreCommand(args, raw);
+    });
+  addOptions(program.command('check').description('check the backup sets on every DEST: manifests, and every object (present, size, hash); exit 1 on any problem')
+    .argument('<dest...>', 'one or more destinations'), CHECK_OPTIONS)
+    .exitOverride()
+    .action(async (dests: string[], raw: Record<string, unknown>) => {
+      process.exitCode = await (await import('./check-command.ts')).runCheckCommand(dests, raw);
+    });
+  addOptions(program.command('repair').description('copy missing or damaged backup objects from a healthy replica to the DESTs that lack them, and say what was fixed')
+    .argument('<dest...>', 'two or more replicas of the same backups'), REPAIR_OPTIONS)
+    .exitOverride()
+    .action(async (dests: string[], raw: Record<string, unknown>) => {
+      process.exitCode = await (await import('./repair-command.ts')).runRepairCommand(dests, raw);
+    });
+  addOptions(program.command('forget').description('remove backup sets and archived versions that no --keep-* rule keeps (restic\'s meaning), never breaking a chain a kept point needs')
+    .argument('<dest...>', 'one or more destinations'), FORGET_OPTIONS)
+    .exitOverride()
+    .action(async (dests: string[], raw: Record<string, unknown>) => {
+      process.exitCode = await (await import('./forget-command.ts')).runForgetCommand(dests, raw);
+    });
 }
 
 /** Runs the command line; every failure becomes one clear message on stderr and an exit code, never a stack trace. */

@@ -1,0 +1,7 @@
+import { UsageError } from '../errors.ts';
+
+// Placeholder until the command lands; the command line already lists it.
+export async function runRepairCommand(destInputs: readonly string[], raw: Record<string, unknown>): Promise<number> {
+  void raw;
+  throw new UsageError('repair is not implemented yet');
+}
