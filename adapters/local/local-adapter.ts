@@ -96,8 +96,9 @@ export function createLocalAdapter(spec: LocalSpec, _tuning: TransferTuning): St
         under: folder,
         skipName: isLocalTempName,
         onProblem: (p) => {
-          // Only the root itself missing means "empty"; anything else unreadable is an error to report.
-          if (p.key === '' && p.error.code === 'ENOENT') return;
+          // Only the root, or the folder of the prefix, missing means "empty" (as an object store
+          // lists nothing under a prefix no key has); anything else unreadable is an error to report.
+          if ((p.key === '' || p.key === folder) && p.error.code === 'ENOENT') return;
           throw mapLocalError(p.error, p.key, root);
         },
       });

@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, type Dirent } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, type Dirent } from 'node:fs';
 import { compareUtf8 } from '../key-order.ts';
 import path from 'node:path';
 
@@ -8,6 +8,29 @@ export interface WalkedFile {
   readonly mtimeMs: number;
   readonly mode: number;
 }
+
+/** With `tree: true`, a file as the tree walk yields it. */
+export interface WalkedTreeFile extends WalkedFile {
+  readonly type: 'file';
+}
+
+/** With `tree: true`: a folder, yielded just before its content (it sorts as `key/`). */
+export interface WalkedFolder {
+  readonly type: 'dir';
+  readonly key: string;
+  readonly mode: number;
+  readonly mtimeMs: number;
+}
+
+/** With `tree: true`: a symbolic link, never followed; `target` is what the link holds. */
+export interface WalkedSymlink {
+  readonly type: 'symlink';
+  readonly key: string;
+  readonly target: string;
+  readonly mtimeMs: number;
+}
+
+export type WalkedEntry = WalkedTreeFile | WalkedFolder | WalkedSymlink;
 
 export interface WalkProblem {
   /** Key of the file or folder ('' for the root) that could not be read. */
@@ -23,8 +46,17 @@ export interface WalkOptions {
   readonly skipName?: (name: string) => boolean;
   /** Called for an unreadable folder or entry; the walk goes on without it. */
   readonly onProblem?: (problem: WalkProblem) => void;
-  /** Called for symlinks and special files, which are not followed. */
+  /** Called for symlinks and special files, which are not followed (with `tree`, for special files only). */
   readonly onSkipped?: (key: string, kind: 'symlink' | 'special') => void;
+}
+
+/**
+ * Opt-in for backups: also yield every folder (mode, mtime) and every symlink (its target), in
+ * the same order, so empty folders and links can be recorded. Costs one lstat per folder and one
+ * lstat + readlink per link, which the plain file walk never pays.
+ */
+export interface TreeWalkOptions extends WalkOptions {
+  readonly tree: true;
 }
 
 /**
@@ -33,7 +65,10 @@ export interface WalkOptions {
  * A folder named `d` sorts as `d/`: every key inside it starts with `d/`, so sorting siblings
  * that way gives the global order while holding only one folder's names at a time.
  */
-export async function* walkSorted(root: string, options: WalkOptions = {}): AsyncGenerator<WalkedFile> {
+export function walkSorted(root: string, options?: WalkOptions & { readonly tree?: false }): AsyncGenerator<WalkedFile>;
+export function walkSorted(root: string, options: TreeWalkOptions): AsyncGenerator<WalkedEntry>;
+export async function* walkSorted(root: string, options: WalkOptions & { readonly tree?: boolean } = {}): AsyncGenerator<WalkedFile | WalkedEntry> {
+  const tree = options.tree === true;
   // One generator with an explicit stack of open folders: nested generators would hand every
   // file up through one layer per folder level.
   const stack: Folder[] = [];
@@ -48,6 +83,11 @@ export async function* walkSorted(root: string, options: WalkOptions = {}): Asyn
     }
     const key = folder.prefix + dirent.name;
     if (dirent.isDirectory()) {
+      if (tree) {
+        const entry = folderEntry(root, key, options);
+        if (entry === undefined) continue;
+        yield entry;
+      }
       const sub = openFolder(root, `${key}/`, options);
       if (sub !== undefined) stack.push(sub);
     } else if (dirent.isFile()) {
@@ -61,10 +101,39 @@ export async function* walkSorted(root: string, options: WalkOptions = {}): Asyn
         continue;
       }
       // Undefined: vanished between readdir and lstat, so simply not part of this scan.
-      if (st !== undefined) yield { key, size: st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777 };
+      if (st === undefined) continue;
+      if (tree) yield { type: 'file', key, size: st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777 };
+      else yield { key, size: st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777 };
+    } else if (tree && dirent.isSymbolicLink()) {
+      const link = symlinkEntry(root, key, options);
+      if (link !== undefined) yield link;
     } else {
       options.onSkipped?.(key, dirent.isSymbolicLink() ? 'symlink' : 'special');
     }
+  }
+}
+
+/** A folder's own mode and mtime; undefined when it vanished (nothing under it is walked then). */
+function folderEntry(root: string, key: string, options: WalkOptions): WalkedFolder | undefined {
+  try {
+    const st = lstatSync(path.join(root, key), { throwIfNoEntry: false });
+    return st === undefined ? undefined : { type: 'dir', key, mode: st.mode & 0o7777, mtimeMs: st.mtimeMs };
+  } catch (error) {
+    options.onProblem?.({ key: `${key}/`, isDirectory: true, error: error as NodeJS.ErrnoException });
+    return undefined;
+  }
+}
+
+function symlinkEntry(root: string, key: string, options: WalkOptions): WalkedSymlink | undefined {
+  const file = path.join(root, key);
+  try {
+    const st = lstatSync(file, { throwIfNoEntry: false });
+    if (st === undefined || !st.isSymbolicLink()) return undefined; // gone or replaced since readdir
+    return { type: 'symlink', key, target: readlinkSync(file), mtimeMs: st.mtimeMs };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    options.onProblem?.({ key, isDirectory: false, error: error as NodeJS.ErrnoException });
+    return undefined;
   }
 }
 
