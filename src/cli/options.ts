@@ -28,6 +28,7 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { flags: '--exclude <glob>', help: 'leave out files matching GLOB (repeatable); excluded files are never deleted', repeatable: true },
   { flags: '--max-delete <n|p%>', help: 'refuse to delete more than N objects or P% of a destination (default: half of it)' },
   { flags: '--force', help: 'allow deletes beyond --max-delete and deletes when the source is empty' },
+  { flags: '--keep-versions', help: 'sync only: move what the run overwrites or deletes into .cloudmirror/archive/<run>/ at each destination and record the run in .cloudmirror/history/, so the mirror as it was after any earlier sync can be restored' },
   { flags: '--concurrency <n>', help: 'transfers in flight per destination', defaultValue: '16' },
   { flags: '--retries <n>', help: 'tries per operation for retryable errors (throttling, timeouts)', defaultValue: String(DEFAULT_RETRY.attempts) },
   { flags: '--part-size <size>', help: 'files above SIZE are uploaded in parts of SIZE (e.g. 8M, 64M; at least 5M)', defaultValue: '8M' },
@@ -68,6 +69,8 @@ export interface CommonOptions {
   readonly exclude: readonly string[];
   readonly maxDelete: MaxDelete | undefined;
   readonly force: boolean;
+  /** Mirror with history (sync only; the transfer command refuses it elsewhere). */
+  readonly keepVersions: boolean;
   readonly concurrency: number;
   readonly retries: number;
   readonly partSize: number;
@@ -104,6 +107,7 @@ export function validateCommon(raw: Record<string, unknown>, env: NodeJS.Process
     exclude: Object.freeze(exclude),
     maxDelete: maxDelete === undefined ? undefined : parseMaxDelete(maxDelete),
     force: flag(raw.force),
+    keepVersions: flag(raw.keepVersions),
     concurrency: intIn(raw.concurrency ?? '16', '--concurrency', 1, 256),
     retries: intIn(raw.retries ?? String(DEFAULT_RETRY.attempts), '--retries', 1, 100),
     partSize: parsePartSize(String(raw.partSize ?? '8M')),

@@ -1,4 +1,4 @@
-import { EXIT, FatalRunError } from '../errors.ts';
+import { EXIT, FatalRunError, UsageError } from '../errors.ts';
 import { parseSourceAndDestinations } from './endpoint-args.ts';
 import { runSync, type SyncObserver, type TransferMode } from '../jobs/sync.ts';
 import { runVerify, type VerifyResult } from '../jobs/verify.ts';
@@ -13,6 +13,9 @@ import { onInterrupt } from './signals.ts';
 /** `cloudmirror sync|copy|migrate SOURCE DEST...`: validate everything, run, report, pick the exit code. */
 export async function runTransferCommand(mode: TransferMode, sourceInput: string, destInputs: readonly string[], raw: Record<string, unknown>): Promise<number> {
   const options = validateCommon(raw);
+  if (options.keepVersions && mode !== 'sync') {
+    throw new UsageError(`--keep-versions keeps the history of a mirror, so it works with sync only; ${mode} never deletes and keeps no history. Use 'cloudmirror sync --keep-versions', or leave the option out`);
+  }
   const { source, destinations } = parseSourceAndDestinations(mode, sourceInput, destInputs);
 
   const log = createLogger(options.logLevel);
@@ -36,7 +39,7 @@ export async function runTransferCommand(mode: TransferMode, sourceInput: string
       dryRun: options.dryRun, compare: options.compare, include: options.include, exclude: options.exclude,
       maxDelete: options.maxDelete, force: options.force, concurrency: options.concurrency,
       retry: { attempts: options.retries, baseDelayMs: 200, maxDelayMs: 20_000 },
-      tuning: transferTuning(options), refresh: options.refresh, bandwidth: options.bandwidth,
+      tuning: transferTuning(options), refresh: options.refresh, bandwidth: options.bandwidth, keepVersions: options.keepVersions,
     }, store, observer, interrupt.signal);
     progress?.stop();
     let verification: VerifyResult | undefined;

@@ -1,8 +1,9 @@
 import { COMMON_OPTIONS, type OptionSpec } from './options.ts';
 
 /** Options of a one-shot run that mean nothing to a watch (it has no plan to print, no end to verify at). */
-// --bwlimit paces one-shot transfers; the watch's live queues do not honour it yet.
-const NOT_FOR_WATCH = new Set(['--dry-run', '--verify', '--bwlimit <rate>']);
+// --bwlimit paces one-shot transfers; the watch's live queues do not honour it yet, nor do they
+// archive versions (--keep-versions is sync's).
+const NOT_FOR_WATCH = new Set(['--dry-run', '--verify', '--bwlimit <rate>', '--keep-versions']);
 
 /**
  * `watch` and `status` options, declared apart from their commands so that building the command

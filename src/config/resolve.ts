@@ -80,6 +80,10 @@ export function resolveConfig(config: Config, file: string, env: NodeJS.ProcessE
       }
       if (job.schedule === 'watch') issues.push({ path: at('bandwidth'), message: 'a bandwidth cap is not applied to watch schedules in this version', hint: 'remove it, or use an interval or cron schedule' });
     }
+    if (job.keepVersions === true) {
+      if (job.mode !== 'mirror') issues.push({ path: at('keepVersions'), message: `keepVersions keeps the history of a mirror; a ${job.mode} job makes none`, hint: 'set mode: mirror, or remove keepVersions' });
+      if (job.schedule === 'watch') issues.push({ path: at('keepVersions'), message: 'keepVersions is not applied to watch schedules in this version', hint: 'use an interval or cron schedule, or remove keepVersions' });
+    }
     let maxDelete: MaxDelete | undefined;
     if (job.delete?.max !== undefined) {
       try {
@@ -102,6 +106,7 @@ export function resolveConfig(config: Config, file: string, env: NodeJS.ProcessE
         tuning: { partSize, partConcurrency: job.partConcurrency ?? DEFAULT_TRANSFER.partConcurrency },
         refresh: false,
         bandwidth,
+        keepVersions: job.keepVersions ?? false,
       }),
     });
   }

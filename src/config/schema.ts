@@ -74,6 +74,8 @@ export const jobSchema = z.strictObject({
       .describe('refuse to delete more than this many objects (or percent of a destination); default: half of it'),
     force: z.boolean().optional().describe('allow deletes beyond max and deletes when the source is empty'),
   }).optional().describe('the delete guard of mirror mode'),
+  keepVersions: z.boolean().optional()
+    .describe('mirror only, not for watch schedules: move what a run overwrites or deletes into .cloudmirror/archive/<run>/ at each destination and record each run in .cloudmirror/history/, so the mirror as it was after any earlier run can be restored; default false'),
   concurrency: z.int().min(1).max(256).optional().describe('transfers in flight per destination; default 16'),
   retries: z.int().min(1).max(100).optional().describe('tries per operation for retryable errors; default 5'),
   partSize: z.string().optional().describe('large files go in parts of this size, 5M to 5G; default 8M'),

@@ -1,4 +1,5 @@
 import { isStorageError } from '../../adapters/errors.ts';
+import { mirrorContent } from '../scan/mirror-content.ts';
 import type { StateStore } from '../state/store.ts';
 import type { Destination } from './destination.ts';
 
@@ -32,5 +33,6 @@ export async function prepareIndex(d: Destination, store: StateStore, refresh: b
   if (!refresh && record.indexedAt !== null) return undefined;
   const adapter = await d.ready();
   if (d.missing) return 0; // dry run against a bucket or folder that does not exist yet
-  return store.adoptListing(d.destId, adapter.list());
+  // A kept mirror's `.cloudmirror/` is never indexed, so it is never counted, compared or deleted.
+  return store.adoptListing(d.destId, mirrorContent(adapter.list()));
 }

@@ -3,12 +3,14 @@ import type { TransferTuning } from '../../adapters/index.ts';
 import { decide, type CompareMode, type Decision, type DiffPolicy, type SourceFile } from '../diff/decide.ts';
 import { mergeByKey } from '../diff/merge.ts';
 import type { Endpoint } from '../endpoints.ts';
-import { FatalRunError, messageOf } from '../errors.ts';
+import { FatalRunError, UsageError, messageOf } from '../errors.ts';
 import { Bandwidth } from '../queue/bandwidth.ts';
 import { Budget } from '../queue/budget.ts';
 import type { RetryPolicy } from '../queue/retry.ts';
+import type { RunHistory } from '../history/run-history.ts';
 import { keyFilter } from '../scan/filter.ts';
 import { LocalSource } from '../scan/local-source.ts';
+import { isMirrorReserved } from '../scan/mirror-content.ts';
 import { openSource } from '../scan/open-source.ts';
 import type { TransferSource } from '../scan/source.ts';
 import type { ManifestRow, StateStore } from '../state/store.ts';
@@ -39,6 +41,11 @@ export interface SyncOptions {
   readonly refresh: boolean;
   /** Upload bandwidth cap for the run in bytes per second; undefined: none. */
   readonly bandwidth?: number | undefined;
+  /**
+   * `sync` only: archive what the run overwrites or deletes under `.cloudmirror/archive/<run>/`
+   * and record the run in `.cloudmirror/history/`, so any earlier sync can be restored (src/history).
+   */
+  readonly keepVersions?: boolean | undefined;
 }
 
 /** What a run tells its observer (progress display, logs). All optional. */
@@ -68,6 +75,7 @@ const PARTS_BUDGET = 256 * 1024 * 1024;
 
 export async function runSync(options: SyncOptions, store: StateStore, observer: SyncObserver = {}, signal: AbortSignal = new AbortController().signal): Promise<SyncResult> {
   const started = performance.now();
+  if (options.keepVersions === true && options.mode !== 'sync') throw new UsageError(`--keep-versions keeps the history of a mirror, so it works with sync only, not ${options.mode}`);
   const source = await openSource(options.source, options.tuning, options.retry);
   const policy: DiffPolicy = { compare: options.compare, deleteExtras: options.mode === 'sync' };
   const destinations = options.destinations.map((e) => new Destination(e, options.tuning, options.concurrency, options.retry));
@@ -90,6 +98,10 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
     const live = destinations.filter((d) => !d.isDown);
     if (live.length === 0) throw new FatalRunError(destinations.map((d) => d.downReason).join('\n'));
     const destinationFiles = new Map(live.map((d) => [d, store.counts(d.destId).files]));
+    // Loaded only when asked for: a plain sync pays nothing for it, not even the module.
+    const history: RunHistory | undefined = options.keepVersions === true && !options.dryRun
+      ? new (await import('../history/run-history.ts')).RunHistory(live, { store, retry: options.retry, signal })
+      : undefined;
 
     observer.phase?.('transfer');
     const filter = keyFilter(options.include, options.exclude);
@@ -103,6 +115,7 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
       bytesInFlightPerLargeFile: options.tuning.partSize * options.tuning.partConcurrency + FANOUT_BRANCH_BUFFER,
       wholeFileLimit: options.tuning.partSize,
       onBytes: (bytes: number) => observer.transferred?.(bytes),
+      history,
     };
 
     const manifests = live.map((d) => filtered(store.manifest(d.destId), filter.includes));
@@ -177,8 +190,9 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
       await Promise.all(live.map((d) => deleteGuarded(d, store, {
         planned: plannedDeletes.get(d) ?? 0, destinationFiles: destinationFiles.get(d) ?? 0, sourceFiles: source.scanned.files,
         maxDelete: options.maxDelete, force: options.force, sourceUrl: options.source.url, destinationUrl: d.endpoint.url,
-      }, { dryRun: options.dryRun, retry: options.retry, signal })));
+      }, { dryRun: options.dryRun, retry: options.retry, signal, history })));
     }
+    await history?.finish();
 
     for (const d of destinations) {
       if (d.isDown && !d.summary.errors.some((e) => e.message === d.downReason)) d.summary.errors.unshift({ key: '', message: d.downReason ?? '' });
@@ -216,6 +230,7 @@ async function decideWithHash(
   }
 }
 
+/** The index rows that take part; a kept mirror's `.cloudmirror/` never does, whatever an older index holds. */
 function* filtered<T extends { key: string }>(rows: Iterable<T>, includes: (key: string) => boolean): Generator<T> {
-  for (const row of rows) if (includes(row.key)) yield row;
+  for (const row of rows) if (includes(row.key) && !isMirrorReserved(row.key)) yield row;
 }

@@ -5,6 +5,7 @@ import type { Bandwidth } from '../queue/bandwidth.ts';
 import type { Budget } from '../queue/budget.ts';
 import type { SourceFile } from '../diff/decide.ts';
 import type { Description, TransferSource } from '../scan/source.ts';
+import type { RunHistory } from '../history/run-history.ts';
 import type { StateStore } from '../state/store.ts';
 import { fanout } from '../transfer/fanout.ts';
 import type { Destination } from './destination.ts';
@@ -23,6 +24,8 @@ export interface UploadContext {
   readonly wholeFileLimit: number;
   readonly signal: AbortSignal;
   readonly onBytes: (bytes: number) => void;
+  /** With `sync --keep-versions`: archives what a write would overwrite, logs what it adds. */
+  readonly history?: RunHistory | undefined;
 }
 
 const ONE_TRY: RetryPolicy = Object.freeze({ attempts: 1, baseDelayMs: 0, maxDelayMs: 0 });
@@ -33,7 +36,9 @@ const ONE_TRY: RetryPolicy = Object.freeze({ attempts: 1, baseDelayMs: 0, maxDel
  * for the checksum the provider verifies and one streamed pass shared by all destinations.
  */
 export async function uploadFile(file: SourceFile, allTargets: readonly Destination[], ctx: UploadContext): Promise<void> {
-  const targets = await copyServerSide(file, allTargets, ctx);
+  // Kept mirrors: a destination whose current version could not be archived first is left out.
+  const kept = ctx.history === undefined ? allTargets : await ctx.history.beforeWrite(file.key, allTargets);
+  const targets = await copyServerSide(file, kept, ctx);
   if (targets.length === 0) return;
   let description: Description;
   try {

@@ -14,6 +14,7 @@ import { walkSorted } from '../../adapters/local/walk.ts';
 import { folderProblem } from '../scan/folder-problem.ts';
 import { sortedListing } from '../scan/sorted-listing.ts';
 import type { ListedObject } from './verify-compare.ts';
+import { isMirrorReserved } from '../scan/mirror-content.ts';
 
 export interface SideProblem {
   /** Key of the file or folder (folders end in '/', '.' is the root) that could not be read. */
@@ -106,7 +107,7 @@ class LocalSide implements VerifySide {
     });
     const statePrefix = this.#statePrefix;
     for await (const file of walk) {
-      if (statePrefix !== undefined && file.key.startsWith(statePrefix)) continue;
+      if ((statePrefix !== undefined && file.key.startsWith(statePrefix)) || isMirrorReserved(file.key)) continue;
       if (filter.includes(file.key)) yield { key: file.key, size: file.size, mtimeMs: file.mtimeMs, md5: undefined };
     }
   }
@@ -158,7 +159,7 @@ class CloudSide implements VerifySide {
   async *listing(filter: KeyFilter): AsyncGenerator<ListedObject> {
     try {
       for await (const e of sortedListing(this.#adapter)) {
-        if (filter.includes(e.key)) yield { key: e.key, size: e.size, mtimeMs: e.mtimeMs, md5: nonEmpty(e.md5) };
+        if (filter.includes(e.key) && !isMirrorReserved(e.key)) yield { key: e.key, size: e.size, mtimeMs: e.mtimeMs, md5: nonEmpty(e.md5) };
       }
     } catch (error) {
       throw prefixed(this.endpoint.url, error);

@@ -12,6 +12,7 @@ import type { SharedReads } from '../watch/shared-reads.ts';
 import { sourceStateOf, type SourceState } from '../watch/source-state.ts';
 import { Breaker } from './watch-breaker.ts';
 import { LaneQueue, type PendingOp } from './watch-queue.ts';
+import { mirrorContent } from '../scan/mirror-content.ts';
 
 export interface LaneContext {
   readonly source: LocalSource;
@@ -548,7 +549,7 @@ export class DestinationLane {
     await adapter.prepare({ create: true });
     if (this.#needsListing) {
       // Never listed (it was down when the watch started): learn what it holds before sending.
-      await this.#ctx.store.adoptListing(this.destId, adapter.list());
+      await this.#ctx.store.adoptListing(this.destId, mirrorContent(adapter.list()));
       this.#needsListing = false;
       this.#ctx.requestRescan();
     }

@@ -5,6 +5,7 @@ import { StorageError } from '../../adapters/errors.ts';
 import type { ObjectEntry, StorageAdapter } from '../../adapters/index.ts';
 import type { SourceFile } from '../diff/decide.ts';
 import type { KeyFilter } from './filter.ts';
+import { isMirrorReserved } from './mirror-content.ts';
 import { sortedListing } from './sorted-listing.ts';
 import type { Description, ScanProblem, TransferSource } from './source.ts';
 
@@ -38,7 +39,8 @@ export class AdapterSource implements TransferSource {
 
   async *scan(filter: KeyFilter): AsyncGenerator<SourceFile> {
     for await (const entry of sortedListing(this.adapter)) {
-      if (!filter.includes(entry.key)) continue;
+      // A source that is itself a kept mirror: its history is not content.
+      if (isMirrorReserved(entry.key) || !filter.includes(entry.key)) continue;
       this.#files++;
       this.#bytes += entry.size;
       const listed: ListedObject = { key: entry.key, size: entry.size, mtimeMs: entry.mtimeMs ?? 0, md5: entry.md5, entry };

@@ -10,6 +10,7 @@ import { walkSorted } from '../../adapters/local/walk.ts';
 import type { SourceFile } from '../diff/decide.ts';
 import { verified } from './adapter-source.ts';
 import type { KeyFilter } from './filter.ts';
+import { isMirrorReserved } from './mirror-content.ts';
 import type { Description, ScanProblem, TransferSource } from './source.ts';
 
 
@@ -52,7 +53,9 @@ export class LocalSource implements TransferSource {
       onSkipped: (key, kind) => this.skipped.push(`${key} (${kind})`),
     });
     for await (const file of walk) {
-      if (!filter.includes(file.key)) continue;
+      // A source that is itself a kept mirror: its history is not content (the walk still passes
+      // through it, as it only knows names, not where they lie).
+      if (isMirrorReserved(file.key) || !filter.includes(file.key)) continue;
       this.#files++;
       this.#bytes += file.size;
       yield file;

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { isLocalTempName } from '../../adapters/local/local-adapter.ts';
+import { MIRROR_RESERVED_PREFIX } from '../backup/layout.ts';
 
 /**
  * Files a watch never mirrors: editors' swap, backup and lock files (vim `.x.swp`, `4913`, the
@@ -22,8 +23,11 @@ export function isIgnoredName(name: string): boolean {
  */
 export function watchIgnored(root: string, stateDir: string): (file: string) => boolean {
   const inside = stateDir.startsWith(root + path.sep) ? stateDir : undefined;
+  // A source that is itself a kept mirror: its history (`.cloudmirror/`) is not content.
+  const reserved = path.join(root, MIRROR_RESERVED_PREFIX);
   return (file) => {
     if (inside !== undefined && (file === inside || file.startsWith(inside + path.sep))) return true;
+    if (file === reserved.slice(0, -1) || file.startsWith(reserved)) return true;
     return file !== root && isIgnoredName(path.basename(file));
   };
 }
