@@ -1,7 +1,61 @@
-import { UsageError } from '../errors.ts';
+import { runBackup } from '../backup/backup-job.ts';
+import { backupJson, backupText, unreachableJson } from '../backup/backup-report.ts';
+import { STRATEGIES, type Strategy } from '../backup/manifest-entry.ts';
+import { EXIT, FatalRunError, UsageError } from '../errors.ts';
+import type { SyncObserver } from '../jobs/sync.ts';
+import { createLogger } from '../observe/logger.ts';
+import { parseSourceAndDestinations } from './endpoint-args.ts';
+import { transferTuning, validateCommon } from './options.ts';
+import { onInterrupt } from './signals.ts';
 
-// Placeholder until the command lands; the command line already lists it.
+/** --strategy and --synthetic, checked together: a synthetic set is a full one by definition. */
+export function backupStrategy(raw: Record<string, unknown>): { strategy: Strategy; synthetic: boolean } {
+  const strategy = String(raw.strategy ?? 'incremental');
+  if (!(STRATEGIES as readonly string[]).includes(strategy)) throw new UsageError(`--strategy must be one of ${STRATEGIES.join(', ')}, got '${strategy}'`);
+  const synthetic = raw.synthetic === true;
+  if (synthetic && strategy !== 'full') {
+    throw new UsageError(`--synthetic builds a full set from earlier ones and needs --strategy full (got --strategy ${strategy}); drop --synthetic or add --strategy full`);
+  }
+  return { strategy: strategy as Strategy, synthetic };
+}
+
+/** `cloudmirror backup SOURCE DEST...`: validate everything, run, report, pick the exit code. */
 export async function runBackupCommand(sourceInput: string, destInputs: readonly string[], raw: Record<string, unknown>): Promise<number> {
-  void raw;
-  throw new UsageError('backup is not implemented yet');
+  const options = validateCommon(raw);
+  const { strategy, synthetic } = backupStrategy(raw);
+  const { source, destinations } = parseSourceAndDestinations('backup', sourceInput, destInputs);
+
+  const log = createLogger(options.logLevel);
+  const showProgress = options.progress ?? (process.stderr.isTTY === true && !options.json);
+  const progress = showProgress ? (await import('../observe/progress.ts')).progressObserver('backup') : undefined;
+  const observer: SyncObserver = {
+    ...progress,
+    plan: (line) => process.stdout.write(options.json ? '' : `${line}\n`),
+    warn: (message) => log.warn(message),
+    phase: (name) => {
+      progress?.phase?.(name);
+      log.info({ phase: name }, `backup: ${name}`);
+    },
+  };
+
+  // No state store: the destinations alone say which sets exist, so --state-dir plays no part.
+  const interrupt = onInterrupt();
+  try {
+    const result = await runBackup({
+      source, destinations, strategy, synthetic,
+      dryRun: options.dryRun, compare: options.compare, include: options.include, exclude: options.exclude,
+      concurrency: options.concurrency, retry: { attempts: options.retries, baseDelayMs: 200, maxDelayMs: 20_000 },
+      tuning: transferTuning(options), bandwidth: options.bandwidth,
+    }, observer, interrupt.signal);
+    progress?.stop();
+    process.stdout.write(options.json ? `${backupJson(result)}\n` : backupText(result));
+    if (result.interrupted) return EXIT.interrupted;
+    return result.ok ? EXIT.ok : EXIT.partial;
+  } catch (error) {
+    progress?.stop();
+    if (error instanceof FatalRunError && options.json) process.stdout.write(`${unreachableJson(destinations.map((d) => d.url), error.message)}\n`);
+    throw error;
+  } finally {
+    interrupt.dispose();
+  }
 }
