@@ -1,7 +1,39 @@
-import { UsageError } from '../errors.ts';
+import { parseRepositories } from '../backup/check-endpoints.ts';
+import { checkProgress } from '../backup/check-progress.ts';
+import { repairFailureJson, repairJson, repairText } from '../backup/repair-report.ts';
+import { runRepair } from '../backup/repair-run.ts';
+import { EXIT, FatalRunError, UsageError } from '../errors.ts';
+import { createLogger } from '../observe/logger.ts';
+import { validateCommon } from './options.ts';
+import { onInterrupt } from './signals.ts';
 
-// Placeholder until the command lands; the command line already lists it.
+/** `cloudmirror repair DEST DEST... [--deep] [--dry-run]`: 0 all repaired (or nothing to), 1 something could not be, 2 nothing could run. */
 export async function runRepairCommand(destInputs: readonly string[], raw: Record<string, unknown>): Promise<number> {
-  void raw;
-  throw new UsageError('repair is not implemented yet');
+  const options = validateCommon(raw);
+  const destinations = parseRepositories('repair', destInputs, 2);
+
+  const log = createLogger(options.logLevel);
+  const showProgress = options.progress ?? (process.stderr.isTTY === true && !options.json);
+  const progress = showProgress ? checkProgress('repair') : undefined;
+  const started = performance.now();
+  const interrupt = onInterrupt();
+  try {
+    const result = await runRepair({
+      destinations, deep: raw.deep === true, dryRun: options.dryRun, concurrency: options.concurrency,
+      retry: { attempts: options.retries, baseDelayMs: 200, maxDelayMs: 20_000 },
+    }, progress ?? {}, interrupt.signal);
+    progress?.stop();
+    log.info({ ok: result.ok, durationMs: result.durationMs }, 'repair: done');
+    process.stdout.write(options.json ? `${repairJson(result)}\n` : repairText(result));
+    if (result.interrupted) return EXIT.interrupted;
+    return result.ok ? EXIT.ok : EXIT.partial;
+  } catch (error) {
+    progress?.stop();
+    if ((error instanceof FatalRunError || error instanceof UsageError) && options.json) {
+      process.stdout.write(`${repairFailureJson(destinations.map((d) => d.url), error.message, Math.round(performance.now() - started), options.dryRun)}\n`);
+    }
+    throw error;
+  } finally {
+    interrupt.dispose();
+  }
 }
