@@ -1,7 +1,90 @@
-import { UsageError } from '../errors.ts';
+import { openAdapter, type StorageAdapter } from '../../adapters/index.ts';
+import { forgetMirrorIfAny } from '../backup/forget-mirror.ts';
+import { parseKeepPolicy } from '../backup/forget-options.ts';
+import { forgetFailureJson, forgetJson, forgetText } from '../backup/forget-report.ts';
+import { emptyDestinationResult, type DestinationForgetResult } from '../backup/forget-result.ts';
+import { forgetBackupSets } from '../backup/forget-sets.ts';
+import { describePolicy, type KeepPolicy } from '../backup/retention.ts';
+import { parseEndpoint, type Endpoint } from '../endpoints.ts';
+import { EXIT, UsageError, messageOf } from '../errors.ts';
+import { createLogger, type Log } from '../observe/logger.ts';
+import { DEFAULT_RETRY, withRetry, type RetryPolicy } from '../queue/retry.ts';
+import { validateCommon } from './options.ts';
+import { onInterrupt } from './signals.ts';
 
-// Placeholder until the command lands; the command line already lists it.
+interface ForgetRun {
+  readonly policy: KeepPolicy;
+  readonly dryRun: boolean;
+  readonly concurrency: number;
+  readonly retry: RetryPolicy;
+  readonly signal: AbortSignal;
+  readonly log: Log;
+}
+
+/**
+ * `cloudmirror forget DEST... --keep-*`: each DEST on its own (replicas may hold different
+ * points), its backup sets and, when it is a mirror kept with --keep-versions, its history.
+ * Exit 0 when all went well, 1 when something could not be read or deleted (nothing a kept point
+ * needs is ever deleted), 2 when no destination could be worked on, 130 when interrupted.
+ */
 export async function runForgetCommand(destInputs: readonly string[], raw: Record<string, unknown>): Promise<number> {
-  void raw;
-  throw new UsageError('forget is not implemented yet');
+  const common = validateCommon(raw);
+  const policy = parseKeepPolicy(raw);
+  const destinations = parseDestinations(destInputs);
+  const log = createLogger(common.logLevel);
+  const started = performance.now();
+  const interrupt = onInterrupt();
+  try {
+    const run: ForgetRun = {
+      policy, dryRun: common.dryRun, concurrency: common.concurrency,
+      retry: { ...DEFAULT_RETRY, attempts: common.retries }, signal: interrupt.signal, log,
+    };
+    const results = await Promise.all(destinations.map((d) => forgetDestination(d, run)));
+    const interrupted = results.some((r) => r.interrupted);
+    const ok = !interrupted && results.every((r) => r.errors.length === 0);
+    const result = { ok, durationMs: Math.round(performance.now() - started), dryRun: common.dryRun, policy: describePolicy(policy), interrupted, destinations: results };
+    process.stdout.write(common.json ? `${forgetJson(result)}\n` : forgetText(result));
+    if (interrupted) return EXIT.interrupted;
+    if (ok) return EXIT.ok;
+    // Nothing could run: not one destination could even be listed.
+    return results.every((r) => r.kept.length === 0 && r.removed.length === 0 && r.errors.some((e) => e.key === '')) ? EXIT.usage : EXIT.partial;
+  } catch (error) {
+    if (common.json) process.stdout.write(`${forgetFailureJson(destinations.map((d) => d.url), messageOf(error), common.dryRun, Math.round(performance.now() - started))}\n`);
+    throw error;
+  } finally {
+    interrupt.dispose();
+  }
+}
+
+function parseDestinations(inputs: readonly string[]): Endpoint[] {
+  if (inputs.length === 0) throw new UsageError('forget needs at least one destination');
+  const seen = new Set<string>();
+  return inputs.map((input) => {
+    const endpoint = parseEndpoint(input);
+    if (seen.has(endpoint.identity)) throw new UsageError(`${input}: the same destination is given twice`);
+    seen.add(endpoint.identity);
+    return endpoint;
+  });
+}
+
+/** One destination, start to end; every failure ends up in its result, never thrown, so the others go on. */
+async function forgetDestination(endpoint: Endpoint, run: ForgetRun): Promise<DestinationForgetResult> {
+  const result = emptyDestinationResult(endpoint.url);
+  let adapter: StorageAdapter | undefined;
+  try {
+    adapter = await openAdapter(endpoint.spec);
+    const opened = adapter;
+    // Never created: forgetting on a destination that does not exist is a typo, not an empty repository.
+    await withRetry(() => opened.prepare({ create: false }), run.retry, { signal: run.signal });
+    await forgetBackupSets(adapter, run, result);
+    if (!result.interrupted) await forgetMirrorIfAny(adapter, run, result);
+    run.log.info({ url: endpoint.url, kept: result.kept.length, removed: result.removed.length, deletedObjects: result.deletedObjects }, 'forget: destination done');
+  } catch (error) {
+    if (run.signal.aborted) result.interrupted = true;
+    const message = messageOf(error);
+    result.errors.push({ key: '', message: message.startsWith(endpoint.url) ? message : `${endpoint.url}: ${message}` });
+  } finally {
+    await adapter?.close().catch(() => undefined);
+  }
+  return result;
 }
