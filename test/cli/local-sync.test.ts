@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, runCli, summaryOf } from '../harness/cli.ts';
@@ -192,6 +192,8 @@ describe('problems inside the source', () => {
       (function tick() { fs.appendFileSync(${JSON.stringify(growing)}, 'x'.repeat(1000) + '\\n'); if (Date.now() < end) setImmediate(tick); })();
     `], { stdio: 'ignore' });
     try {
+      // Under load the writer can start late: sync only once the file is really growing.
+      while ((await stat(growing)).size <= 'start\n'.length) await new Promise((resolve) => setTimeout(resolve, 20));
       const run = await runCli(['sync', t.src, t.dest('d'), ...t.state, '--json', '--retries', '3']);
       expect(run.code).toBe(1);
       expect(summaryOf(run).destinations[0]?.errors).toEqual([{ key: 'growing.log', message: 'growing.log: source file changed while being read' }]);
