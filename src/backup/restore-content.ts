@@ -49,10 +49,13 @@ export interface ContentContext {
   readonly warn: (message: string, detail: { url: string; key: string }) => void;
 }
 
+/** Files up to this size are gathered in memory and written in one go; larger ones are streamed. */
+const WHOLE_FILE_LIMIT = 1024 * 1024;
+
 /**
- * Restores one file's content from the first replica that gives it intact: streamed straight
- * into the target's temporary file (memory stays at one chunk whatever the size), its MD5 and
- * size checked as it flows. A missing object, a wrong hash or a replica that fails after its
+ * Restores one file's content from the first replica that gives it intact: a large file streamed
+ * straight into the target's temporary file (memory stays at one chunk whatever the size), a
+ * small one gathered first; either way its MD5 and size are checked before it takes its name. A missing object, a wrong hash or a replica that fails after its
  * retries sends the file to the next replica; a local write error ends the file at once (every
  * replica would meet it). Returns the URL of the replica used; throws when none served.
  */
@@ -60,7 +63,13 @@ export async function restoreContent(file: RestoreFile, ctx: ContentContext): Pr
   const reasons: string[] = [];
   for (const replica of ctx.order.current()) {
     try {
-      await withRetry(() => ctx.target.writeFile(file.path, { mode: file.mode, mtimeMs: file.mtimeMs }, (handle) => copyChecked(replica, file, handle)), ctx.retry, { signal: ctx.signal });
+      const attrs = { mode: file.mode, mtimeMs: file.mtimeMs };
+      await withRetry(async () => {
+        if (file.size > WHOLE_FILE_LIMIT) return ctx.target.writeFile(file.path, attrs, (handle) => copyChecked(replica, file, (chunk) => writeAll(handle, chunk)));
+        const chunks: Buffer[] = [];
+        await copyChecked(replica, file, (chunk) => void chunks.push(chunk));
+        await ctx.target.writeWholeFile(file.path, attrs, chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
+      }, ctx.retry, { signal: ctx.signal });
       ctx.order.answered(replica.url);
       return replica.url;
     } catch (error) {
@@ -75,11 +84,11 @@ export async function restoreContent(file: RestoreFile, ctx: ContentContext): Pr
 }
 
 /**
- * Reads the object and writes it to `handle`, hashing as it goes. Read-side failures come out as
+ * Reads the object and hands each chunk to `write`, hashing as it goes. Read-side failures come out as
  * StorageError (retryable when the connection broke) or DamagedContent; write-side failures as
  * the file system's own errors, so the caller can tell which side is to blame.
  */
-async function copyChecked(replica: Replica, file: RestoreFile, handle: FileHandle): Promise<void> {
+async function copyChecked(replica: Replica, file: RestoreFile, write: (chunk: Buffer) => Promise<void> | void): Promise<void> {
   // Each try starts the file over: the target's temp file is new, so truncate nothing here.
   const body: Readable = await replica.adapter.read(file.contentKey);
   const hash = createHash('md5');
@@ -99,7 +108,7 @@ async function copyChecked(replica: Replica, file: RestoreFile, handle: FileHand
       bytes += chunk.length;
       if (bytes > file.size) throw new DamagedContent(`damaged: longer than the ${file.size} bytes recorded`);
       hash.update(chunk);
-      await writeAll(handle, chunk);
+      await write(chunk);
     }
   } finally {
     body.destroy();
