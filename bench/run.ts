@@ -7,6 +7,8 @@
  *   (c) migrate-s3-to-azure-gcs  2,000 mixed-size objects S3 → Azurite + GCS emulator (migrate.ts)
  *   (d) memory-listing           peak RSS of verify / migrate --dry-run at 100,000 to
  *                                3,000,000 synthetic objects                         (memory.ts)
+ *   (e) backup-strategies        a week of changes under each backup strategy and
+ *                                rclone sync --backup-dir: cost and restore times    (strategies.ts)
  *
  *   npm run bench                                   every scenario at full size, into bench/RESULTS.md
  *   npm run bench -- --scenario memory-listing      one scenario (repeatable)
@@ -27,9 +29,10 @@ import { MEMORY_DEFAULT_COUNTS, MEMORY_DEFAULT_RCLONE_FILES, MEMORY_ID, runMemor
 import { MIGRATE_DEFAULT_OBJECTS, MIGRATE_ID, runMigrateScenario } from './migrate.ts';
 import { writeSections } from './results.ts';
 import { S3_FULL_FILES, S3_FULL_SIZE, S3_SCENARIOS, runS3Scenarios, type S3ScenarioId } from './s3-sync.ts';
+import { STRATEGIES_DEFAULT_FILES, STRATEGIES_ID, runStrategiesScenario } from './strategies.ts';
 import { RCLONE_DEFAULT_TRANSFERS, REPO_ROOT, ensureRclone } from './tools.ts';
 
-const SCENARIOS = [...S3_SCENARIOS, MIGRATE_ID, MEMORY_ID] as const;
+const SCENARIOS = [...S3_SCENARIOS, MIGRATE_ID, MEMORY_ID, STRATEGIES_ID] as const;
 type ScenarioId = (typeof SCENARIOS)[number];
 
 const HELP = `usage: npm run bench -- [options]
@@ -54,6 +57,9 @@ const HELP = `usage: npm run bench -- [options]
   --counts N,N,...       synthetic object counts (default ${MEMORY_DEFAULT_COUNTS.join(',')}; a count
                          above 1,000,000 runs only if projected under a minute)
   --rclone-files N       files per side for the rclone check context (default ${MEMORY_DEFAULT_RCLONE_FILES}; 0 skips it)
+
+  ${STRATEGIES_ID}:
+  --strategy-files N     files in the folder that lives through the week (default ${fmtInt(STRATEGIES_DEFAULT_FILES)})
 `;
 
 interface Options {
@@ -62,6 +68,7 @@ interface Options {
   readonly objects: number;
   readonly counts: readonly number[];
   readonly rcloneFiles: number;
+  readonly strategyFiles: number;
   readonly runs: number;
   readonly scenarios: readonly ScenarioId[];
   readonly concurrency: number | undefined;
@@ -83,6 +90,7 @@ function parseOptions(): Options {
       objects: { type: 'string' },
       counts: { type: 'string' },
       'rclone-files': { type: 'string' },
+      'strategy-files': { type: 'string' },
       runs: { type: 'string' },
       scenario: { type: 'string', multiple: true },
       concurrency: { type: 'string' },
@@ -106,13 +114,14 @@ function parseOptions(): Options {
   const size = int('size', values.size, S3_FULL_SIZE, 0)!;
   const objects = int('objects', values.objects, MIGRATE_DEFAULT_OBJECTS, 1)!;
   const rcloneFiles = int('rclone-files', values['rclone-files'], MEMORY_DEFAULT_RCLONE_FILES, 0)!;
+  const strategyFiles = int('strategy-files', values['strategy-files'], STRATEGIES_DEFAULT_FILES, 10)!;
   const counts = values.counts === undefined ? MEMORY_DEFAULT_COUNTS : values.counts.split(',').map((c) => int('counts', c.trim(), undefined, 1)!);
   const scenarios = (values.scenario ?? [...SCENARIOS]).map((s) => {
     if (!(SCENARIOS as readonly string[]).includes(s)) usage(`unknown --scenario '${s}' (known: ${SCENARIOS.join(', ')})`);
     return s as ScenarioId;
   });
   const s3Full = files === S3_FULL_FILES && size === S3_FULL_SIZE;
-  const othersFull = objects === MIGRATE_DEFAULT_OBJECTS && counts.join(',') === MEMORY_DEFAULT_COUNTS.join(',') && rcloneFiles === MEMORY_DEFAULT_RCLONE_FILES;
+  const othersFull = objects === MIGRATE_DEFAULT_OBJECTS && counts.join(',') === MEMORY_DEFAULT_COUNTS.join(',') && rcloneFiles === MEMORY_DEFAULT_RCLONE_FILES && strategyFiles === STRATEGIES_DEFAULT_FILES;
   const defaultResults = s3Full && othersFull
     ? path.join(REPO_ROOT, 'bench', 'RESULTS.md')
     : path.join(REPO_ROOT, 'bench', 'work', s3Full ? 'RESULTS-quick.md' : `RESULTS-${files}.md`);
@@ -122,6 +131,7 @@ function parseOptions(): Options {
     objects,
     counts,
     rcloneFiles,
+    strategyFiles,
     runs: int('runs', values.runs, 3, 1)!,
     scenarios,
     concurrency: int('concurrency', values.concurrency, undefined, 1),
@@ -180,6 +190,9 @@ async function main(): Promise<void> {
     }
     if (opts.scenarios.includes(MEMORY_ID)) {
       await attempt(MEMORY_ID, async () => record(await runMemoryScenario({ counts: opts.counts, runs: opts.runs, rcloneFiles: opts.rcloneFiles, work, home, rcloneConfig, rssMethod, machine })));
+    }
+    if (opts.scenarios.includes(STRATEGIES_ID)) {
+      await attempt(STRATEGIES_ID, async () => record(await runStrategiesScenario({ files: opts.strategyFiles, work, home, rssMethod, machine })));
     }
 
     process.stdout.write(`\ncloudmirror vs rclone, median of ${opts.runs} (${machine.nproc} CPUs, ${machine.rclone}, Node ${machine.node})\n`);
