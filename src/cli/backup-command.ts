@@ -1,5 +1,5 @@
-import { runBackup } from '../backup/backup-job.ts';
-import { backupJson, backupText, unreachableJson } from '../backup/backup-report.ts';
+import { runBackup } from '../backup/make/backup-job.ts';
+import { backupJson, backupText, unreachableJson } from '../backup/make/backup-report.ts';
 import { STRATEGIES, type Strategy } from '../backup/manifest-entry.ts';
 import { EXIT, FatalRunError, UsageError } from '../errors.ts';
 import type { SyncObserver } from '../jobs/sync.ts';

@@ -1,10 +1,10 @@
-import { runCheck } from '../backup/check-run.ts';
-import { checkProgress } from '../backup/check-progress.ts';
-import { checkFailureJson, checkJson, checkText } from '../backup/check-report.ts';
+import { runCheck } from '../backup/check/check-run.ts';
+import { checkProgress } from '../backup/check/check-progress.ts';
+import { checkFailureJson, checkJson, checkText } from '../backup/check/check-report.ts';
 import { isPointId } from '../backup/layout.ts';
 import { EXIT, UsageError } from '../errors.ts';
 import { createLogger } from '../observe/logger.ts';
-import { parseRepositories } from '../backup/check-endpoints.ts';
+import { parseRepositories } from '../backup/check/check-endpoints.ts';
 import { validateCommon } from './options.ts';
 import { onInterrupt } from './signals.ts';
 

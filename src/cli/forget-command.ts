@@ -1,10 +1,10 @@
 import { openAdapter, type StorageAdapter } from '../../adapters/index.ts';
-import { forgetMirrorIfAny } from '../backup/forget-mirror.ts';
-import { parseKeepPolicy } from '../backup/forget-options.ts';
-import { forgetFailureJson, forgetJson, forgetText } from '../backup/forget-report.ts';
-import { emptyDestinationResult, type DestinationForgetResult } from '../backup/forget-result.ts';
-import { forgetBackupSets } from '../backup/forget-sets.ts';
-import { describePolicy, type KeepPolicy } from '../backup/retention.ts';
+import { forgetMirrorIfAny } from '../backup/forget/forget-mirror.ts';
+import { parseKeepPolicy } from '../backup/forget/forget-options.ts';
+import { forgetFailureJson, forgetJson, forgetText } from '../backup/forget/forget-report.ts';
+import { emptyDestinationResult, type DestinationForgetResult } from '../backup/forget/forget-result.ts';
+import { forgetBackupSets } from '../backup/forget/forget-sets.ts';
+import { describePolicy, type KeepPolicy } from '../backup/forget/retention.ts';
 import { parseEndpoint, type Endpoint } from '../endpoints.ts';
 import { EXIT, UsageError, messageOf } from '../errors.ts';
 import { createLogger, type Log } from '../observe/logger.ts';

@@ -1,7 +1,7 @@
-import { parseRepositories } from '../backup/check-endpoints.ts';
-import { checkProgress } from '../backup/check-progress.ts';
-import { repairFailureJson, repairJson, repairText } from '../backup/repair-report.ts';
-import { runRepair } from '../backup/repair-run.ts';
+import { parseRepositories } from '../backup/check/check-endpoints.ts';
+import { checkProgress } from '../backup/check/check-progress.ts';
+import { repairFailureJson, repairJson, repairText } from '../backup/repair/repair-report.ts';
+import { runRepair } from '../backup/repair/repair-run.ts';
 import { EXIT, FatalRunError, UsageError } from '../errors.ts';
 import { createLogger } from '../observe/logger.ts';
 import { validateCommon } from './options.ts';

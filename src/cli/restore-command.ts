@@ -1,11 +1,11 @@
 import path from 'node:path';
 import type { PointTree } from '../backup/points.ts';
-import { openPoint } from '../backup/restore-open.ts';
-import { closeReplicas, openReplicas, parseReplicas, type Replica, type ReplicaDown } from '../backup/restore-replicas.ts';
-import { planLine, restoreFailureJson, restoreJson, restoreText } from '../backup/restore-report.ts';
-import { runRestore, type PlannedItem, type RestoreObserver } from '../backup/restore-run.ts';
-import { listCandidates, parsePointChoice, selectPoint } from '../backup/restore-select.ts';
-import { checkTarget, createTarget } from '../backup/restore-target.ts';
+import { openPoint } from '../backup/restore/restore-open.ts';
+import { closeReplicas, openReplicas, parseReplicas, type Replica, type ReplicaDown } from '../backup/restore/restore-replicas.ts';
+import { planLine, restoreFailureJson, restoreJson, restoreText } from '../backup/restore/restore-report.ts';
+import { runRestore, type PlannedItem, type RestoreObserver } from '../backup/restore/restore-run.ts';
+import { listCandidates, parsePointChoice, selectPoint } from '../backup/restore/restore-select.ts';
+import { checkTarget, createTarget } from '../backup/restore/restore-target.ts';
 import { parseEndpoint } from '../endpoints.ts';
 import { EXIT, FatalRunError, UsageError } from '../errors.ts';
 import { createLogger } from '../observe/logger.ts';
@@ -58,7 +58,7 @@ export async function runRestoreCommand(args: readonly string[], raw: Record<str
     const filtered = options.include.length > 0 || options.exclude.length > 0;
     const items: PlannedItem[] = [];
     const showProgress = !options.dryRun && (options.progress ?? (process.stderr.isTTY === true && !options.json));
-    const progress = showProgress ? (await import('../backup/restore-progress.ts')).restoreProgress(filtered ? undefined : tree.point.files) : undefined;
+    const progress = showProgress ? (await import('../backup/restore/restore-progress.ts')).restoreProgress(filtered ? undefined : tree.point.files) : undefined;
     stopProgress = () => progress?.stop();
     const observer: RestoreObserver = {
       warn: (message) => log.warn(message),

@@ -1,5 +1,5 @@
-import { listPoints, type ListedPoint } from '../backup/snapshot-list.ts';
-import { closeReplicas, openReplicas, parseReplicas, type Replica } from '../backup/restore-replicas.ts';
+import { listPoints, type ListedPoint } from '../backup/restore/snapshot-list.ts';
+import { closeReplicas, openReplicas, parseReplicas, type Replica } from '../backup/restore/restore-replicas.ts';
 import { EXIT } from '../errors.ts';
 import { createLogger } from '../observe/logger.ts';
 import { formatBytes } from '../observe/format.ts';

@@ -1,5 +1,5 @@
 import type { StorageAdapter } from '../../adapters/index.ts';
-import { keptPoints, type KeepPolicy } from '../backup/retention.ts';
+import { keptPoints, type KeepPolicy } from '../backup/forget/retention.ts';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from '../queue/retry.ts';
 import { selectForget, type StoredHistoryRecord } from './forget-selection.ts';
 import { isPoint } from './history-record.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { chooseBase } from '../../src/backup/backup-parent.ts';
-import { planEntry, planHashed, planTree, type PlanPolicy, type PlanStep } from '../../src/backup/backup-plan.ts';
-import type { ScannedFile, TreeEntry } from '../../src/backup/backup-tree.ts';
+import { chooseBase } from '../../src/backup/make/backup-parent.ts';
+import { planEntry, planHashed, planTree, type PlanPolicy, type PlanStep } from '../../src/backup/make/backup-plan.ts';
+import type { ScannedFile, TreeEntry } from '../../src/backup/make/backup-tree.ts';
 import { pointIdAt } from '../../src/backup/layout.ts';
 import type { FileEntry, ManifestEntry, Strategy } from '../../src/backup/manifest-entry.ts';
 

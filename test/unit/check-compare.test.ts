@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ObjectEntry } from '../../adapters/index.ts';
-import { compareWithListing, judgeHash, judgeListed, type Compared } from '../../src/backup/check-compare.ts';
-import { ExpectedIndex, type ExpectedObject } from '../../src/backup/check-expected.ts';
-import { UnreferencedTally } from '../../src/backup/check-unreferenced.ts';
+import { compareWithListing, judgeHash, judgeListed, type Compared } from '../../src/backup/check/check-compare.ts';
+import { ExpectedIndex, type ExpectedObject } from '../../src/backup/check/check-expected.ts';
+import { UnreferencedTally } from '../../src/backup/check/check-unreferenced.ts';
 import type { ManifestEntry } from '../../src/backup/manifest-entry.ts';
 
 const S1 = '2026-01-01T00-00-00-000Z';

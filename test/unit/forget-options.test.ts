@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseKeepCount, parseKeepPolicy } from '../../src/backup/forget-options.ts';
+import { parseKeepCount, parseKeepPolicy } from '../../src/backup/forget/forget-options.ts';
 import { UsageError } from '../../src/errors.ts';
 
 describe('forget --keep-* options', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isDeletableContent, parseContentKey, planSetRetention, protectForUnreadable, type ContentContext } from '../../src/backup/forget-plan.ts';
+import { isDeletableContent, parseContentKey, planSetRetention, protectForUnreadable, type ContentContext } from '../../src/backup/forget/forget-plan.ts';
 import { pointIdAt } from '../../src/backup/layout.ts';
 
 const id = (iso: string) => pointIdAt(new Date(iso));

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { StorageAdapter } from '../../adapters/index.ts';
 import { StorageError } from '../../adapters/errors.ts';
 import { createLocalAdapter } from '../../adapters/local/local-adapter.ts';
-import { emptyDestinationResult } from '../../src/backup/forget-result.ts';
-import { forgetBackupSets, type ForgetSetsOptions } from '../../src/backup/forget-sets.ts';
+import { emptyDestinationResult } from '../../src/backup/forget/forget-result.ts';
+import { forgetBackupSets, type ForgetSetsOptions } from '../../src/backup/forget/forget-sets.ts';
 import { contentKey, manifestKey, MANIFESTS_PREFIX, pointIdAt, SETS_PREFIX } from '../../src/backup/layout.ts';
-import type { KeepPolicy } from '../../src/backup/retention.ts';
+import type { KeepPolicy } from '../../src/backup/forget/retention.ts';
 import { BackupFixture, damageManifest, keysUnder, restoreProblems } from '../harness/forget-fixture.ts';
 import { tempDir } from '../harness/temp-dir.ts';
 

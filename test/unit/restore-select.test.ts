@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { pointIdAt } from '../../src/backup/layout.ts';
-import { parsePointChoice, selectPoint, type PointCandidate } from '../../src/backup/restore-select.ts';
+import { parsePointChoice, selectPoint, type PointCandidate } from '../../src/backup/restore/restore-select.ts';
 import { FatalRunError, UsageError } from '../../src/errors.ts';
 
 const at = (iso: string): PointCandidate => ({ id: pointIdAt(new Date(iso)), kind: 'set', timeMs: Date.parse(iso), replicas: ['/r'] });

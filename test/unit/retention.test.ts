@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.ts';
-import { describePolicy, isoWeek, keptPoints, KEEP_RULES, type KeepPolicy } from '../../src/backup/retention.ts';
+import { describePolicy, isoWeek, keptPoints, KEEP_RULES, type KeepPolicy } from '../../src/backup/forget/retention.ts';
 
 /** A point per ISO time; its id is the time, as set ids are. */
 const points = (...times: string[]) => times.map((time) => ({ id: time, time }));
