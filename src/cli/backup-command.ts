@@ -2,11 +2,11 @@ import { runBackup } from '../backup/make/backup-job.ts';
 import { backupJson, backupText, unreachableJson } from '../backup/make/backup-report.ts';
 import { STRATEGIES, type Strategy } from '../backup/manifest-entry.ts';
 import { EXIT, FatalRunError, UsageError } from '../errors.ts';
-import type { SyncObserver } from '../jobs/sync.ts';
 import { createLogger } from '../observe/logger.ts';
 import { parseSourceAndDestinations } from './endpoint-args.ts';
 import { transferTuning, validateCommon } from './options.ts';
 import { onInterrupt } from './signals.ts';
+import { transferObserver } from './transfer-observer.ts';
 
 /** --strategy and --synthetic, checked together: a synthetic set is a full one by definition. */
 export function backupStrategy(raw: Record<string, unknown>): { strategy: Strategy; synthetic: boolean } {
@@ -26,17 +26,7 @@ export async function runBackupCommand(sourceInput: string, destInputs: readonly
   const { source, destinations } = parseSourceAndDestinations('backup', sourceInput, destInputs);
 
   const log = createLogger(options.logLevel);
-  const showProgress = options.progress ?? (process.stderr.isTTY === true && !options.json);
-  const progress = showProgress ? (await import('../observe/progress.ts')).progressObserver('backup') : undefined;
-  const observer: SyncObserver = {
-    ...progress,
-    plan: (line) => process.stdout.write(options.json ? '' : `${line}\n`),
-    warn: (message) => log.warn(message),
-    phase: (name) => {
-      progress?.phase?.(name);
-      log.info({ phase: name }, `backup: ${name}`);
-    },
-  };
+  const { observer, progress } = await transferObserver('backup', options, log);
 
   // No state store: the destinations alone say which sets exist, so --state-dir plays no part.
   const interrupt = onInterrupt();

@@ -1,6 +1,6 @@
 import { EXIT, FatalRunError, UsageError } from '../errors.ts';
 import { parseSourceAndDestinations } from './endpoint-args.ts';
-import { runSync, type SyncObserver, type TransferMode } from '../jobs/sync.ts';
+import { runSync, type TransferMode } from '../jobs/sync.ts';
 import { runVerify, type VerifyResult } from '../jobs/verify.ts';
 import { verifyText } from '../jobs/verify-report.ts';
 import { DEFAULT_RETRY } from '../queue/retry.ts';
@@ -9,6 +9,7 @@ import { jsonSummary, textSummary } from '../observe/report.ts';
 import { StateStore } from '../state/store.ts';
 import { transferTuning, validateCommon } from './options.ts';
 import { onInterrupt } from './signals.ts';
+import { transferObserver } from './transfer-observer.ts';
 
 /** `cloudmirror sync|copy|migrate SOURCE DEST...`: validate everything, run, report, pick the exit code. */
 export async function runTransferCommand(mode: TransferMode, sourceInput: string, destInputs: readonly string[], raw: Record<string, unknown>): Promise<number> {
@@ -19,17 +20,7 @@ export async function runTransferCommand(mode: TransferMode, sourceInput: string
   const { source, destinations } = parseSourceAndDestinations(mode, sourceInput, destInputs);
 
   const log = createLogger(options.logLevel);
-  const showProgress = options.progress ?? (process.stderr.isTTY === true && !options.json);
-  const progress = showProgress ? (await import('../observe/progress.ts')).progressObserver(mode) : undefined;
-  const observer: SyncObserver = {
-    ...progress,
-    plan: (line) => process.stdout.write(options.json ? '' : `${line}\n`),
-    warn: (message) => log.warn(message),
-    phase: (name) => {
-      progress?.phase?.(name);
-      log.info({ phase: name }, `${mode}: ${name}`);
-    },
-  };
+  const { observer, progress } = await transferObserver(mode, options, log);
 
   const store = StateStore.open(options.stateDir);
   const interrupt = onInterrupt();

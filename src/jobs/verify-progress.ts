@@ -1,4 +1,4 @@
-import cliProgress from 'cli-progress';
+import { progressBar } from '../observe/progress-bar.ts';
 import { formatBytes } from '../observe/format.ts';
 import type { VerifyObserver } from './verify.ts';
 
@@ -7,13 +7,7 @@ import type { VerifyObserver } from './verify.ts';
  * while the listings stream), differences found, bytes hashed. Redrawn a few times a second.
  */
 export function verifyProgress(): VerifyObserver & { stop(): void } {
-  const bar = new cliProgress.SingleBar({
-    stream: process.stderr,
-    format: 'verify [{bar}] {value}/{total} keys | {differences} differences | {hashed} hashed',
-    barsize: 24,
-    hideCursor: true,
-    fps: 5,
-  }, cliProgress.Presets.shades_classic);
+  const bar = progressBar('verify [{bar}] {value}/{total} keys | {differences} differences | {hashed} hashed');
   let settled = 0;
   let differences = 0;
   let hashed = 0;

@@ -1,4 +1,4 @@
-import cliProgress from 'cli-progress';
+import { progressBar } from './progress-bar.ts';
 import type { SyncObserver } from '../jobs/sync.ts';
 import { formatBytes } from './format.ts';
 
@@ -8,14 +8,7 @@ import { formatBytes } from './format.ts';
  * and the ETA. Redrawn a few times a second, not per object.
  */
 export function progressObserver(label: string): SyncObserver & { stop(): void } {
-  const bar = new cliProgress.SingleBar({
-    stream: process.stderr,
-    format: `${label} [{bar}] {value}/{total} objects | {sent} sent | {rate}/s | ETA {eta_formatted} | {phase}`,
-    barsize: 24,
-    hideCursor: true,
-    fps: 5,
-    etaBuffer: 50,
-  }, cliProgress.Presets.shades_classic);
+  const bar = progressBar(`${label} [{bar}] {value}/{total} objects | {sent} sent | {rate}/s | ETA {eta_formatted} | {phase}`, { eta: true });
   const started = Date.now();
   let sent = 0;
   let settled = 0;

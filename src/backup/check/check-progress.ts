@@ -1,4 +1,4 @@
-import cliProgress from 'cli-progress';
+import { progressBar } from '../../observe/progress-bar.ts';
 import { formatBytes } from '../../observe/format.ts';
 import type { CheckObserver } from './check-destination.ts';
 
@@ -13,13 +13,7 @@ export interface RepairProgress {
  * Redrawn a few times a second, not per object.
  */
 export function checkProgress(label: 'check' | 'repair'): CheckObserver & RepairProgress & { stop(): void } {
-  const bar = new cliProgress.SingleBar({
-    stream: process.stderr,
-    format: `${label} [{bar}] {value}/{total} objects | {problems} problems${label === 'repair' ? ' | {fixed} fixed' : ''} | {hashed} hashed`,
-    barsize: 24,
-    hideCursor: true,
-    fps: 5,
-  }, cliProgress.Presets.shades_classic);
+  const bar = progressBar(`${label} [{bar}] {value}/{total} objects | {problems} problems${label === 'repair' ? ' | {fixed} fixed' : ''} | {hashed} hashed`);
   let total = 0;
   let settled = 0;
   let problems = 0;

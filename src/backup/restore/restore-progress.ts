@@ -1,4 +1,4 @@
-import cliProgress from 'cli-progress';
+import { progressBar } from '../../observe/progress-bar.ts';
 import { formatBytes } from '../../observe/format.ts';
 import type { RestoreObserver } from './restore-run.ts';
 
@@ -8,14 +8,7 @@ import type { RestoreObserver } from './restore-run.ts';
  * queued; without, it is the point's file count from the start.
  */
 export function restoreProgress(totalFiles: number | undefined): Pick<RestoreObserver, 'queued' | 'settled'> & { stop(): void } {
-  const bar = new cliProgress.SingleBar({
-    stream: process.stderr,
-    format: 'restore [{bar}] {value}/{total} files | {written} | {rate}/s | ETA {eta_formatted}',
-    barsize: 24,
-    hideCursor: true,
-    fps: 5,
-    etaBuffer: 50,
-  }, cliProgress.Presets.shades_classic);
+  const bar = progressBar('restore [{bar}] {value}/{total} files | {written} | {rate}/s | ETA {eta_formatted}', { eta: true });
   const started = Date.now();
   let written = 0;
   let settled = 0;
