@@ -28,14 +28,15 @@ export async function runBackupCommand(sourceInput: string, destInputs: readonly
   const log = createLogger(options.logLevel);
   const { observer, progress } = await transferObserver('backup', options, log);
 
-  // No state store: the destinations alone say which sets exist, so --state-dir plays no part.
+  // No state store: the destinations alone say which sets exist. Its folder is still named, so
+  // that a backup of a tree holding it (a home folder) leaves the live database out.
   const interrupt = onInterrupt();
   try {
     const result = await runBackup({
       source, destinations, strategy, synthetic,
       dryRun: options.dryRun, compare: options.compare, include: options.include, exclude: options.exclude,
       concurrency: options.concurrency, retry: { attempts: options.retries, baseDelayMs: 200, maxDelayMs: 20_000 },
-      tuning: transferTuning(options), bandwidth: options.bandwidth,
+      tuning: transferTuning(options), bandwidth: options.bandwidth, stateDir: options.stateDir,
     }, observer, interrupt.signal);
     progress?.stop();
     process.stdout.write(options.json ? `${backupJson(result)}\n` : backupText(result));

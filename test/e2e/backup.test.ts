@@ -22,7 +22,7 @@ interface BackupJson {
   ok: boolean;
   durationMs: number;
   set: { id: string; strategy: string; synthetic: boolean; parent: string | null; files: number; bytes: number; stored: { files: number; bytes: number } } | null;
-  destinations: Array<Omit<DestinationJson, 'deleted'>>;
+  destinations: DestinationJson[];
 }
 
 let emulators: Emulators;

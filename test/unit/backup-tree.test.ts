@@ -78,6 +78,15 @@ describe('filterTree', () => {
     expect(entries.map((e) => e.path).filter((p) => p.includes('.cloudmirror'))).toEqual(['a/.cloudmirror']);
   });
 
+  it('leaves out cloudmirror\'s own state folder when it lies inside the source (a live database)', async () => {
+    const root = await sampleTree();
+    await mkdir(path.join(root, 'home/.state/cloudmirror'), { recursive: true });
+    await writeFile(path.join(root, 'home/.state/cloudmirror/index.sqlite'), 'db');
+    await writeFile(path.join(root, 'home/.state/other.txt'), 'kept');
+    const entries = await collect(localTree(root, { problem: () => undefined, skipped: () => undefined }, 'home/.state/cloudmirror'));
+    expect(entries.map((e) => e.path).filter((p) => p.startsWith('home'))).toEqual(['home', 'home/.state', 'home/.state/other.txt']);
+  });
+
   it('an excluded folder goes with everything in it', async () => {
     expect(await tree([], ['logs/**', 'secret'])).toEqual(['file a.txt', 'dir a', 'dir a/b', 'file a/b/deep.txt', 'dir empty', 'symlink link']);
   });

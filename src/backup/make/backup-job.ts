@@ -35,6 +35,8 @@ export interface BackupOptions {
   readonly tuning: TransferTuning;
   /** Upload bandwidth cap in bytes per second; undefined: none. */
   readonly bandwidth?: number | undefined;
+  /** cloudmirror's state folder: left out when it lies inside a local source (its database changes while read). */
+  readonly stateDir?: string | undefined;
 }
 
 export interface BackupResult {
@@ -61,7 +63,7 @@ const MAX_WAITING_ENTRIES = 10_000;
  */
 export async function runBackup(options: BackupOptions, observer: SyncObserver = {}, signal: AbortSignal = new AbortController().signal): Promise<BackupResult> {
   const started = performance.now();
-  const source = await openBackupSource(options.source, options.tuning, options.retry);
+  const source = await openBackupSource(options.source, options.tuning, options.retry, options.stateDir);
   const targets = options.destinations.map((e) => new BackupTarget(new Destination(e, options.tuning, options.concurrency, options.retry)));
   for (const t of targets) t.destination.createMissing = !options.dryRun;
   let parent: VerifiedManifest | undefined;

@@ -3,9 +3,9 @@ import { formatBytes, formatDuration } from '../../observe/format.ts';
 import type { BackupResult } from './backup-job.ts';
 import type { SetSummary } from './backup-tally.ts';
 
-/** A destination as `--json` shows it: the transfer summary's fields (a backup never deletes). */
+/** A destination as `--json` shows it: every field of the transfer summary, so scripts read one shape (a backup never deletes). */
 function destinationJson(d: DestinationSummary) {
-  return { url: d.url, uploaded: d.uploaded, copied: d.copied, unchanged: d.unchanged, failed: d.failed, bytes: d.bytes, errors: d.errors };
+  return { url: d.url, uploaded: d.uploaded, copied: d.copied, deleted: 0, unchanged: d.unchanged, failed: d.failed, bytes: d.bytes, errors: d.errors };
 }
 
 /** The one --json object: the transfer summary of DESIGN.md with the set added. */
@@ -17,7 +17,7 @@ export function backupJson(result: BackupResult): string {
 export function unreachableJson(urls: readonly string[], message: string): string {
   return JSON.stringify({
     ok: false, durationMs: 0, set: null,
-    destinations: urls.map((url) => ({ url, uploaded: 0, copied: 0, unchanged: 0, failed: 0, bytes: 0, errors: [{ key: '', message }] })),
+    destinations: urls.map((url) => ({ url, uploaded: 0, copied: 0, deleted: 0, unchanged: 0, failed: 0, bytes: 0, errors: [{ key: '', message }] })),
   });
 }
 

@@ -28,16 +28,18 @@ export interface BackupSource {
 }
 
 /** Missing or unreadable source: UsageError (exit 2), as for sync. */
-export async function openBackupSource(endpoint: Endpoint, tuning: TransferTuning, retry: RetryPolicy): Promise<BackupSource> {
+export async function openBackupSource(endpoint: Endpoint, tuning: TransferTuning, retry: RetryPolicy, stateDir?: string): Promise<BackupSource> {
   const reader = await openSource(endpoint, tuning, retry);
   const problems: ScanProblem[] = [];
   const skipped: string[] = [];
   const report = { problem: (p: ScanProblem) => problems.push(p), skipped: (what: string) => skipped.push(what) };
   if (reader instanceof LocalSource) {
     const root = reader.root;
+    const inside = stateDir === undefined ? '' : path.relative(root, path.resolve(stateDir));
+    const stateKey = inside === '' || inside.startsWith('..') || path.isAbsolute(inside) ? undefined : inside.split(path.sep).join('/');
     return {
       url: endpoint.url, reader, problems, skipped,
-      tree: (filter) => filterTree(localTree(root, report), filter),
+      tree: (filter) => filterTree(localTree(root, report, stateKey), filter),
       async restat(file) {
         const st = await lstat(path.join(root, file.path)).catch((error: unknown) => {
           throw new StorageError('NotFound', `${file.path}: source file disappeared during the backup`, { key: file.path, cause: error });

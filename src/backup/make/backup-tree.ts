@@ -33,8 +33,11 @@ export interface TreeReport {
   skipped(what: string): void;
 }
 
-/** A local folder's tree: files with modes, every folder, symlinks with their targets, in manifest order. */
-export async function* localTree(root: string, report: TreeReport): AsyncGenerator<TreeEntry> {
+/**
+ * A local folder's tree: files with modes, every folder, symlinks with their targets, in manifest
+ * order; without `leaveOut` (a folder key: cloudmirror's own state folder) and what it holds.
+ */
+export async function* localTree(root: string, report: TreeReport, leaveOut?: string): AsyncGenerator<TreeEntry> {
   const walk = walkSorted(root, {
     tree: true,
     skipName: isLocalTempName,
@@ -47,6 +50,7 @@ export async function* localTree(root: string, report: TreeReport): AsyncGenerat
   for await (const e of walk) {
     // A source that is itself a kept mirror: its history (`.cloudmirror/`) is not content, as for sync.
     if (isMirrorReserved(e.type === 'dir' ? `${e.key}/` : e.key)) continue;
+    if (leaveOut !== undefined && (e.key === leaveOut || e.key.startsWith(`${leaveOut}/`))) continue;
     if (e.type === 'file') yield { type: 'file', path: e.key, size: e.size, mtimeMs: e.mtimeMs, mode: e.mode };
     else if (e.type === 'dir') yield { type: 'dir', path: e.key, mode: e.mode, mtimeMs: e.mtimeMs };
     else yield { type: 'symlink', path: e.key, target: e.target, mtimeMs: e.mtimeMs };
