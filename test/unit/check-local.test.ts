@@ -64,14 +64,25 @@ describe('check on a local folder', () => {
     }]);
   });
 
-  it('reports a missing needed set once, and still checks its content through the sets that need it', async () => {
+  it('reports a needed set that another replica holds as missing here, once, and still checks its content through the sets that need it', async () => {
+    const a = await repository();
+    const b = await repository();
+    await twoSets([a.adapter, b.adapter]);
+    await a.adapter.delete([manifestKey(S1), contentKey(S1, 'a.txt')]);
+    const d = (await check([a.root, b.root])).destinations[0];
+    expect(kinds(d)).toEqual([['missing-set', manifestKey(S1)], ['missing-object', contentKey(S1, 'a.txt')]]);
+    expect(d?.problems[0]?.message).toContain(`needed by set ${S2}`);
+    expect(d?.notes).toEqual([]);
+  });
+
+  it('takes a needed set no replica has a manifest of as forgotten (a note), and still checks the content later sets use', async () => {
     const { root, adapter } = await repository();
     await twoSets([adapter]);
     await adapter.delete([manifestKey(S1), contentKey(S1, 'a.txt')]);
     const d = (await check([root])).destinations[0];
-    expect(kinds(d)).toEqual([['missing-set', manifestKey(S1)], ['missing-object', contentKey(S1, 'a.txt')]]);
-    expect(d?.problems[0]?.message).toContain(`needed by set ${S2}`);
-    expect(d?.notes).toEqual([]);
+    expect(kinds(d)).toEqual([['missing-object', contentKey(S1, 'a.txt')]]);
+    // docs/c.txt of S1 is no longer used by S2: left over, as forget would not have left it.
+    expect(d?.notes.map((n) => [n.kind, n.set])).toEqual([['forgotten-set', S1], ['set-without-manifest', S1]]);
   });
 
   it('checks the content of a set whose own manifest is damaged through the later sets that refer to it', async () => {

@@ -9,7 +9,7 @@ import { compareWithListing, judgeHash, type ObjectVerdict } from './check-compa
 import { ExpectedIndex, type ExpectedObject } from './check-expected.ts';
 import { learnMd5 } from './check-hash.ts';
 import { closeInspected, indexAndClose, inspectManifest, type InspectedManifest, type ManifestState } from './check-manifest.ts';
-import { addProblem, emptyCheck, type DestinationCheck, type Problem } from './check-types.ts';
+import { addProblem, emptyCheck, type DestinationCheck, type Note, type Problem } from './check-types.ts';
 import { UnreferencedTally, type UnreferencedGroup } from './check-unreferenced.ts';
 import { manifestKey, SETS_PREFIX } from '../layout.ts';
 import type { StoredSet } from '../repository.ts';
@@ -65,7 +65,7 @@ export async function checkDestination(
       ? await readAllManifests(adapter, stored.map((s) => s.id), index, options, signal)
       : await readSnapshotManifests(adapter, options.snapshot, listed, index, options, signal);
     check.sets = states.size;
-    const missingSets = reportManifests(states, listed, url, problem);
+    const missingSets = reportManifests(states, listed, url, options.elsewhere, problem, (n) => check.notes.push(n));
     const totals = index.totals();
     check.objects = totals.objects;
     check.bytes = totals.bytes;
@@ -146,10 +146,14 @@ async function readSnapshotManifests(adapter: StorageAdapter, snapshot: string, 
 
 /**
  * Problems of the manifests themselves: damaged or unreadable ones, and sets needed by a healthy
- * manifest that have none here (one problem per missing set, naming who needs it). Returns the
- * ids of those missing sets.
+ * manifest that have none here while another DEST has one (one problem per missing set, naming
+ * who needs it). A needed set no DEST has is one `forget` removed: what restore needs of it is
+ * its objects, which are checked anyway, so it is a note. Returns the ids of the missing sets.
  */
-function reportManifests(states: ReadonlyMap<string, ManifestState>, listed: ReadonlySet<string>, url: string, problem: (p: Problem) => void): Set<string> {
+function reportManifests(
+  states: ReadonlyMap<string, ManifestState>, listed: ReadonlySet<string>, url: string, elsewhere: (id: string) => string | undefined,
+  problem: (p: Problem) => void, note: (n: Note) => void,
+): Set<string> {
   const neededBy = new Map<string, string[]>();
   for (const [id, state] of states) {
     const key = manifestKey(id);
@@ -162,13 +166,21 @@ function reportManifests(states: ReadonlyMap<string, ManifestState>, listed: Rea
       }
     }
   }
+  const missingSets = new Set<string>();
   for (const [missing, by] of neededBy) {
+    const users = `set ${by.join(', set ')}${by.length === 3 ? ' and maybe more' : ''}`;
+    const holder = elsewhere(missing);
+    if (holder === undefined) {
+      note({ kind: 'forgotten-set', set: missing, key: manifestKey(missing), message: `set ${missing} has no manifest (forgotten); its objects still in use (by ${users}) are checked with them` });
+      continue;
+    }
+    missingSets.add(missing);
     problem({
       kind: 'missing-set', set: missing, key: manifestKey(missing),
-      message: `set ${missing} is needed by set ${by.join(', set ')}${by.length === 3 ? ' and maybe more' : ''}, but has no manifest at ${url}: those points cannot be restored from here`,
+      message: `set ${missing} is needed by ${users} and held by ${holder}, but has no manifest at ${url}: this replica missed it; cloudmirror repair ${url} ${holder} copies it`,
     });
   }
-  return new Set(neededBy.keys());
+  return missingSets;
 }
 
 /** Each set's prefix listed in turn, sorted: with --snapshot, only the prefixes the selected sets refer to. */

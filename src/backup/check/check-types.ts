@@ -12,7 +12,7 @@ export type ProblemKind =
   | 'missing-object'
   | 'wrong-size'
   | 'wrong-hash'
-  /** A set's header needs a set whose manifest is not at this destination. */
+  /** A set's header needs a set whose manifest is not at this destination but at another DEST of the same run (this replica missed it). */
   | 'missing-set'
   /** An object or manifest could not be read (permissions, a service error that outlasted the retries). */
   | 'unreadable'
@@ -24,6 +24,11 @@ export type NoteKind =
   | 'unreferenced-objects'
   /** A `sets/<id>/` prefix without a manifest: a backup that did not finish. */
   | 'set-without-manifest'
+  /**
+   * A needed set whose manifest no DEST of the run has: `forget` removed that point and kept only
+   * the objects later sets use, which are checked like any other.
+   */
+  | 'forgotten-set'
   | 'no-sets';
 
 export interface Finding<K extends string> {

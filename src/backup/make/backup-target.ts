@@ -82,9 +82,13 @@ export class BackupTarget {
     if (!outcome.ok) this.problem(`${this.url}: the manifest of backup set ${id} could not be written (${messageOf(outcome.error)}), so the set does not exist here`);
   }
 
-  /** The error for earlier sets this set's files refer to and this destination lacks (it was down when they were made). */
+  /**
+   * The error for earlier sets this set's files refer to that another destination holds and this
+   * one lacks (it was down when they were made). A needed set no destination lists is one
+   * `forget` removed, keeping only the objects later sets use: not missing.
+   */
   reportMissing(needs: Iterable<string>, setId: string, others: readonly BackupTarget[]): void {
-    const missing = this.missingOf(needs, setId);
+    const missing = this.missingOf(needs, setId).filter((id) => others.some((o) => o !== this && o.sets.has(id)));
     if (missing.length === 0) return;
     const sets = missing.length === 1 ? `backup set ${missing[0]}` : `backup sets ${missing.join(', ')}`;
     this.problem(`${this.url} lacks ${sets}, which set ${setId} refers to for unchanged files (this destination was unreachable or failed when ${missing.length === 1 ? 'it was' : 'they were'} made), so set ${setId} cannot be restored from here until ${missing.length === 1 ? 'it is' : 'they are'} copied over; ${repairHint(this, others, (o) => missing.every((m) => o.sets.has(m)), missing.length === 1 ? 'it' : 'them')}`);
