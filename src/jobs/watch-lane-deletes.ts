@@ -1,0 +1,83 @@
+import type { StorageAdapter } from '../../adapters/index.ts';
+import type { LocalSource } from '../scan/local-source.ts';
+import { sourceStateOf } from '../watch/source-state.ts';
+import { DONE, SourceReadError, down, failKey, isDestinationWide, keyFailed, retrying, succeeded, type LaneHealth, type Outcome } from './watch-lane-health.ts';
+import type { LaneQueue, PendingOp } from './watch-queue.ts';
+
+/** Keys per delete request (S3's DeleteObjects maximum; adapters split further as they need). */
+export const DELETE_BATCH = 1000;
+/** How often deletes are looked at again while the source folder itself is missing. */
+const MISSING_ROOT_RETRY_MS = 5000;
+
+/** What the delete path of a lane works with (its health included). */
+export interface DeleteContext extends LaneHealth {
+  readonly destId: () => number;
+  /** Throws before the lane started. */
+  readonly adapter: () => StorageAdapter;
+  readonly source: LocalSource;
+  readonly queue: LaneQueue;
+  /** Whether the source folder itself is there (see LaneContext). */
+  readonly sourceRootPresent: () => Promise<boolean>;
+  /** An operation on `key` ended (or went back to waiting): the lane looks at a change that came meanwhile. */
+  readonly afterward: (key: string, outcome: Outcome) => void;
+  /** The missing source folder was reported: not again until it is back. */
+  warnedMissingRoot: boolean;
+}
+
+/** A batch of deletes taken from the queue: each is checked against the source, the rest sent in one request. */
+export async function runDeletes(d: DeleteContext, ops: readonly PendingOp[]): Promise<void> {
+  const outcomes = new Map<string, Outcome>(ops.map((op) => [op.key, DONE]));
+  try {
+    const rows: Array<{ key: string; id: number }> = [];
+    for (const op of ops) {
+      const id = await op.id;
+      const state = await sourceStateOf(d.source.root, op.key);
+      if (state.kind === 'file') {
+        // Back since it was planned: the delete is moot; the key is looked at anew below.
+        await d.store.journalDiscard(id);
+        d.queue.markAgain(op.key, op.since);
+      } else if (state.kind === 'unknown') {
+        await failKey(d, op.key, id, new SourceReadError(state.message));
+      } else {
+        rows.push({ key: op.key, id });
+      }
+    }
+    if (rows.length === 0) return;
+    await Promise.all(rows.map((r) => d.store.journalStartAs(r.id, 'delete')));
+    const outcome = await deleteKeys(d, rows);
+    for (const r of rows) outcomes.set(r.key, outcome);
+  } catch (error) {
+    for (const op of ops) keyFailed(d, op.key, error);
+  } finally {
+    for (const op of ops) d.afterward(op.key, outcomes.get(op.key) ?? DONE);
+  }
+}
+
+/** Deletes keys already marked running; each is recorded once the batch is confirmed. */
+export async function deleteKeys(d: DeleteContext, rows: ReadonlyArray<{ key: string; id: number }>): Promise<Outcome> {
+  const { store, log } = d;
+  if (!(await d.sourceRootPresent())) {
+    // The whole source folder is gone: an unmounted disk looks like that. Deletes wait for it.
+    if (!d.warnedMissingRoot) log.error({ destination: d.url }, `source folder ${d.source.root} is missing: deletes at ${d.url} wait until it is back`);
+    d.warnedMissingRoot = true;
+    await Promise.all(rows.map((r) => store.journalReplan(r.id, 'source folder missing')));
+    return { kind: 'later', notBefore: Date.now() + MISSING_ROOT_RETRY_MS };
+  }
+  d.warnedMissingRoot = false;
+  const adapter = d.adapter();
+  try {
+    await retrying(d, () => adapter.delete(rows.map((r) => r.key)));
+  } catch (error) {
+    if (isDestinationWide(d, error)) {
+      let outcome: Outcome = DONE;
+      for (const r of rows) outcome = await down(d, r.id, error);
+      return outcome;
+    }
+    for (const r of rows) await failKey(d, r.key, r.id, error);
+    return DONE;
+  }
+  await Promise.all(rows.map((r) => store.recordDeleted(d.destId(), r.id, r.key)));
+  d.tally.deleted += rows.length;
+  succeeded(d);
+  return DONE;
+}

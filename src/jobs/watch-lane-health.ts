@@ -1,0 +1,136 @@
+import type { DestinationSummary } from './destination.ts';
+import { isStorageError, type StorageAdapter } from '../../adapters/index.ts';
+import { messageOf } from '../errors.ts';
+import type { Log } from '../observe/logger.ts';
+import { withRetry, type RetryPolicy } from '../queue/retry.ts';
+import { mirrorContent } from '../scan/mirror-content.ts';
+import type { StateStore } from '../state/store.ts';
+import type { Breaker } from './watch-breaker.ts';
+
+/** What a lane has done so far: a destination summary without its URL. */
+export type LaneTally = Omit<DestinationSummary, 'url'>;
+
+/** How an operation ended: done (recorded, moot or failed for good), or waiting again until `notBefore`. */
+export type Outcome = { readonly kind: 'done' } | { readonly kind: 'later'; readonly notBefore: number };
+export const DONE: Outcome = Object.freeze({ kind: 'done' });
+
+/** Consecutive permission failures after which the credentials, not one key, are taken as the problem. */
+const AUTH_FAILURES_DOWN = 3;
+/** Listed errors per destination; beyond this only the count grows. */
+const MAX_LISTED_ERRORS = 1000;
+
+/** A failure reading the source file, as opposed to writing to the destination. */
+export class SourceReadError extends Error {
+  override readonly name = 'SourceReadError';
+}
+
+/**
+ * The outcome and health bookkeeping of one lane, shared by its write and delete paths: the
+ * tally, the breaker, and what tells one key's failure from the destination's. One object per
+ * lane: its mutable fields are the lane's state, not copies.
+ */
+export interface LaneHealth {
+  readonly url: string;
+  readonly store: StateStore;
+  readonly log: Log;
+  readonly retry: RetryPolicy;
+  readonly breaker: Breaker;
+  readonly tally: LaneTally;
+  /** Permission failures in a row; any success resets it. */
+  authFailures: number;
+  /** Operations in flight retry until this is aborted (the destination went down, or the lane stops). */
+  abort: AbortController;
+}
+
+export async function discard(h: LaneHealth, id: number): Promise<Outcome> {
+  await h.store.journalDiscard(id);
+  return DONE;
+}
+
+/** The destination as a whole failed: the operation waits (planned) and the breaker opens. */
+export async function down(h: LaneHealth, id: number, error: unknown): Promise<Outcome> {
+  const message = messageOf(error);
+  await h.store.journalReplan(id, message);
+  if (h.breaker.isUp) {
+    h.breaker.trip(message);
+    // Operations in flight stop retrying: the probe decides when to try again.
+    h.abort.abort();
+    h.abort = new AbortController();
+  }
+  return { kind: 'later', notBefore: 0 };
+}
+
+/** This key failed for good (until it changes again or a rescan plans it anew). */
+export async function failKey(h: LaneHealth, key: string, id: number, error: unknown): Promise<Outcome> {
+  await h.store.journalFailed(id, messageOf(error));
+  keyFailed(h, key, error);
+  return DONE;
+}
+
+export function keyFailed(h: LaneHealth, key: string, error: unknown): void {
+  const message = messageOf(error);
+  h.tally.failed++;
+  if (h.tally.errors.length < MAX_LISTED_ERRORS) h.tally.errors.push({ key, message });
+  h.log.warn({ destination: h.url, key }, `${h.url}: ${message.includes(key) ? message : `${key}: ${message}`}`);
+}
+
+export function succeeded(h: LaneHealth): void {
+  h.authFailures = 0;
+  h.breaker.succeeded();
+}
+
+/**
+ * Failures that concern the destination, not one key: what stayed retryable through every
+ * retry (unreachable, throttled, 5xx), a vanished bucket, and permission refused for several
+ * keys in a row (credentials revoked rather than one key forbidden).
+ */
+export function isDestinationWide(h: LaneHealth, error: unknown): boolean {
+  if (!isStorageError(error)) return false;
+  if (error.retryable || error.code === 'NotFound') return true;
+  if (error.code === 'AuthFailed') return ++h.authFailures >= AUTH_FAILURES_DOWN;
+  return false;
+}
+
+export function retrying<T>(h: LaneHealth, action: () => Promise<T>): Promise<T> {
+  return withRetry(action, h.retry, { signal: h.abort.signal });
+}
+
+export async function fromSource<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    throw new SourceReadError(messageOf(error), { cause: error });
+  }
+}
+
+/** Runs a journal update for a row whose id may still be on its way; failures are logged, not thrown. */
+export async function settleRow(h: LaneHealth, id: Promise<number>, update: (id: number) => Promise<void>): Promise<void> {
+  try {
+    await update(await id);
+  } catch (error) {
+    h.log.error({ destination: h.url }, `journal update failed: ${messageOf(error)}`);
+  }
+}
+
+/** What a probe of the destination needs. */
+export interface ProbeContext {
+  /** Throws before the lane started. */
+  readonly adapter: () => StorageAdapter;
+  readonly store: StateStore;
+  readonly destId: () => number;
+  /** The destination was never listed. */
+  readonly needsListing: () => boolean;
+  /** Its listing was adopted: the destination no longer needs one (and wants a rescan). */
+  readonly listed: () => void;
+}
+
+/** Proves the destination answers (the breaker's probe, and the first check when the lane starts). */
+export async function probe(p: ProbeContext): Promise<void> {
+  const adapter = p.adapter();
+  await adapter.prepare({ create: true });
+  if (p.needsListing()) {
+    // Never listed (it was down when the watch started): learn what it holds before sending.
+    await p.store.adoptListing(p.destId(), mirrorContent(adapter.list()));
+    p.listed();
+  }
+}
