@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { describePolicy } from '../backup/forget/retention.ts';
 import { loadConfig } from '../config/load.ts';
 import { ConfigError, formatProblem } from '../config/problem.ts';
 import { EXIT } from '../errors.ts';
@@ -7,7 +8,11 @@ import { EXIT } from '../errors.ts';
 export async function runConfigValidate(file: string): Promise<number> {
   try {
     const config = await loadConfig(file);
-    const jobs = config.jobs.map((j) => `${j.name} (${j.schedule.kind})`).join(', ');
+    const jobs = config.jobs.map((j) => {
+      const backup = j.options.mode === 'backup' ? [`${j.options.synthetic ? 'synthetic full' : j.options.strategy} backup`] : [];
+      const keep = j.keep === undefined ? [] : [describePolicy(j.keep)];
+      return `${j.name} (${[j.schedule.kind, ...backup, ...keep].join('; ')})`;
+    }).join(', ');
     process.stdout.write(`${file}: valid; ${config.jobs.length} job${config.jobs.length === 1 ? '' : 's'}: ${jobs}\n`);
     return EXIT.ok;
   } catch (error) {

@@ -1,25 +1,13 @@
-import { openAdapter, type StorageAdapter } from '../../adapters/index.ts';
-import { forgetMirrorIfAny } from '../backup/forget/forget-mirror.ts';
+import { forgetDestination, type ForgetDestinationOptions } from '../backup/forget/forget-destination.ts';
 import { parseKeepPolicy } from '../backup/forget/forget-options.ts';
 import { forgetFailureJson, forgetJson, forgetText } from '../backup/forget/forget-report.ts';
-import { emptyDestinationResult, type DestinationForgetResult } from '../backup/forget/forget-result.ts';
-import { forgetBackupSets } from '../backup/forget/forget-sets.ts';
-import { describePolicy, type KeepPolicy } from '../backup/forget/retention.ts';
+import { describePolicy } from '../backup/forget/retention.ts';
 import { parseEndpoint, type Endpoint } from '../endpoints.ts';
 import { EXIT, UsageError, messageOf } from '../errors.ts';
-import { createLogger, type Log } from '../observe/logger.ts';
-import { DEFAULT_RETRY, withRetry, type RetryPolicy } from '../queue/retry.ts';
+import { createLogger } from '../observe/logger.ts';
+import { DEFAULT_RETRY } from '../queue/retry.ts';
 import { validateCommon } from './options.ts';
 import { onInterrupt } from './signals.ts';
-
-interface ForgetRun {
-  readonly policy: KeepPolicy;
-  readonly dryRun: boolean;
-  readonly concurrency: number;
-  readonly retry: RetryPolicy;
-  readonly signal: AbortSignal;
-  readonly log: Log;
-}
 
 /**
  * `cloudmirror forget DEST... --keep-*`: each DEST on its own (replicas may hold different
@@ -35,11 +23,15 @@ export async function runForgetCommand(destInputs: readonly string[], raw: Recor
   const started = performance.now();
   const interrupt = onInterrupt();
   try {
-    const run: ForgetRun = {
+    const run: ForgetDestinationOptions = {
       policy, dryRun: common.dryRun, concurrency: common.concurrency,
-      retry: { ...DEFAULT_RETRY, attempts: common.retries }, signal: interrupt.signal, log,
+      retry: { ...DEFAULT_RETRY, attempts: common.retries }, signal: interrupt.signal,
     };
-    const results = await Promise.all(destinations.map((d) => forgetDestination(d, run)));
+    const results = await Promise.all(destinations.map(async (d) => {
+      const result = await forgetDestination(d, run);
+      log.info({ url: d.url, kept: result.kept.length, removed: result.removed.length, deletedObjects: result.deletedObjects }, 'forget: destination done');
+      return result;
+    }));
     const interrupted = results.some((r) => r.interrupted);
     const ok = !interrupted && results.every((r) => r.errors.length === 0);
     const result = { ok, durationMs: Math.round(performance.now() - started), dryRun: common.dryRun, policy: describePolicy(policy), interrupted, destinations: results };
@@ -65,26 +57,4 @@ function parseDestinations(inputs: readonly string[]): Endpoint[] {
     seen.add(endpoint.identity);
     return endpoint;
   });
-}
-
-/** One destination, start to end; every failure ends up in its result, never thrown, so the others go on. */
-async function forgetDestination(endpoint: Endpoint, run: ForgetRun): Promise<DestinationForgetResult> {
-  const result = emptyDestinationResult(endpoint.url);
-  let adapter: StorageAdapter | undefined;
-  try {
-    adapter = await openAdapter(endpoint.spec);
-    const opened = adapter;
-    // Never created: forgetting on a destination that does not exist is a typo, not an empty repository.
-    await withRetry(() => opened.prepare({ create: false }), run.retry, { signal: run.signal });
-    await forgetBackupSets(adapter, run, result);
-    if (!result.interrupted) await forgetMirrorIfAny(adapter, run, result);
-    run.log.info({ url: endpoint.url, kept: result.kept.length, removed: result.removed.length, deletedObjects: result.deletedObjects }, 'forget: destination done');
-  } catch (error) {
-    if (run.signal.aborted) result.interrupted = true;
-    const message = messageOf(error);
-    result.errors.push({ key: '', message: message.startsWith(endpoint.url) ? message : `${endpoint.url}: ${message}` });
-  } finally {
-    await adapter?.close().catch(() => undefined);
-  }
-  return result;
 }

@@ -17,35 +17,39 @@ export async function runStatusCommand(raw: Record<string, unknown>): Promise<nu
   const now = Date.now();
   const status = readStatus(stateDir, now);
   // With a config, destinations are also shown per job (a destination may serve several).
-  const byJob = jobs?.jobs.map((j) => ({ job: j.name, destinations: status.destinations.filter((d) => j.identities.includes(d.identity)) }));
+  const byJob = jobs?.jobs.map((j) => ({ job: j.name, mode: j.mode, destinations: status.destinations.filter((d) => j.identities.includes(d.identity)) }));
   if (raw.json === true) {
     process.stdout.write(`${JSON.stringify({
       stateDir, exists: status.exists, destinations: status.destinations.map((d) => toJson(d, now)),
-      ...(byJob === undefined ? {} : { jobs: byJob.map((j) => ({ job: j.job, destinations: j.destinations.map((d) => toJson(d, now)) })) }),
+      ...(byJob === undefined ? {} : { jobs: byJob.map((j) => ({ job: j.job, mode: j.mode, destinations: j.destinations.map((d) => toJson(d, now)) })) }),
     })}\n`);
   } else if (byJob === undefined) {
     process.stdout.write(toText(stateDir, status.exists, status.destinations, now));
   } else {
     const indent = (text: string): string => text.trimEnd().split('\n').map((line) => `  ${line}`).join('\n');
-    process.stdout.write(byJob.map((j) => `job ${j.job}\n${indent(toText(stateDir, status.exists, j.destinations, now))}\n`).join(''));
+    // A backup keeps no index of objects: its destinations show their runs only.
+    process.stdout.write(byJob.map((j) => `job ${j.job} (${j.mode})\n${indent(toText(stateDir, status.exists, j.destinations, now, j.mode !== 'backup'))}\n`).join(''));
   }
   return EXIT.ok;
 }
 
 /** The config's state directory and each job's destinations; null (after reporting) when the config is invalid. */
-async function jobsOf(file: string): Promise<{ stateDir: string; jobs: Array<{ name: string; identities: string[] }> } | null> {
+async function jobsOf(file: string): Promise<{ stateDir: string; jobs: Array<{ name: string; mode: string; identities: string[] }> } | null> {
   const [{ loadConfig }, { ConfigError }, { reportConfigError }] = await Promise.all([
     import('../config/load.ts'), import('../config/problem.ts'), import('./config-command.ts'),
   ]);
   try {
     const config = await loadConfig(file);
-    return { stateDir: config.stateDir, jobs: config.jobs.map((j) => ({ name: j.name, identities: j.options.destinations.map((d) => d.identity) })) };
+    return { stateDir: config.stateDir, jobs: config.jobs.map((j) => ({ name: j.name, mode: JOB_MODE[j.options.mode], identities: j.options.destinations.map((d) => d.identity) })) };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     reportConfigError(error);
     return null;
   }
 }
+
+/** A job's mode as its config file says it (a mirror job runs `sync`). */
+const JOB_MODE = { sync: 'mirror', copy: 'copy', migrate: 'migrate', backup: 'backup' } as const;
 
 /** Age of the oldest change not yet at the destination: the watch's own figure while one runs, else the journal's. */
 function lagMs(d: DestinationStatus, now: number): number {
@@ -72,7 +76,7 @@ function toJson(d: DestinationStatus, now: number) {
   };
 }
 
-function toText(stateDir: string, exists: boolean, destinations: readonly DestinationStatus[], now: number): string {
+function toText(stateDir: string, exists: boolean, destinations: readonly DestinationStatus[], now: number, indexed = true): string {
   if (!exists) return `no state store in ${stateDir}: nothing has run with it yet\n`;
   if (destinations.length === 0) return `state store ${stateDir}: no destinations yet\n`;
   const when = (t: number | null): string => (t === null ? 'never' : `${new Date(t).toISOString()} (${formatDuration(now - t)} ago)`);
@@ -81,8 +85,10 @@ function toText(stateDir: string, exists: boolean, destinations: readonly Destin
     lines.push(d.url);
     lines.push(`  last run ${when(d.lastRunAt)}; last success ${when(d.lastOkAt)}${d.lastError === null ? '' : `; last error: ${d.lastError.split('\n')[0]}`}`);
     const pending = d.journal.planned + d.journal.running;
-    lines.push(`  pending ${pending} (planned ${d.journal.planned}, running ${d.journal.running}), failed ${d.journal.failed}, ${formatDuration(lagMs(d, now))} behind`);
-    lines.push(`  index: ${d.objects} objects, ${formatBytes(d.bytes)}`);
+    if (indexed) {
+      lines.push(`  pending ${pending} (planned ${d.journal.planned}, running ${d.journal.running}), failed ${d.journal.failed}, ${formatDuration(lagMs(d, now))} behind`);
+      lines.push(`  index: ${d.objects} objects, ${formatBytes(d.bytes)}`);
+    }
     if (d.watch !== null) {
       const state = d.watch.state === 'up' ? 'up' : `DOWN for ${formatDuration(now - d.watch.since)}${d.watch.reason === null ? '' : ` (${d.watch.reason.split('\n')[0]})`}`;
       lines.push(`  watch (pid ${d.watch.pid}) of ${d.watch.source}: ${state}, ${d.watch.pendingOps} pending (${formatBytes(d.watch.pendingBytes)})`);

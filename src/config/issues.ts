@@ -38,7 +38,8 @@ function plain(schema: z.ZodType, issue: Issue, prefix: readonly PropertyKey[], 
       // A union of words and mappings (schedule): name the mapping forms too.
       const mappingKeys = keysAt(schema, path);
       const alternatives = mappingKeys.length > 0 ? ` or a mapping with ${mappingKeys.join('/')}` : '';
-      return [{ path, message: `expected one of ${values.join(', ')}${alternatives}`, hint: suggestion !== undefined ? `did you mean '${suggestion}'?` : `use one of ${values.join(', ')}${alternatives}` }];
+      const oneOf = values.length === 1 && alternatives === '' ? (values[0] ?? '') : `one of ${values.join(', ')}${alternatives}`;
+      return [{ path, message: `expected ${oneOf}`, hint: suggestion !== undefined ? `did you mean '${suggestion}'?` : `use ${oneOf}` }];
     }
     case 'invalid_type': {
       const got = valueAt(data, path);
@@ -71,7 +72,7 @@ function unionIssues(schema: z.ZodType, issue: z.core.$ZodIssueInvalidUnion, pat
     return [{ path, message: `missing required key '${String(path.at(-1))}'`, hint: `add ${String(path.at(-1))}: with ${options.join(' or ')}` }];
   }
   const fits = issue.errors.filter((branch) => !branch.some((i) => i.path.length === 0 && (i.code === 'invalid_type' || (i.code === 'invalid_value' && typeof got === 'object'))));
-  if (fits.length === 1) return (fits[0] ?? []).flatMap((i) => plain(schema, i, path, data));
+  if (fits.length === 1) return wordOrValue(issue.errors, fits[0] ?? [], path, got) ?? (fits[0] ?? []).flatMap((i) => plain(schema, i, path, data));
   if (fits.length > 1) {
     const shared = (fits[0] ?? []).find((i): i is z.core.$ZodIssueUnrecognizedKeys => i.code === 'unrecognized_keys' && i.path.length === 0);
     if (shared !== undefined) return plain(schema, shared, path, data);
@@ -80,6 +81,18 @@ function unionIssues(schema: z.ZodType, issue: z.core.$ZodIssueInvalidUnion, pat
   }
   const options = unionOptionsAt(schema, path);
   return [{ path, message: `unexpected ${describe(got)}`, hint: options.length > 0 ? `expected ${options.join(' or ')}` : 'see config/example.yaml' }];
+}
+
+/**
+ * A word or a plain value (keep counts: a whole number or `unlimited`) given something else: name
+ * both, not only the word. Mappings are left to the word's own message, which names them.
+ */
+function wordOrValue(branches: ReadonlyArray<readonly Issue[]>, fit: readonly Issue[], path: readonly PropertyKey[], got: unknown): PlainIssue[] | undefined {
+  const word = fit.length === 1 && fit[0]?.code === 'invalid_value' && fit[0].path.length === 0 ? fit[0] : undefined;
+  const types = branches.flatMap((b) => (b.length === 1 && b[0]?.code === 'invalid_type' && b[0].path.length === 0 && b[0].expected !== 'object' ? [TYPE_NAMES[b[0].expected] ?? b[0].expected] : []));
+  if (word === undefined || types.length === 0) return undefined;
+  const expected = `${types.join(' or ')} or ${word.values.map(String).join(' or ')}`;
+  return [{ path, message: `expected ${expected}, got ${describe(got)}`, hint: `write ${expected}` }];
 }
 
 function describe(value: unknown): string {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { Cron } from 'croner';
+import { assertKeepRule, type KeepPolicy } from '../backup/forget/retention.ts';
 import { defaultStateDir, parseMaxDelete, parsePartSize, parseRate } from '../cli/options.ts';
 import type { Endpoint } from '../endpoints.ts';
 import { messageOf } from '../errors.ts';
@@ -10,7 +11,7 @@ import { checkGlob } from '../scan/filter.ts';
 import { durationMs } from './duration.ts';
 import type { PlainIssue } from './issues.ts';
 import { LocationError, resolveLocation } from './location.ts';
-import type { ResolvedConfig, ResolvedJob, Schedule } from './resolved.ts';
+import { WATCH_NOT_FOR_BACKUP, type JobOptions, type ResolvedConfig, type ResolvedJob, type Schedule } from './resolved.ts';
 import type { Config, JobConfig, LocationConfig } from './schema.ts';
 
 const MODE_TO_TRANSFER = { mirror: 'sync', copy: 'copy', migrate: 'migrate' } as const;
@@ -80,12 +81,14 @@ export function resolveConfig(config: Config, file: string, env: NodeJS.ProcessE
       }
       if (job.schedule === 'watch') issues.push({ path: at('bandwidth'), message: 'a bandwidth cap is not applied to watch schedules in this version', hint: 'remove it, or use an interval or cron schedule' });
     }
-    if (job.keepVersions === true) {
+    if (job.keepVersions === true && job.mode !== 'backup') {
       if (job.mode !== 'mirror') issues.push({ path: at('keepVersions'), message: `keepVersions keeps the history of a mirror; a ${job.mode} job makes none`, hint: 'set mode: mirror, or remove keepVersions' });
       if (job.schedule === 'watch') issues.push({ path: at('keepVersions'), message: 'keepVersions is not applied to watch schedules in this version', hint: 'use an interval or cron schedule, or remove keepVersions' });
     }
+    checkBackupKeys(job, at, issues);
+    const keep = keepPolicyOf(job, at, issues);
     let maxDelete: MaxDelete | undefined;
-    if (job.delete?.max !== undefined) {
+    if (job.delete?.max !== undefined && job.mode !== 'backup') {
       try {
         maxDelete = parseMaxDelete(String(job.delete.max));
       } catch (error) {
@@ -95,19 +98,26 @@ export function resolveConfig(config: Config, file: string, env: NodeJS.ProcessE
     if (source === undefined || destinations.some((d) => d === undefined) || schedule === undefined) continue;
     const retries = job.retries ?? DEFAULT_RETRY.attempts;
     const jobLag = job.maxLag === undefined ? undefined : durationMs(job.maxLag);
+    // What every run reads and sends the same way, whether it mirrors, copies or backs up.
+    const transfer = {
+      source, destinations: destinations as Endpoint[], dryRun: false,
+      compare: job.compare ?? 'size-mtime', include: job.include ?? [], exclude: job.exclude ?? [],
+      concurrency: job.concurrency ?? 16,
+      retry: { ...DEFAULT_RETRY, attempts: retries },
+      tuning: { partSize, partConcurrency: job.partConcurrency ?? DEFAULT_TRANSFER.partConcurrency },
+      bandwidth,
+    } as const;
+    const options: JobOptions = job.mode === 'backup'
+      ? Object.freeze({ mode: 'backup', ...transfer, strategy: job.strategy ?? 'incremental', synthetic: job.synthetic ?? false })
+      : Object.freeze({
+        mode: MODE_TO_TRANSFER[job.mode], ...transfer,
+        maxDelete, force: job.delete?.force ?? false, refresh: false, keepVersions: job.keepVersions ?? false,
+      });
     jobs.push({
       name, schedule, maxLagMs: jobLag ?? healthLag,
       fingerprint: JSON.stringify({ job, endpoints: referencedEndpoints(job, endpoints) }),
-      options: Object.freeze({
-        mode: MODE_TO_TRANSFER[job.mode], source, destinations: destinations as Endpoint[], dryRun: false,
-        compare: job.compare ?? 'size-mtime', include: job.include ?? [], exclude: job.exclude ?? [],
-        maxDelete, force: job.delete?.force ?? false, concurrency: job.concurrency ?? 16,
-        retry: { ...DEFAULT_RETRY, attempts: retries },
-        tuning: { partSize, partConcurrency: job.partConcurrency ?? DEFAULT_TRANSFER.partConcurrency },
-        refresh: false,
-        bandwidth,
-        keepVersions: job.keepVersions ?? false,
-      }),
+      options,
+      keep,
     });
   }
 
@@ -121,6 +131,55 @@ export function resolveConfig(config: Config, file: string, env: NodeJS.ProcessE
       jobs,
     },
   };
+}
+
+/**
+ * The keys whose meaning depends on `mode: backup`: a backup's own keys are refused on other
+ * jobs, and the keys that mean nothing to a backup (it never deletes, and keeps every set until
+ * `keep` says otherwise) are refused on it, each with what to do instead.
+ */
+function checkBackupKeys(job: JobConfig, at: (...rest: PropertyKey[]) => PropertyKey[], issues: PlainIssue[]): void {
+  if (job.mode !== 'backup') {
+    for (const key of ['strategy', 'synthetic'] as const) {
+      if (job[key] !== undefined) issues.push({ path: at(key), message: `${key} is for backup jobs; a ${job.mode} job makes no backup sets`, hint: `set mode: backup, or remove ${key}` });
+    }
+    return;
+  }
+  if (job.synthetic === true && job.strategy !== 'full') {
+    const got = job.strategy ?? 'incremental (the default)';
+    issues.push({ path: at('synthetic'), message: `synthetic builds a full set from earlier ones and needs strategy: full (got strategy: ${got})`, hint: 'add strategy: full, or remove synthetic' });
+  }
+  if (job.schedule === 'watch') {
+    issues.push({ path: at('schedule'), message: WATCH_NOT_FOR_BACKUP, hint: 'use an interval or cron schedule (e.g. { cron: "0 3 * * *" }), or once' });
+  }
+  if (job.delete !== undefined) {
+    issues.push({ path: at('delete'), message: 'delete means nothing to a backup job: a backup never deletes at its destinations', hint: 'remove delete; keep: { … } chooses which backup sets stay' });
+  }
+  if (job.keepVersions !== undefined) {
+    issues.push({ path: at('keepVersions'), message: 'keepVersions means nothing to a backup job: every run makes a new set, and earlier sets stay', hint: 'remove keepVersions; keep: { … } chooses which backup sets stay' });
+  }
+}
+
+/** `keep:` as the policy `forget` takes, refused where a job has no points to forget and without a rule of 1 or more. */
+function keepPolicyOf(job: JobConfig, at: (...rest: PropertyKey[]) => PropertyKey[], issues: PlainIssue[]): KeepPolicy | undefined {
+  if (job.keep === undefined) return undefined;
+  if (job.mode !== 'backup' && !(job.mode === 'mirror' && job.keepVersions === true)) {
+    issues.push(job.mode === 'mirror'
+      ? { path: at('keep'), message: 'keep forgets old points of a mirror\'s history, and this mirror keeps none', hint: 'add keepVersions: true, or remove keep' }
+      : { path: at('keep'), message: `keep forgets old backup sets or points of a mirror's history; a ${job.mode} job makes neither`, hint: 'set mode: backup (or mode: mirror with keepVersions: true), or remove keep' });
+    return undefined;
+  }
+  const count = (n: number | 'unlimited' | undefined): number | undefined => (n === 'unlimited' ? Infinity : n === 0 ? undefined : n);
+  const k = job.keep;
+  const policy: KeepPolicy = Object.freeze({ last: count(k.last), hourly: count(k.hourly), daily: count(k.daily), weekly: count(k.weekly), monthly: count(k.monthly), yearly: count(k.yearly) });
+  try {
+    assertKeepRule(policy);
+  } catch (error) {
+    // The command line's refusal, in the config's words (keep.last for --keep-last).
+    issues.push({ path: at('keep'), message: messageOf(error).replace(/--keep-(\w+)/g, 'keep.$1'), hint: 'add a rule such as last: 7 or daily: 7' });
+    return undefined;
+  }
+  return policy;
 }
 
 function scheduleOf(job: JobConfig, where: PropertyKey[], issues: PlainIssue[]): Schedule | undefined {

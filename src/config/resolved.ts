@@ -1,3 +1,5 @@
+import type { KeepPolicy } from '../backup/forget/retention.ts';
+import type { BackupOptions } from '../backup/make/backup-job.ts';
 import type { SyncOptions } from '../jobs/sync.ts';
 import type { LOG_LEVELS } from '../cli/options.ts';
 
@@ -7,11 +9,26 @@ export type Schedule =
   | { readonly kind: 'interval'; readonly everyMs: number; readonly text: string }
   | { readonly kind: 'cron'; readonly expression: string; readonly timezone: string | undefined };
 
-/** A job ready to run: its schedule and the exact options runSync takes. */
+/** Why a backup job cannot have a watch schedule (the config refuses it; the scheduler would too). */
+export const WATCH_NOT_FOR_BACKUP = 'schedule: watch is not for backup jobs: each run makes a whole backup set, not one change at a time';
+
+/** A `mode: backup` job: the options runBackup takes, told apart from a transfer's by `mode`. */
+export interface BackupJobOptions extends BackupOptions {
+  readonly mode: 'backup';
+  /** A backup never deletes, so it has no delete guard; declared so any job's guard reads alike. */
+  readonly maxDelete?: undefined;
+}
+
+/** What one run of a job does: a transfer (runSync) or a backup (runBackup). */
+export type JobOptions = SyncOptions | BackupJobOptions;
+
+/** A job ready to run: its schedule and the exact options runSync or runBackup takes. */
 export interface ResolvedJob {
   readonly name: string;
   readonly schedule: Schedule;
-  readonly options: SyncOptions;
+  readonly options: JobOptions;
+  /** Retention applied on every destination after each successful run (backup jobs, mirrors with keepVersions). */
+  readonly keep?: KeepPolicy | undefined;
   /** Lag above which /healthz reports this job's destinations unhealthy. */
   readonly maxLagMs: number | undefined;
   /** Compared across reloads: a job whose definition did not change keeps its state. */

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { MAX_COUNT as MAX_KEEP_COUNT } from '../backup/forget/forget-options.ts';
+import { STRATEGIES } from '../backup/manifest-entry.ts';
 import { LOG_LEVELS } from '../cli/options.ts';
 import { DURATION_PATTERN } from './duration.ts';
 
@@ -58,13 +60,30 @@ export const scheduleSchema = z.union([
   }),
 ]);
 
-export const MODES = ['mirror', 'copy', 'migrate'] as const;
+/** What a run does with the files: the transfer modes (runSync), or a backup set (runBackup). */
+export const MODES = ['mirror', 'copy', 'migrate', 'backup'] as const;
 export const COMPARE_MODES = ['size-mtime', 'checksum'] as const;
+
+/** A keep rule's count, as `forget --keep-*` takes it: 0 (off) up to a limit, or every bucket. */
+const keepCount = z.union([z.int().min(0).max(MAX_KEEP_COUNT), z.literal('unlimited')]);
+
+/** `forget`'s --keep-* rules, restic's meaning; at least one of 1 or more (checked in resolve.ts, with the CLI's message). */
+export const keepSchema = z.strictObject({
+  last: keepCount.optional().describe('keep the N latest points; each rule takes N (0: off) or unlimited'),
+  hourly: keepCount.optional().describe('keep the latest point of each of the N latest hours (UTC) that have one'),
+  daily: keepCount.optional().describe('keep the latest point of each of the N latest days (UTC) that have one'),
+  weekly: keepCount.optional().describe('keep the latest point of each of the N latest ISO weeks (UTC) that have one'),
+  monthly: keepCount.optional().describe('keep the latest point of each of the N latest months (UTC) that have one'),
+  yearly: keepCount.optional().describe('keep the latest point of each of the N latest years (UTC) that have one'),
+});
 
 export const jobSchema = z.strictObject({
   source: locationSchema,
   destinations: z.array(locationSchema).min(1),
-  mode: z.enum(MODES).default('copy').describe('mirror deletes what the source no longer has; copy and migrate never delete'),
+  mode: z.enum(MODES).default('copy').describe('mirror deletes what the source no longer has; copy and migrate never delete; backup makes a backup set (cloudmirror backup) on each run'),
+  strategy: z.enum(STRATEGIES).optional().describe('backup jobs only: full, incremental (default) or differential'),
+  synthetic: z.boolean().optional().describe('backup jobs with strategy full only: copy unchanged files server-side from earlier sets instead of reading them again'),
+  keep: keepSchema.optional().describe('backup jobs, and mirror jobs with keepVersions: after each successful run, forget on each destination with this policy (cloudmirror forget --keep-*)'),
   schedule: scheduleSchema,
   include: z.array(z.string()).optional().describe('globs; only matching files take part'),
   exclude: z.array(z.string()).optional().describe('globs; matching files are left out and never deleted'),
@@ -73,7 +92,7 @@ export const jobSchema = z.strictObject({
     max: z.union([z.int().min(0), z.string().regex(/^\s*\d+\s*%?\s*$/, 'expected a count like 100 or a percentage like 10%')]).optional()
       .describe('refuse to delete more than this many objects (or percent of a destination); default: half of it'),
     force: z.boolean().optional().describe('allow deletes beyond max and deletes when the source is empty'),
-  }).optional().describe('the delete guard of mirror mode'),
+  }).optional().describe('the delete guard of mirror mode (not for backup jobs)'),
   keepVersions: z.boolean().optional()
     .describe('mirror only, not for watch schedules: move what a run overwrites or deletes into .cloudmirror/archive/<run>/ at each destination and record each run in .cloudmirror/history/, so the mirror as it was after any earlier run can be restored; default false'),
   concurrency: z.int().min(1).max(256).optional().describe('transfers in flight per destination; default 16'),

@@ -14,10 +14,10 @@ export class ServiceMetrics {
   readonly registry = new Registry();
   readonly bytes = new Counter({ name: 'cloudmirror_transferred_bytes_total', help: 'Bytes written to a destination', labelNames: ['job', 'destination'] as const, registers: [this.registry] });
   readonly objects = new Counter({ name: 'cloudmirror_transferred_objects_total', help: 'Objects uploaded or copied to a destination', labelNames: ['job', 'destination'] as const, registers: [this.registry] });
-  readonly deleted = new Counter({ name: 'cloudmirror_deleted_objects_total', help: 'Objects deleted at a destination (mirror mode)', labelNames: ['job', 'destination'] as const, registers: [this.registry] });
+  readonly deleted = new Counter({ name: 'cloudmirror_deleted_objects_total', help: 'Objects deleted at a destination (mirror mode, and forget after a run of a job with keep)', labelNames: ['job', 'destination'] as const, registers: [this.registry] });
   readonly failures = new Counter({
     name: 'cloudmirror_failures_total',
-    help: 'Failures by kind (object: one object failed; destination: a destination was unreachable or refused; run: the job could not run) and error code (NotFound, AuthFailed, Throttled, Transient, Conflict, InvalidKey, Fatal)',
+    help: 'Failures by kind (object: one object failed; destination: a destination was unreachable or refused; run: the job could not run; forget: the retention (keep) after a successful run failed) and error code (NotFound, AuthFailed, Throttled, Transient, Conflict, InvalidKey, Fatal)',
     labelNames: ['job', 'destination', 'kind', 'code'] as const, registers: [this.registry],
   });
   readonly queueDepth = new Gauge({ name: 'cloudmirror_queue_depth', help: 'Source files scanned by a running job and not yet settled on every destination', labelNames: ['job'] as const, registers: [this.registry] });

@@ -7,6 +7,7 @@ import { ServiceMetrics } from '../observe/metrics.ts';
 import { serveMetrics, type MetricsServer } from '../observe/metrics-server.ts';
 import { Notifier } from '../observe/notify.ts';
 import { StateStore } from '../state/store.ts';
+import { RetentionMemory } from './job-retention.ts';
 import { runJob } from './job-run.ts';
 import { LagTracker } from './lag.ts';
 import { Scheduler } from './scheduler.ts';
@@ -33,7 +34,7 @@ export async function runService(config: ResolvedConfig, options: ServiceOptions
   const lag = new LagTracker();
   const metrics = new ServiceMetrics(lag);
   const notifier = new Notifier(config.notify, log);
-  const context = { stateDir: config.stateDir, log, metrics, notifier, lag };
+  const context = { stateDir: config.stateDir, log, metrics, notifier, lag, retention: new RetentionMemory() };
   declareLag(lag, jobs, config.stateDir, log);
 
   const scheduler = new Scheduler({

@@ -1,8 +1,8 @@
 import { UsageError } from '../../errors.ts';
 import { assertKeepRule, KEEP_RULES, type KeepPolicy, type KeepRule } from './retention.ts';
 
-/** The largest count a rule takes: more than any repository holds, small enough to print. */
-const MAX_COUNT = 1_000_000;
+/** The largest count a rule takes: more than any repository holds, small enough to print (the config's `keep:` too). */
+export const MAX_COUNT = 1_000_000;
 
 /** Command-line flag and commander's attribute name of each rule. */
 const RULE_OPTION: Readonly<Record<KeepRule, { flag: string; attribute: string }>> = {
