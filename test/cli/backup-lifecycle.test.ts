@@ -4,10 +4,11 @@
  * found by `backup` and `check` and mended by `repair`. Local folders only: every command's own
  * tests cover the clouds.
  */
+import { spawn } from 'node:child_process';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, type CliRun } from '../harness/cli.ts';
+import { CLI, runCli, type CliRun } from '../harness/cli.ts';
 import { tempDir } from '../harness/temp-dir.ts';
 import { readTree } from '../harness/tree.ts';
 
@@ -86,5 +87,43 @@ describe('backup, forget, check and restore over time', () => {
     await rm(t.d1, { recursive: true });
     expect((await runCli(['restore', t.d2, target])).code).toBe(0);
     expect(await readTree(target)).toEqual(await readTree(t.src));
+  });
+
+  it('survives a backup killed with SIGKILL mid-way: no point is made, the next backup and a restore are whole, forget clears the leftovers', async () => {
+    const t = await setup();
+    expect((await t.backup(t.d1)).code).toBe(0);
+    for (let i = 0; i < 4000; i++) {
+      if (i % 100 === 0) await mkdir(path.join(t.src, `bulk-${i / 100}`));
+      await writeFile(path.join(t.src, `bulk-${Math.floor(i / 100)}`, `f${i}.txt`), `file ${i}\n`);
+    }
+    const child = spawn(process.execPath, [CLI, 'backup', t.src, t.d1, '--no-progress'], { stdio: 'ignore' });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
+    const storedSoFar = async () => {
+      const sets = await readdir(path.join(t.d1, 'sets')).catch(() => []);
+      const newest = sets.sort().at(-1);
+      return sets.length < 2 || newest === undefined ? 0 : (await readdir(path.join(t.d1, 'sets', newest)).catch(() => [])).length;
+    };
+    while ((await storedSoFar()) < 5) await new Promise((resolve) => setTimeout(resolve, 20));
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+
+    // The killed run wrote content but no manifest: not a point; check names the leftovers as a note.
+    const points = jsonOf<Array<{ id: string }>>(await runCli(['snapshots', t.d1, '--json']));
+    expect(points).toHaveLength(1);
+    const check = jsonOf<CheckJson>(await runCli(['check', t.d1, '--json']));
+    expect(check.ok).toBe(true);
+    expect(check.destinations[0]?.notes.map((n) => n.kind)).toContain('set-without-manifest');
+
+    const next = await t.backup(t.d1);
+    expect(next.code, next.stdout).toBe(0);
+    const target = path.join(t.work, 'restored');
+    expect((await runCli(['restore', t.d1, target])).code).toBe(0);
+    expect(await readTree(target)).toEqual(await readTree(t.src));
+
+    // forget frees what the killed run stored (the set's id is older than the newest manifest).
+    expect((await runCli(['forget', t.d1, '--keep-last', '2'])).code).toBe(0);
+    const after = jsonOf<CheckJson>(await runCli(['check', t.d1, '--deep', '--json']));
+    expect(after.ok).toBe(true);
+    expect(after.destinations[0]?.notes.map((n) => n.kind)).not.toContain('set-without-manifest');
   });
 });
