@@ -2,7 +2,7 @@
 // Entry point. cloudmirror runs its TypeScript sources directly with Node's type stripping
 // (built in since Node 22.18 / 23.6). An older `node` on PATH hands over to the Node 24 that
 // `npm ci` installs into the project, so `npx cloudmirror` works whatever the machine has.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import module from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,12 @@ const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 const stripsTypes = major >= 24 || (major === 23 && minor >= 6) || (major === 22 && minor >= 18);
 
 if (stripsTypes) {
+  if (process.channel !== undefined && process.env.CLOUDMIRROR_VIA_SHIM === '1') {
+    // Started by the hand-over below: if that process is killed outright (SIGKILL, which it
+    // cannot pass on), go the same way rather than run on unseen as an orphan.
+    process.channel.unref();
+    process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
+  }
   // Reuse compiled (and type-stripped) modules across runs: start-up is most of a no-op re-sync.
   module.enableCompileCache?.();
   // Experimental-feature notices (type stripping, node:sqlite on some versions) are not for users.
@@ -26,6 +32,23 @@ if (stripsTypes) {
     process.stderr.write(`cloudmirror needs Node.js 22.18 or newer (this is ${process.version}); run 'npm ci' in the project to install it\n`);
     process.exit(2);
   }
-  const child = spawnSync(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
-  process.exit(child.status ?? (child.signal === 'SIGINT' ? 130 : 1));
+  const child = spawn(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, CLOUDMIRROR_VIA_SHIM: '1' },
+  });
+  // `kill PID` and a supervisor's SIGTERM or SIGHUP reach this process: pass them on, so that
+  // `watch` and `run` drain or reload as they would unwrapped. Ctrl-C reaches both processes
+  // from the terminal already; passing it on too would count as a second, forceful interrupt.
+  for (const signal of ['SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  process.on('SIGINT', () => undefined);
+  child.on('error', (error) => {
+    process.stderr.write(`cloudmirror: cannot start ${pinned}: ${error.message}\n`);
+    process.exit(2);
+  });
+  child.on('exit', (code, signal) => {
+    if (code !== null) process.exit(code);
+    // Ended by a signal (one that came before it was listening, or SIGKILL): end the same way.
+    process.removeAllListeners(signal);
+    process.kill(process.pid, signal ?? 'SIGTERM');
+  });
 }
