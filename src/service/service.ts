@@ -101,7 +101,9 @@ export async function runService(config: ResolvedConfig, options: ServiceOptions
   try {
     await scheduler.apply(jobs);
     log.info({ jobs: jobs.map((j) => j.name), config: options.configFile }, `cloudmirror run: ${jobs.length} job${jobs.length === 1 ? '' : 's'} scheduled`);
-    const finished = scheduler.whenIdle().then(() => ([...scheduler.outcomes.values()].every((o) => o === 'ok') ? EXIT.ok : EXIT.partial));
+    // Idle because a signal is draining the jobs: the signal decides the exit code, whichever of
+    // the two promises settles first (a run the drain cut short is not a failure of the service).
+    const finished = scheduler.whenIdle().then(() => stopping ?? ([...scheduler.outcomes.values()].every((o) => o === 'ok') ? EXIT.ok : EXIT.partial));
     return await Promise.race([signalled, finished]);
   } finally {
     process.off('SIGHUP', onHangup);
