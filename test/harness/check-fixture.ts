@@ -1,8 +1,8 @@
 import type { StorageAdapter } from '../../adapters/index.ts';
 import { md5Hex } from '../../adapters/hash.ts';
-import { contentKey, timeOfPointId } from '../../src/backup/layout.ts';
-import { compareEntries, type FileEntry, type ManifestEntry } from '../../src/backup/manifest-entry.ts';
-import { ManifestWriter, uploadManifest } from '../../src/backup/manifest-file.ts';
+import { timeOfPointId } from '../../src/backup/layout.ts';
+import type { FileEntry } from '../../src/backup/manifest-entry.ts';
+import { writeBackupSet, type FixtureEntry } from './backup-fixture.ts';
 
 /** A backup set as the fixture wrote it. */
 export interface FixtureSet {
@@ -20,7 +20,7 @@ export interface FixtureSet {
  */
 export async function writeFixtureSet(adapters: readonly StorageAdapter[], id: string, files: Readonly<Record<string, string | Buffer>>, previous?: FixtureSet): Promise<FixtureSet> {
   const mtimeMs = timeOfPointId(id).getTime() - 60_000;
-  const entries: ManifestEntry[] = [];
+  const entries: FixtureEntry[] = [];
   const byPath = new Map<string, FileEntry>();
   const contents = new Map<string, Buffer>();
   const dirs = new Set<string>();
@@ -28,26 +28,13 @@ export async function writeFixtureSet(adapters: readonly StorageAdapter[], id: s
     const data = Buffer.from(content);
     const md5 = md5Hex(data);
     const before = previous?.files.get(path);
-    const entry: FileEntry = { type: 'file', path, size: data.length, mtimeMs, md5, set: before?.md5 === md5 ? before.set : id };
-    if (entry.set === id) {
-      for (const adapter of adapters) await adapter.write(contentKey(id, path), data, { size: data.length, md5, mtimeMs });
-    }
-    entries.push(entry);
-    byPath.set(path, entry);
+    const set = before?.md5 === md5 ? before.set : id;
+    entries.push({ type: 'file', path, content: data, mtimeMs, set });
+    byPath.set(path, { type: 'file', path, size: data.length, mtimeMs, md5, set });
     contents.set(path, data);
     for (let cut = path.indexOf('/'); cut > 0; cut = path.indexOf('/', cut + 1)) dirs.add(path.slice(0, cut));
   }
   for (const dir of dirs) entries.push({ type: 'dir', path: dir, mtimeMs });
-  const writer = await ManifestWriter.create(id);
-  try {
-    for (const entry of entries.sort(compareEntries)) writer.add(entry);
-    const finished = writer.finish({
-      id, time: timeOfPointId(id).toISOString(), strategy: previous === undefined ? 'full' : 'incremental', synthetic: false,
-      parent: previous?.id ?? null, source: '/fixture',
-    });
-    for (const adapter of adapters) await uploadManifest(adapter, finished);
-  } finally {
-    await writer.dispose();
-  }
+  await writeBackupSet(adapters, { id, strategy: previous === undefined ? 'full' : 'incremental', parent: previous?.id ?? null }, entries);
   return { id, files: byPath, contents };
 }

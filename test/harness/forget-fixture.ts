@@ -1,8 +1,9 @@
 import type { StorageAdapter } from '../../adapters/index.ts';
 import { md5Hex } from '../../adapters/hash.ts';
 import { contentKey, manifestKey, pointIdAt } from '../../src/backup/layout.ts';
-import { compareEntries, type ManifestEntry, type Strategy } from '../../src/backup/manifest-entry.ts';
-import { fetchManifest, ManifestWriter, uploadManifest } from '../../src/backup/manifest-file.ts';
+import type { Strategy } from '../../src/backup/manifest-entry.ts';
+import { fetchManifest } from '../../src/backup/manifest-file.ts';
+import { writeBackupSet, type FixtureEntry } from './backup-fixture.ts';
 
 /**
  * Backup sets made directly with the manifest writer, as `backup` would leave them, at any past
@@ -54,40 +55,24 @@ export class BackupFixture {
     const id = pointIdAt(time);
     const tree = new Map<string, FixtureFile>();
     const stored: string[] = [];
+    const entries: FixtureEntry[] = [];
+    const dirs = new Set<string>();
     for (const [path, text] of Object.entries(files)) {
       const data = Buffer.from(text);
       const md5 = md5Hex(data);
       const before = parent?.tree.get(path);
-      if (before !== undefined && before.md5 === md5) {
-        tree.set(path, before);
-        continue;
-      }
-      await this.adapter.write(contentKey(id, path), data, { size: data.length, md5, mtimeMs: time.getTime() });
-      tree.set(path, { size: data.length, md5, set: id });
-      stored.push(path);
+      const file = before !== undefined && before.md5 === md5 ? before : { size: data.length, md5, set: id };
+      if (file.set === id) stored.push(path);
+      tree.set(path, file);
+      entries.push({ type: 'file', path, content: data, mtimeMs: time.getTime(), set: file.set });
+      for (let cut = path.indexOf('/'); cut > 0; cut = path.indexOf('/', cut + 1)) dirs.add(path.slice(0, cut));
     }
-    const writer = await ManifestWriter.create(id);
-    try {
-      for (const entry of entriesOf(tree, time.getTime())) writer.add(entry);
-      await uploadManifest(this.adapter, writer.finish({ id, time: time.toISOString(), strategy, synthetic: false, parent: parent?.id ?? null, source: '/fixture' }));
-    } finally {
-      await writer.dispose();
-    }
+    for (const path of dirs) entries.push({ type: 'dir', path });
+    await writeBackupSet([this.adapter], { id, strategy, parent: parent?.id ?? null }, entries);
     const made = { id, strategy, stored, tree };
     this.sets.push(made);
     return made;
   }
-}
-
-/** Folders of the tree and its files, in manifest order. */
-function entriesOf(tree: ReadonlyMap<string, FixtureFile>, mtimeMs: number): ManifestEntry[] {
-  const dirs = new Set<string>();
-  for (const path of tree.keys()) for (let cut = path.indexOf('/'); cut > 0; cut = path.indexOf('/', cut + 1)) dirs.add(path.slice(0, cut));
-  const entries: ManifestEntry[] = [
-    ...[...dirs].map((path): ManifestEntry => ({ type: 'dir', path })),
-    ...[...tree].map(([path, f]): ManifestEntry => ({ type: 'file', path, size: f.size, mtimeMs, md5: f.md5, set: f.set })),
-  ];
-  return entries.sort(compareEntries);
 }
 
 /**
