@@ -1,7 +1,7 @@
+import PQueue from 'p-queue';
 import type { StorageAdapter } from '../../../adapters/index.ts';
 import { messageOf } from '../../errors.ts';
 import { withRetry, type RetryPolicy } from '../../queue/retry.ts';
-import { forEachLimited } from './forget-pool.ts';
 import { isDeletableContent, parseContentKey, type ContentContext } from './forget-plan.ts';
 import type { DestinationForgetResult } from './forget-result.ts';
 import { SETS_PREFIX } from '../layout.ts';
@@ -50,7 +50,7 @@ export async function sweepContent(adapter: StorageAdapter, context: ContentCont
   }
   const batches: Array<typeof doomed> = [];
   for (let i = 0; i < doomed.length; i += DELETE_BATCH) batches.push(doomed.slice(i, i + DELETE_BATCH));
-  await forEachLimited(batches, Math.min(options.concurrency, 4), async (batch) => {
+  await new PQueue({ concurrency: Math.max(1, Math.min(options.concurrency, 4)) }).addAll(batches.map((batch) => async () => {
     if (options.signal?.aborted === true) {
       result.interrupted = true;
       return;
@@ -62,6 +62,6 @@ export async function sweepContent(adapter: StorageAdapter, context: ContentCont
       // The set's manifest is already gone: what stays is only space, which the next forget frees.
       result.errors.push({ key: batch[0]?.key ?? '', message: `could not delete ${batch.length} content objects (the next forget tries again): ${messageOf(error)}` });
     }
-  });
+  }));
   return stayed;
 }

@@ -1,7 +1,7 @@
+import PQueue from 'p-queue';
 import type { StorageAdapter } from '../../../adapters/index.ts';
 import { messageOf } from '../../errors.ts';
 import { withRetry, type RetryPolicy } from '../../queue/retry.ts';
-import { forEachLimited } from './forget-pool.ts';
 import { fetchManifest } from '../manifest-file.ts';
 import type { ManifestHeader } from '../manifest-header.ts';
 
@@ -49,7 +49,7 @@ export interface ReadOptions {
  * recorded as unreadable, and the caller must then assume it may need anything up to its set.
  */
 export async function readKeptReferences(adapter: StorageAdapter, ids: readonly string[], into: KeptReferences, options: ReadOptions): Promise<void> {
-  await forEachLimited(ids, options.concurrency, async (id) => {
+  await new PQueue({ concurrency: Math.max(1, options.concurrency) }).addAll(ids.map((id) => async () => {
     if (options.signal?.aborted === true) {
       into.unreadable.push({ id, message: `backup set ${id}: manifest not read (interrupted)` });
       return;
@@ -59,7 +59,7 @@ export async function readKeptReferences(adapter: StorageAdapter, ids: readonly 
     } catch (error) {
       into.unreadable.push({ id, message: messageOf(error) });
     }
-  });
+  }));
 }
 
 async function readOne(adapter: StorageAdapter, id: string, into: KeptReferences, options: ReadOptions): Promise<void> {

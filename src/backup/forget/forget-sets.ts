@@ -1,9 +1,9 @@
+import PQueue from 'p-queue';
 import type { StorageAdapter } from '../../../adapters/index.ts';
 import { messageOf } from '../../errors.ts';
 import { withRetry, type RetryPolicy } from '../../queue/retry.ts';
 import { sweepContent } from './forget-content.ts';
 import { planSetRetention, protectForUnreadable, type SetRetention } from './forget-plan.ts';
-import { forEachLimited } from './forget-pool.ts';
 import { KeptReferences, readKeptReferences } from './forget-references.ts';
 import type { DestinationForgetResult } from './forget-result.ts';
 import { manifestKey, timeOfPointId } from '../layout.ts';
@@ -125,13 +125,13 @@ function countManifests(result: DestinationForgetResult, gone: readonly string[]
 /** Strategy of each removed set, from its header (a ranged read; for output only, so not verified). */
 async function removedStrategies(adapter: StorageAdapter, ids: readonly string[], manifestSize: ReadonlyMap<string, number>, options: ForgetSetsOptions): Promise<Map<string, string | null>> {
   const strategies = new Map<string, string | null>();
-  await forEachLimited(ids, options.concurrency, async (id) => {
+  await new PQueue({ concurrency: Math.max(1, options.concurrency) }).addAll(ids.map((id) => async () => {
     try {
       strategies.set(id, (await readManifestHeader(adapter, id, manifestSize.get(id) ?? 0)).strategy);
     } catch {
       strategies.set(id, null);
     }
-  });
+  }));
   return strategies;
 }
 
