@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AdapterSpec } from '../adapters/index.ts';
 import { UsageError } from './errors.ts';
+import { withoutCredentials } from './url-credentials.ts';
 
 /** An endpoint as the user wrote it, parsed into an adapter spec plus a stable identity for the state store. */
 export interface Endpoint {
@@ -101,8 +102,9 @@ function localEndpoint(input: string, absolute: string): Endpoint {
   return { input, url: clean, identity: `file://${clean}`, spec: { scheme: 'local', path: clean } };
 }
 
+/** The identity is stored in the state database: the service's address without the credentials a URL may carry. */
 function withService(url: string, service: string | undefined): string {
-  return service === undefined || service === '' ? url : `${url}@${service.replace(/\/+$/, '')}`;
+  return service === undefined || service === '' ? url : `${url}@${withoutCredentials(service).replace(/\/+$/, '')}`;
 }
 
 /** The blob service a connection string points at, without its key or signature. */
