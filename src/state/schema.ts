@@ -29,6 +29,20 @@ CREATE TABLE IF NOT EXISTS manifest (
   PRIMARY KEY (dest_id, key)
 ) WITHOUT ROWID;
 
+-- A listing being loaded: it replaces the destination's manifest rows in one transaction once it
+-- is complete, so a listing that fails part-way (a refused page, a lost connection) leaves the
+-- index as it was. Rows of a listing a crash interrupted are dropped when the next one starts.
+CREATE TABLE IF NOT EXISTS manifest_listing (
+  dest_id   INTEGER NOT NULL REFERENCES destinations(id) ON DELETE CASCADE,
+  key       TEXT NOT NULL,
+  size      INTEGER NOT NULL,
+  mtime_ms  REAL,
+  md5       TEXT,
+  etag      TEXT,
+  synced_at INTEGER NOT NULL,
+  PRIMARY KEY (dest_id, key)
+) WITHOUT ROWID;
+
 -- Operations planned or under way. A row is removed in the same transaction that records its
 -- effect in the manifest, so a crash leaves either the intent or the result, never neither.
 CREATE TABLE IF NOT EXISTS journal (
@@ -59,5 +73,17 @@ CREATE TABLE IF NOT EXISTS watch_live (
   pending_bytes    INTEGER NOT NULL,
   oldest_change_at INTEGER,           -- the oldest change not yet at the destination
   updated_at       INTEGER NOT NULL
+);
+
+-- One writer per destination (src/state/destination-locks.ts): the process that holds it, and
+-- when that process started, so a pid reused after a crash is not mistaken for the holder.
+CREATE TABLE IF NOT EXISTS locks (
+  identity      TEXT PRIMARY KEY,
+  url           TEXT NOT NULL,
+  pid           INTEGER NOT NULL,
+  process_start TEXT,
+  command       TEXT NOT NULL,
+  owner         TEXT NOT NULL,
+  since         INTEGER NOT NULL
 );
 `;

@@ -2,6 +2,7 @@ import type { WatchLiveRow } from './watch-statements.ts';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { stateErrorOf } from './state-error.ts';
 
 /** A watch's figures older than this mean it is gone (it writes them at least every 5 s). */
 const LIVE_FOR_MS = 15_000;
@@ -38,6 +39,15 @@ export interface DestinationStatus {
 export function readStatus(stateDir: string, now: number = Date.now()): { file: string; exists: boolean; destinations: DestinationStatus[] } {
   const file = path.join(stateDir, 'state.db');
   if (!existsSync(file)) return { file, exists: false, destinations: [] };
+  try {
+    return read(file, now);
+  } catch (error) {
+    // A damaged file, an unreadable folder: named, with what to do, as every command says it.
+    throw stateErrorOf(error, file);
+  }
+}
+
+function read(file: string, now: number): { file: string; exists: boolean; destinations: DestinationStatus[] } {
   const db = new DatabaseSync(file, { readOnly: true, timeout: 10_000 });
   try {
     db.exec('BEGIN');

@@ -1,7 +1,11 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { withoutCredentials } from '../url-credentials.ts';
+import { DestinationLocks, type LockTarget } from './destination-locks.ts';
 import { SCHEMA, SCHEMA_VERSION } from './schema.ts';
+import { scrubSecrets } from './scrub-secrets.ts';
+import { StateStoreError, stateErrorOf } from './state-error.ts';
+import { moveDamagedAside, privateStateFolder } from './state-files.ts';
 import { prepareWatchStatements, type WatchLiveRow } from './watch-statements.ts';
 
 export interface ManifestRow {
@@ -29,10 +33,21 @@ export type JournalOp = 'upload' | 'delete' | 'copy';
 const ADOPT_BATCH = 2000;
 
 
+export interface OpenOptions {
+  /** A damaged database is moved aside and a new one started, instead of refusing to run. */
+  readonly rebuildIndex?: boolean;
+  /** Told what was moved aside. */
+  readonly warn?: (message: string) => void;
+}
+
 /**
  * The embedded state store (SQLite in WAL mode through node:sqlite). Writes go through one
  * connection; manifest scans use a second, read-only one, so a long ordered scan sees a stable
  * snapshot while results of the same run are being recorded.
+ *
+ * A failure of the store itself (disk full, damaged file) is thrown as a StateStoreError that
+ * names the file and what to do, and is remembered in `failure`: every later write fails with
+ * it, and runs stop on it instead of failing every key alike.
  */
 export class StateStore {
   readonly file: string;
@@ -42,30 +57,83 @@ export class StateStore {
   #group: Array<{ work: () => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void }> = [];
   #groupCommitted: Promise<void> | undefined;
   #watchStmts: ReturnType<typeof prepareWatchStatements> | undefined;
+  readonly #locks: DestinationLocks;
+  #failure: StateStoreError | undefined;
 
   private constructor(file: string) {
     this.file = file;
-    this.#db = new DatabaseSync(file, { timeout: 10_000 });
-    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
-    const version = Number((this.#db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version);
-    if (version > SCHEMA_VERSION) {
-      throw new Error(`${file} was written by a newer cloudmirror (schema ${version}, this one knows ${SCHEMA_VERSION})`);
+    const db = new DatabaseSync(file, { timeout: 10_000 });
+    try {
+      db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
+      const version = Number((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version);
+      if (version > SCHEMA_VERSION) {
+        throw new StateStoreError('Newer', `${file} was written by a newer cloudmirror (schema ${version}, this one knows ${SCHEMA_VERSION}): use that version, or --state-dir with another folder`);
+      }
+      db.exec(SCHEMA);
+      db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+      scrubSecrets(db);
+      this.#reader = new DatabaseSync(file, { readOnly: true, timeout: 10_000 });
+    } catch (error) {
+      db.close();
+      throw stateErrorOf(error, file);
     }
-    this.#db.exec(SCHEMA);
-    this.#db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
-    this.#reader = new DatabaseSync(file, { readOnly: true, timeout: 10_000 });
+    this.#db = db;
     this.#stmts = prepareStatements(this.#db);
+    this.#locks = new DestinationLocks(this.#db, file);
   }
 
-  /** Opens (creating if needed) `state.db` inside `dir`. */
-  static open(dir: string): StateStore {
-    mkdirSync(dir, { recursive: true });
-    return new StateStore(path.join(dir, 'state.db'));
+  /**
+   * Opens (creating if needed) `state.db` inside `dir`, private to the user (folder 0700, files
+   * 0600). A damaged file is refused with what to do, or moved aside with `rebuildIndex`.
+   */
+  static open(dir: string, options: OpenOptions = {}): StateStore {
+    const file = path.join(dir, 'state.db');
+    try {
+      privateStateFolder(dir);
+      return new StateStore(file);
+    } catch (error) {
+      const failure = stateErrorOf(error, file);
+      if (!(failure instanceof StateStoreError && failure.code === 'Corrupt') || options.rebuildIndex !== true) throw failure;
+      const aside = moveDamagedAside(file);
+      options.warn?.(`the state database ${file} was damaged (${(failure.cause as Error | undefined)?.message ?? failure.message}): moved it to ${aside} ` +
+        'and started a new one; each destination is listed once to rebuild its index');
+      try {
+        privateStateFolder(dir);
+        return new StateStore(file);
+      } catch (again) {
+        throw stateErrorOf(again, file);
+      }
+    }
+  }
+
+  /** The failure that made the store unusable during this run, if any. */
+  get failure(): StateStoreError | undefined {
+    return this.#failure;
+  }
+
+  /**
+   * Takes the lock of each destination this run writes (all or none): a StateStoreError
+   * ('Locked') names the process that holds one. Locks of processes that are gone are taken over
+   * and reported to `warn`.
+   */
+  lock(targets: readonly LockTarget[], warn?: (message: string) => void): void {
+    for (const message of this.#locks.acquire(targets, (work) => this.#transaction(work))) warn?.(message);
+  }
+
+  unlock(targets: readonly LockTarget[]): void {
+    try {
+      this.#locks.release(targets, (work) => this.#transaction(work));
+    } catch {
+      // The store failed (disk full): the rows name a holder that is gone once this store is
+      // closed, and are taken over then (DestinationLocks).
+    }
   }
 
   destination(identity: string, url: string): DestinationRecord {
-    this.#stmts.insertDestination.run(identity, url);
-    return toDestination(this.#stmts.getDestination.get(identity));
+    // Endpoints come without credentials already; this keeps any that slipped through out of the file.
+    const clean = withoutCredentials(identity);
+    this.#write(() => this.#stmts.insertDestination.run(clean, withoutCredentials(url)));
+    return toDestination(this.#stmts.getDestination.get(clean));
   }
 
   destinations(): DestinationRecord[] {
@@ -89,25 +157,41 @@ export class StateStore {
     return { files: Number(row.files), bytes: Number(row.bytes ?? 0) };
   }
 
-  /** Replaces a destination's manifest with a fresh listing; every row is adopted until proven. */
+  /**
+   * Replaces a destination's manifest with a fresh listing; every row is adopted until proven.
+   * The listing is staged and swapped in with one transaction only once it completed: a listing
+   * that fails part-way throws and leaves the index (and its journal) as it was. The swap also
+   * drops the journal's interrupted operations: the listing shows what they did.
+   */
   async adoptListing(destId: number, listing: AsyncIterable<{ key: string; size: number; mtimeMs: number | undefined; md5: string | undefined; etag: string | undefined }>): Promise<number> {
     let count = 0;
-    this.#transaction(() => this.#stmts.clearManifest.run(destId));
+    this.#transaction(() => this.#stmts.clearListing.run(destId));
     let batch: Array<readonly [string, number, number | null, string | null, string | null]> = [];
     const flush = (): void => {
       const rows = batch;
       batch = [];
       this.#transaction(() => {
-        for (const r of rows) this.#stmts.adoptEntry.run(destId, ...r, Date.now());
+        for (const r of rows) this.#stmts.stageEntry.run(destId, ...r, Date.now());
       });
     };
-    for await (const e of listing) {
-      batch.push([e.key, e.size, e.mtimeMs ?? null, e.md5 ?? null, e.etag ?? null]);
-      count++;
-      if (batch.length >= ADOPT_BATCH) flush();
+    try {
+      for await (const e of listing) {
+        batch.push([e.key, e.size, e.mtimeMs ?? null, e.md5 ?? null, e.etag ?? null]);
+        count++;
+        if (batch.length >= ADOPT_BATCH) flush();
+      }
+      flush();
+    } catch (error) {
+      if (this.#failure === undefined) this.#transaction(() => this.#stmts.clearListing.run(destId));
+      throw error;
     }
-    flush();
-    this.#stmts.markIndexed.run(Date.now(), destId);
+    this.#transaction(() => {
+      this.#stmts.clearManifest.run(destId);
+      this.#stmts.adoptListed.run(destId);
+      this.#stmts.clearListing.run(destId);
+      this.#stmts.clearJournalState.run(destId, 'running');
+      this.#stmts.markIndexed.run(Date.now(), destId);
+    });
     return count;
   }
 
@@ -120,7 +204,7 @@ export class StateStore {
   }
 
   markIndexed(destId: number): void {
-    this.#stmts.markIndexed.run(Date.now(), destId);
+    this.#write(() => this.#stmts.markIndexed.run(Date.now(), destId));
   }
 
   /** Forgets what we know of a destination, so the next run lists it again. */
@@ -172,13 +256,15 @@ export class StateStore {
 
   journalFailed(id: number, error: string): Promise<void> {
     return this.#inGroup(() => {
-      this.#stmts.failJournal.run(error, Date.now(), id);
+      this.#stmts.failJournal.run(withoutCredentials(error), Date.now(), id);
     });
   }
 
   /** Drops journal rows of a destination (planned deletes refused by the guard, leftovers of an old run). */
   journalClear(destId: number, states: ReadonlyArray<'planned' | 'running' | 'failed'>): void {
-    for (const state of states) this.#stmts.clearJournalState.run(destId, state);
+    this.#write(() => {
+      for (const state of states) this.#stmts.clearJournalState.run(destId, state);
+    });
   }
 
   /** Records a confirmed upload or copy: manifest row and journal row change together. */
@@ -204,7 +290,7 @@ export class StateStore {
 
   recordRun(destId: number, error: string | null): void {
     const now = Date.now();
-    this.#stmts.recordRun.run(now, error === null ? now : null, error, destId);
+    this.#write(() => this.#stmts.recordRun.run(now, error === null ? now : null, error === null ? null : withoutCredentials(error), destId));
   }
 
   // --- watch: one planned journal row per pending change, from planning until the manifest records it ---
@@ -232,7 +318,7 @@ export class StateStore {
   /** Puts an operation back to planned after a failure that will be tried again (destination down, file still changing). */
   journalReplan(id: number, error: string | null): Promise<void> {
     return this.#inGroup(() => {
-      this.#watch.replan.run(error, Date.now(), id);
+      this.#watch.replan.run(error === null ? null : withoutCredentials(error), Date.now(), id);
     });
   }
 
@@ -268,6 +354,14 @@ export class StateStore {
 
   close(): void {
     this.#commitGroup();
+    if (this.#failure === undefined) {
+      try {
+        this.#locks.releaseAll((work) => this.#transaction(work));
+      } catch {
+        // Left behind, the rows name this process; the next run takes them over once it is gone.
+      }
+    }
+    this.#locks.closed();
     this.#reader.close();
     this.#db.close();
   }
@@ -320,14 +414,38 @@ export class StateStore {
   }
 
   #transaction(work: () => void): void {
-    this.#db.exec('BEGIN IMMEDIATE');
+    if (this.#failure !== undefined) throw this.#failure;
+    try {
+      this.#db.exec('BEGIN IMMEDIATE');
+      try {
+        work();
+        this.#db.exec('COMMIT');
+      } catch (error) {
+        // SQLite ends the transaction itself on some errors (SQLITE_FULL among them): a ROLLBACK
+        // then would fail too and hide the error that matters.
+        if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+        throw error;
+      }
+    } catch (error) {
+      throw this.#failed(error);
+    }
+  }
+
+  /** A write outside a transaction of ours (one statement is its own transaction). */
+  #write(work: () => void): void {
+    if (this.#failure !== undefined) throw this.#failure;
     try {
       work();
-      this.#db.exec('COMMIT');
     } catch (error) {
-      this.#db.exec('ROLLBACK');
-      throw error;
+      throw this.#failed(error);
     }
+  }
+
+  /** The error to throw for a failed write; a failure of the store itself is remembered for the rest of the run. */
+  #failed(error: unknown): unknown {
+    const classified = stateErrorOf(error, this.file);
+    if (classified instanceof StateStoreError && classified.code !== 'Locked' && classified.code !== 'Newer') this.#failure ??= classified;
+    return classified;
   }
 }
 
@@ -343,6 +461,11 @@ function prepareStatements(db: DatabaseSync) {
     getManifestEntry: p('SELECT key, size, mtime_ms, md5, etag, adopted FROM manifest WHERE dest_id = ? AND key = ?'),
     countManifest: p('SELECT COUNT(*) AS files, SUM(size) AS bytes FROM manifest WHERE dest_id = ?'),
     clearManifest: p('DELETE FROM manifest WHERE dest_id = ?'),
+    clearListing: p('DELETE FROM manifest_listing WHERE dest_id = ?'),
+    stageEntry: p(`INSERT INTO manifest_listing (dest_id, key, size, mtime_ms, md5, etag, synced_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (dest_id, key) DO NOTHING`),
+    adoptListed: p(`INSERT INTO manifest (dest_id, key, size, mtime_ms, md5, etag, adopted, synced_at)
+                    SELECT dest_id, key, size, mtime_ms, md5, etag, 1, synced_at FROM manifest_listing WHERE dest_id = ? ORDER BY key`),
     adoptEntry: p(`INSERT INTO manifest (dest_id, key, size, mtime_ms, md5, etag, adopted, synced_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?)
                    ON CONFLICT (dest_id, key) DO NOTHING`),
     upsertManifest: p(`INSERT INTO manifest (dest_id, key, size, mtime_ms, md5, etag, adopted, synced_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?)
