@@ -28,9 +28,12 @@ export async function prepareIndex(d: Destination, store: StateStore, refresh: b
       }
     }
   }
-  store.journalClear(d.destId, ['running']);
-
-  if (!refresh && record.indexedAt !== null) return undefined;
+  if (!refresh && record.indexedAt !== null) {
+    store.journalClear(d.destId, ['running']);
+    return undefined;
+  }
+  // The listing replaces the index and the interrupted operations' rows together, and only once
+  // it completed: a listing that fails keeps both as they were (StateStore.adoptListing).
   const adapter = await d.ready();
   if (d.missing) return 0; // dry run against a bucket or folder that does not exist yet
   // A kept mirror's `.cloudmirror/` is never indexed, so it is never counted, compared or deleted.

@@ -143,15 +143,20 @@ export class Destination {
       const { store, journal } = work;
       let journalId: number | undefined;
       if (store !== undefined && journal !== undefined) {
-        if ('id' in journal) await store.journalRunning((journalId = journal.id));
-        else journalId = await store.journalStart(this.destId, journal.key, journal.op);
+        try {
+          if ('id' in journal) await store.journalRunning((journalId = journal.id));
+          else journalId = await store.journalStart(this.destId, journal.key, journal.op);
+        } catch (error) {
+          // Not journaled, not sent (the store's own failure stops the run: StateStore.failure).
+          return { ok: false as const, error };
+        }
       }
       try {
         const value = await withRetry((attempt) => action(adapter, attempt), work.retry, { signal: work.signal });
         this.#consecutiveFailures = 0;
         return { ok: true as const, value, journalId };
       } catch (error) {
-        if (journalId !== undefined) await store?.journalFailed(journalId, messageOf(error));
+        if (journalId !== undefined) await store?.journalFailed(journalId, messageOf(error)).catch(() => undefined);
         if (isStorageError(error) && DESTINATION_WIDE.has(error.code)) {
           if (++this.#consecutiveFailures >= DOWN_AFTER) this.markDown(error.message);
         }

@@ -73,7 +73,21 @@ const BUFFER_BUDGET = 64 * 1024 * 1024;
 /** The same for the parts of large files in flight (a single file may exceed it, alone). */
 const PARTS_BUDGET = 256 * 1024 * 1024;
 
+/**
+ * Runs a sync, copy or migrate holding the lock of every destination it writes (their index
+ * included, so a dry run too): a second writer of one of them is refused with the process that
+ * holds it, instead of racing it (src/state/destination-locks.ts).
+ */
 export async function runSync(options: SyncOptions, store: StateStore, observer: SyncObserver = {}, signal: AbortSignal = new AbortController().signal): Promise<SyncResult> {
+  store.lock(options.destinations, observer.warn);
+  try {
+    return await syncLocked(options, store, observer, signal);
+  } finally {
+    store.unlock(options.destinations);
+  }
+}
+
+async function syncLocked(options: SyncOptions, store: StateStore, observer: SyncObserver, signal: AbortSignal): Promise<SyncResult> {
   const started = performance.now();
   if (options.keepVersions === true && options.mode !== 'sync') throw new UsageError(`--keep-versions keeps the history of a mirror, so it works with sync only, not ${options.mode}`);
   const source = await openSource(options.source, options.tuning, options.retry);
@@ -95,6 +109,8 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
         d.markDown(messageOf(error));
       }
     }));
+    // The state store failing (disk full) is this machine's problem, not the destinations': stop the run.
+    if (store.failure !== undefined) throw store.failure;
     const live = destinations.filter((d) => !d.isDown);
     if (live.length === 0) throw new FatalRunError(destinations.map((d) => d.downReason).join('\n'));
     const destinationFiles = new Map(live.map((d) => [d, store.counts(d.destId).files]));
@@ -120,7 +136,7 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
 
     const manifests = live.map((d) => filtered(store.manifest(d.destId), filter.includes));
     for await (const merged of mergeByKey<SourceFile, ManifestRow>(source.scan(filter), manifests)) {
-      if (signal.aborted) break;
+      if (signal.aborted || store.failure !== undefined) break;
       const { key, known } = merged;
       if (merged.source !== undefined) observer.scanned?.(source.scanned.files, source.scanned.bytes);
       const first = known.map((k) => decide(merged.source, k, policy));
@@ -181,6 +197,7 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
     }
     await Promise.all(inFlight);
     await store.flush();
+    if (store.failure !== undefined) throw store.failure;
 
     for (const problem of source.problems) for (const d of live) d.fail(problem.key, new Error(problem.message));
     for (const skipped of source.skipped) observer.warn?.(`skipped ${skipped}: not a regular file`);

@@ -6,6 +6,7 @@ import type { Log } from '../observe/logger.ts';
 import { folderProblem } from '../scan/folder-problem.ts';
 import { keyFilter } from '../scan/filter.ts';
 import { LocalSource } from '../scan/local-source.ts';
+import { StateStoreError } from '../state/state-error.ts';
 import type { StateStore } from '../state/store.ts';
 import { Coalescer, type SettledChange } from '../watch/coalescer.ts';
 import { EDITOR_TEMP_GLOBS } from '../watch/ignore.ts';
@@ -75,6 +76,8 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
   const root = options.source.spec.path;
   const exclude = [...options.exclude, ...EDITOR_TEMP_GLOBS];
   const filter = keyFilter(options.include, exclude);
+  // One writer per destination: held until the watch ends, shared with its initial sync.
+  store.lock(options.destinations, (message) => log.warn(message));
   const destIds = options.destinations.map((d) => store.destination(d.identity, d.url).id);
   let lanes: DestinationLane[] = [];
   const warned = new Set<string>();
@@ -208,7 +211,8 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
       }, store, observer.initialSync, stop);
       needRescan = !initialSync.ok;
     } catch (error) {
-      if (!(error instanceof FatalRunError)) throw error;
+      // The state store failing or a destination in use by another process ends the watch too.
+      if (!(error instanceof FatalRunError) || error instanceof StateStoreError) throw error;
       // No destination reachable: a service keeps going and catches up once they answer.
       log.error(`initial sync: ${error.message}`);
       needRescan = true;
@@ -265,6 +269,7 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
     await store.flush();
     await store.clearWatchLive(destIds).catch(() => undefined);
     await store.flush();
+    store.unlock(options.destinations);
   }
   return { durationMs: elapsed(started), initialSync, destinations: lanes.map((l) => l.snapshot()) };
 }
