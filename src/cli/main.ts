@@ -46,6 +46,7 @@ export function buildProgram(): Command {
     .option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port (overrides metrics.port)')
     .option('--metrics-host <host>', 'address for the metrics server (default 127.0.0.1)')
     .option('--log-level <level>', 'log detail on stderr (overrides logLevel; default info)')
+    .option('--rebuild-index', 'when the state database is damaged, move it aside and start a new one before the jobs start (each destination is listed once)')
     .exitOverride()
     .action(async (jobs: string[], raw: Record<string, unknown>) => {
       // Loaded on use: zod, yaml and croner would slow every sync's start-up.

@@ -37,6 +37,7 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { flags: '--verify', help: 'afterwards, compare every destination with the source by size and MD5, as `cloudmirror verify` does' },
   { flags: '--refresh', help: 'list every destination again instead of trusting the index' },
   { flags: '--state-dir <dir>', help: 'where the index lives (default: $CLOUDMIRROR_STATE_DIR, else $XDG_STATE_HOME/cloudmirror)' },
+  { flags: '--rebuild-index', help: 'when the state database is damaged, move it aside and start a new one (each destination is listed once) instead of refusing to run' },
   { flags: '--json', help: 'print one JSON summary on stdout at the end' },
   { flags: '--progress', help: 'show a progress display on stderr (default: when stderr is a terminal)' },
   { flags: '--no-progress', help: 'never show a progress display' },
@@ -80,6 +81,8 @@ export interface CommonOptions {
   readonly refresh: boolean;
   readonly verify: boolean;
   readonly stateDir: string;
+  /** A damaged state database is moved aside instead of refused. */
+  readonly rebuildIndex: boolean;
   readonly json: boolean;
   readonly progress: boolean | undefined;
   readonly logLevel: (typeof LOG_LEVELS)[number];
@@ -116,6 +119,7 @@ export function validateCommon(raw: Record<string, unknown>, env: NodeJS.Process
     refresh: flag(raw.refresh),
     verify: flag(raw.verify),
     stateDir: path.resolve(stateDir ?? defaultStateDir(env)),
+    rebuildIndex: flag(raw.rebuildIndex),
     json: flag(raw.json),
     progress: typeof raw.progress === 'boolean' ? raw.progress : undefined,
     logLevel: logLevel as CommonOptions['logLevel'],

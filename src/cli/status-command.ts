@@ -1,6 +1,7 @@
 import path from 'node:path';
-import { EXIT } from '../errors.ts';
+import { EXIT, messageOf } from '../errors.ts';
 import { formatBytes, formatDuration } from '../observe/format.ts';
+import { StateStoreError } from '../state/state-error.ts';
 import { readStatus, type DestinationStatus } from '../state/status-reader.ts';
 import { defaultStateDir } from './options.ts';
 
@@ -15,7 +16,14 @@ export async function runStatusCommand(raw: Record<string, unknown>): Promise<nu
   if (jobs === null) return EXIT.usage;
   const stateDir = path.resolve(typeof raw.stateDir === 'string' ? raw.stateDir : (jobs?.stateDir ?? defaultStateDir(process.env)));
   const now = Date.now();
-  const status = readStatus(stateDir, now);
+  let status: ReturnType<typeof readStatus>;
+  try {
+    status = readStatus(stateDir, now);
+  } catch (error) {
+    // --json promises one object whatever happens; status never repairs the store (it only reads).
+    if (raw.json === true) process.stdout.write(`${JSON.stringify({ ok: false, stateDir, error: { code: error instanceof StateStoreError ? error.code : 'Fatal', message: messageOf(error) }, destinations: [] })}\n`);
+    throw error;
+  }
   // With a config, destinations are also shown per job (a destination may serve several).
   const byJob = jobs?.jobs.map((j) => ({ job: j.name, mode: j.mode, destinations: status.destinations.filter((d) => j.identities.includes(d.identity)) }));
   if (raw.json === true) {

@@ -22,9 +22,10 @@ export async function runTransferCommand(mode: TransferMode, sourceInput: string
   const log = createLogger(options.logLevel);
   const { observer, progress } = await transferObserver(mode, options, log);
 
-  const store = StateStore.open(options.stateDir);
   const interrupt = onInterrupt();
+  let store: StateStore | undefined;
   try {
+    store = StateStore.open(options.stateDir, { rebuildIndex: options.rebuildIndex, warn: (message) => log.warn(message) });
     const result = await runSync({
       mode, source, destinations,
       dryRun: options.dryRun, compare: options.compare, include: options.include, exclude: options.exclude,
@@ -53,6 +54,6 @@ export async function runTransferCommand(mode: TransferMode, sourceInput: string
     throw error;
   } finally {
     interrupt.dispose();
-    store.close();
+    store?.close();
   }
 }

@@ -33,7 +33,7 @@ export async function runWatchCommand(sourceInput: string, destInputs: readonly 
     },
   };
 
-  const store = StateStore.open(options.stateDir);
+  const store = StateStore.open(options.stateDir, { rebuildIndex: options.rebuildIndex, warn: (message) => log.warn(message) });
   const stopper = onStopSignal();
   try {
     const result = await runWatch({
