@@ -1,0 +1,65 @@
+import { readdir, writeFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli, summaryOf } from '../harness/cli.ts';
+import { tempDir } from '../harness/temp-dir.ts';
+import { readTree, writeTree } from '../harness/tree.ts';
+import { startWatch } from '../watch/watch-process.ts';
+
+describe('a damaged state database', () => {
+  it('is named with its fix by sync and status (exit 2, --json intact), and sync --rebuild-index moves it aside and rebuilds the index', async () => {
+    const root = await tempDir('cm-corrupt');
+    const src = path.join(root, 'src');
+    await writeTree(src, { 'a.txt': 'a', 'b/c.txt': 'c' });
+    const dest = path.join(root, 'dest');
+    const state = path.join(root, 'state');
+    expect((await runCli(['sync', src, dest, '--state-dir', state])).code).toBe(0);
+    await writeFile(path.join(state, 'state.db'), 'this is not a database at all, just garbage '.repeat(200));
+    const file = path.join(state, 'state.db');
+
+    const sync = await runCli(['sync', src, dest, '--state-dir', state, '--json']);
+    expect(sync.code, sync.stderr).toBe(2);
+    expect(sync.stderr).toContain(`the state database ${file} is damaged`);
+    expect(sync.stderr).toContain('--rebuild-index');
+    expect(sync.stderr).not.toContain('unexpected error');
+    expect(summaryOf(sync).ok).toBe(false);
+
+    const status = await runCli(['status', '--state-dir', state, '--json']);
+    expect(status.code, status.stderr).toBe(2);
+    const json = JSON.parse(status.stdout) as { ok: boolean; error: { code: string; message: string } };
+    expect(json).toMatchObject({ ok: false, error: { code: 'Corrupt' } });
+    expect(json.error.message).toContain(file);
+    const text = await runCli(['status', '--state-dir', state]);
+    expect(text.code).toBe(2);
+    expect(text.stderr).toContain(`the state database ${file} is damaged`);
+
+    const rebuilt = await runCli(['sync', src, dest, '--state-dir', state, '--json', '--rebuild-index']);
+    expect(rebuilt.code, rebuilt.stderr).toBe(0);
+    expect(rebuilt.stderr).toContain(`the state database ${file} was damaged`);
+    expect(summaryOf(rebuilt).destinations[0]).toMatchObject({ uploaded: 0, unchanged: 2, failed: 0 });
+    expect((await readdir(state)).some((name) => name.startsWith('state.db.damaged-'))).toBe(true);
+    expect(await readTree(dest)).toEqual(await readTree(src));
+    const healthy = await runCli(['status', '--state-dir', state, '--json']);
+    expect(healthy.code, healthy.stderr).toBe(0);
+    expect((JSON.parse(healthy.stdout) as { destinations: unknown[] }).destinations).toHaveLength(1);
+  });
+
+  it('a watch refuses it too, and starts with --rebuild-index', async () => {
+    const root = await tempDir('cm-corrupt-watch');
+    const src = path.join(root, 'src');
+    await writeTree(src, { 'a.txt': 'a' });
+    const state = path.join(root, 'state');
+    await mkdir(state);
+    await writeFile(path.join(state, 'state.db'), Buffer.alloc(8192, 0x5a));
+    const watch = await runCli(['watch', src, path.join(root, 'dest'), '--state-dir', state]);
+    expect(watch.code, watch.stderr).toBe(2);
+    expect(watch.stderr).toContain('is damaged');
+
+    const rebuilding = startWatch([src, path.join(root, 'dest'), '--state-dir', state, '--rebuild-index']);
+    await rebuilding.ready();
+    const end = await rebuilding.stop('SIGTERM');
+    expect(end.code, rebuilding.stderr()).toBe(0);
+    expect(rebuilding.stderr()).toContain('was damaged');
+    expect(await readTree(path.join(root, 'dest'))).toEqual({ 'a.txt': 'a' });
+  });
+});
