@@ -51,6 +51,11 @@ function read(file: string, now: number): { file: string; exists: boolean; desti
   const db = new DatabaseSync(file, { readOnly: true, timeout: 10_000 });
   try {
     db.exec('BEGIN');
+    // The file exists before its tables do (StateStore creates it empty, private, then SQLite fills it).
+    if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'destinations'").get() === undefined) {
+      db.exec('COMMIT');
+      return { file, exists: true, destinations: [] };
+    }
     const hasLive = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'watch_live'").get() !== undefined;
     const journal = new Map<number, { planned: number; running: number; failed: number; oldest: number | null }>();
     for (const row of db.prepare('SELECT dest_id, state, COUNT(*) AS n, MIN(created_at) AS oldest FROM journal GROUP BY dest_id, state').all() as Array<{ dest_id: number; state: string; n: number; oldest: number }>) {
