@@ -6,6 +6,7 @@ import type { Endpoint } from '../endpoints.ts';
 import { messageOf } from '../errors.ts';
 import type { MaxDelete } from '../jobs/delete-guard.ts';
 import { DEFAULT_TRANSFER } from '../../adapters/index.ts';
+import { DEFAULT_REFRESH_AFTER_MS, MAX_REFRESH_AFTER_MS } from '../jobs/index-age.ts';
 import { DEFAULT_RETRY } from '../queue/retry.ts';
 import { checkGlob } from '../scan/filter.ts';
 import { durationMs } from './duration.ts';
@@ -86,6 +87,7 @@ export function resolveConfig(config: Config, file: string, env: NodeJS.ProcessE
       if (job.schedule === 'watch') issues.push({ path: at('keepVersions'), message: 'keepVersions is not applied to watch schedules in this version', hint: 'use an interval or cron schedule, or remove keepVersions' });
     }
     checkBackupKeys(job, at, issues);
+    const refreshAfterMs = refreshAfterOf(job, at, issues);
     const keep = keepPolicyOf(job, at, issues);
     let maxDelete: MaxDelete | undefined;
     if (job.delete?.max !== undefined && job.mode !== 'backup') {
@@ -111,7 +113,7 @@ export function resolveConfig(config: Config, file: string, env: NodeJS.ProcessE
       ? Object.freeze({ mode: 'backup', ...transfer, strategy: job.strategy ?? 'incremental', synthetic: job.synthetic ?? false })
       : Object.freeze({
         mode: MODE_TO_TRANSFER[job.mode], ...transfer,
-        maxDelete, force: job.delete?.force ?? false, refresh: false, keepVersions: job.keepVersions ?? false,
+        maxDelete, force: job.delete?.force ?? false, refresh: false, refreshAfterMs, keepVersions: job.keepVersions ?? false,
       });
     jobs.push({
       name, schedule, maxLagMs: jobLag ?? healthLag,
@@ -158,6 +160,20 @@ function checkBackupKeys(job: JobConfig, at: (...rest: PropertyKey[]) => Propert
   if (job.keepVersions !== undefined) {
     issues.push({ path: at('keepVersions'), message: 'keepVersions means nothing to a backup job: every run makes a new set, and earlier sets stay', hint: 'remove keepVersions; keep: { … } chooses which backup sets stay' });
   }
+}
+
+/** `refreshAfter:` in milliseconds (0: list on every run); refused where a job keeps no index. */
+function refreshAfterOf(job: JobConfig, at: (...rest: PropertyKey[]) => PropertyKey[], issues: PlainIssue[]): number {
+  if (job.refreshAfter === undefined) return DEFAULT_REFRESH_AFTER_MS;
+  if (job.mode === 'backup') {
+    issues.push({ path: at('refreshAfter'), message: 'refreshAfter means nothing to a backup job: a backup keeps no index of its destinations', hint: 'remove refreshAfter' });
+    return DEFAULT_REFRESH_AFTER_MS;
+  }
+  const ms = job.refreshAfter === 0 ? 0 : (durationMs(job.refreshAfter) ?? DEFAULT_REFRESH_AFTER_MS);
+  if (ms > MAX_REFRESH_AFTER_MS) {
+    issues.push({ path: at('refreshAfter'), message: `'${job.refreshAfter}' is more than a year: changes made by others would go unseen that long`, hint: 'write e.g. 1d or 7d, or 0 to list on every run' });
+  }
+  return ms;
 }
 
 /** `keep:` as the policy `forget` takes, refused where a job has no points to forget and without a rule of 1 or more. */

@@ -204,8 +204,8 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
       initialSync = await runSync({
         mode: 'sync', source: options.source, destinations: options.destinations, dryRun: false, compare: options.compare,
         include: options.include, exclude, maxDelete: options.maxDelete, force: options.force, concurrency: options.concurrency,
-        retry: options.retry, tuning: options.tuning, refresh: options.refresh,
-      }, store, observer.initialSync, stop);
+        retry: options.retry, tuning: options.tuning, refresh: options.refresh, refreshAfterMs: options.refreshAfterMs,
+      }, store, { ...observer.initialSync, info: (message) => log.info(message) }, stop);
       needRescan = !initialSync.ok;
     } catch (error) {
       if (!(error instanceof FatalRunError)) throw error;
@@ -220,7 +220,7 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
       source, store, reads: new SharedReads(source, SHARED_READS),
       policy: { compare: options.compare, deleteExtras: true }, retry: options.retry, tuning: options.tuning,
       concurrency: options.concurrency, debounceMs: options.debounceMs, maxWaitMs: MAX_WAIT_MS, deleteHoldMs: DELETE_HOLD_MS,
-      backoff: BACKOFF, log,
+      backoff: BACKOFF, log, refreshAfterMs: options.refreshAfterMs,
       unsettle: (key) => coalescer.touch(key),
       settling: (key) => coalescer.isSettling(key),
       sourceRootPresent: async () => (await folderProblem(root)) === undefined,
