@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { EXIT } from '../errors.ts';
-import { formatBytes, formatDuration } from '../observe/format.ts';
+import { formatAge, formatBytes, formatDuration } from '../observe/format.ts';
 import { readStatus, type DestinationStatus } from '../state/status-reader.ts';
 import { defaultStateDir } from './options.ts';
 
@@ -69,6 +69,9 @@ function toJson(d: DestinationStatus, now: number) {
     lagMs: lagMs(d, now),
     objects: d.objects,
     bytes: d.bytes,
+    // The index is trusted until it is older than --refresh-after; then the destination is listed again.
+    indexListed: iso(d.indexedAt),
+    indexAgeMs: d.indexedAt === null ? null : Math.max(0, now - d.indexedAt),
     watch: d.watch === null ? null : {
       pid: d.watch.pid, source: d.watch.source, state: d.watch.state, since: iso(d.watch.since), reason: d.watch.reason,
       pendingOps: d.watch.pendingOps, pendingBytes: d.watch.pendingBytes, updated: iso(d.watch.updatedAt),
@@ -87,7 +90,8 @@ function toText(stateDir: string, exists: boolean, destinations: readonly Destin
     const pending = d.journal.planned + d.journal.running;
     if (indexed) {
       lines.push(`  pending ${pending} (planned ${d.journal.planned}, running ${d.journal.running}), failed ${d.journal.failed}, ${formatDuration(lagMs(d, now))} behind`);
-      lines.push(`  index: ${d.objects} objects, ${formatBytes(d.bytes)}`);
+      const listed = d.indexedAt === null ? 'never listed' : `last listed ${new Date(d.indexedAt).toISOString()} (${formatAge(now - d.indexedAt)} ago)`;
+      lines.push(`  index: ${d.objects} objects, ${formatBytes(d.bytes)}; ${listed}`);
     }
     if (d.watch !== null) {
       const state = d.watch.state === 'up' ? 'up' : `DOWN for ${formatDuration(now - d.watch.since)}${d.watch.reason === null ? '' : ` (${d.watch.reason.split('\n')[0]})`}`;

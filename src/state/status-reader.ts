@@ -25,6 +25,8 @@ export interface DestinationStatus {
   readonly oldestPendingAt: number | null;
   readonly objects: number;
   readonly bytes: number;
+  /** When the destination was last listed completely (the index's age counts from it); null: never. */
+  readonly indexedAt: number | null;
   /** What a watch running right now reports, or null when none is. */
   readonly watch: WatchLive | null;
 }
@@ -74,6 +76,7 @@ export function readStatus(stateDir: string, now: number = Date.now()): { file: 
         oldestPendingAt: j?.oldest ?? null,
         objects: m?.objects ?? 0,
         bytes: m?.bytes ?? 0,
+        indexedAt: numberOrNull(row.indexed_at),
         watch: live.get(id) ?? null,
       };
     });
