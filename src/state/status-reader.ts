@@ -1,3 +1,4 @@
+import { readVerifications, type VerificationRecord } from './verify-results.ts';
 import type { WatchLiveRow } from './watch-statements.ts';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -29,6 +30,8 @@ export interface DestinationStatus {
   readonly indexedAt: number | null;
   /** What a watch running right now reports, or null when none is. */
   readonly watch: WatchLive | null;
+  /** The last result of each verify job (cloudmirror run) that compares this destination with its source. */
+  readonly verifications: readonly VerificationRecord[];
 }
 
 /**
@@ -62,6 +65,7 @@ export function readStatus(stateDir: string, now: number = Date.now()): { file: 
         if (isRunning(entry, now)) live.set(Number(row.dest_id), entry);
       }
     }
+    const verifications = readVerifications(db);
     const destinations = (db.prepare('SELECT * FROM destinations ORDER BY url').all() as Array<Record<string, string | number | null>>).map((row): DestinationStatus => {
       const id = Number(row.id);
       const j = journal.get(id);
@@ -78,6 +82,7 @@ export function readStatus(stateDir: string, now: number = Date.now()): { file: 
         bytes: m?.bytes ?? 0,
         indexedAt: numberOrNull(row.indexed_at),
         watch: live.get(id) ?? null,
+        verifications: verifications.get(id) ?? [],
       };
     });
     db.exec('COMMIT');

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { SCHEMA, SCHEMA_VERSION } from './schema.ts';
+import { writeVerification, type VerificationRecord } from './verify-results.ts';
 import { prepareWatchStatements, type WatchLiveRow } from './watch-statements.ts';
 
 export interface ManifestRow {
@@ -264,6 +265,12 @@ export class StateStore {
     return this.#inGroup(() => {
       for (const id of destIds) this.#watch.clearLive.run(id, process.pid);
     });
+  }
+
+  /** Records what a verify job found at a destination, for `status` (its previous result is replaced). */
+  recordVerification(destId: number, result: VerificationRecord): void {
+    this.#commitGroup(); // nothing queued may commit after this, out of order
+    writeVerification(this.#db, destId, result);
   }
 
   close(): void {
