@@ -55,6 +55,7 @@ export async function runJob(job: ResolvedJob, context: JobRunContext, signal: A
       depth();
     },
     warn: (message) => log.warn({ job: job.name }, message),
+    info: (message) => log.info({ job: job.name }, message),
   };
   metrics.running.set({ job: job.name }, 1);
   log.info({ job: job.name }, `job ${job.name}: run started`);

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -8,6 +8,8 @@ import { startProxy, type TestProxy } from '../harness/http-proxy.ts';
 import { startS3Emulator, type S3Emulator } from '../harness/s3-emulator.ts';
 import { tempDir } from '../harness/temp-dir.ts';
 import { writeTree } from '../harness/tree.ts';
+import { ServiceProcess } from '../service/service-process.ts';
+import { startWatch, waitFor } from '../watch/watch-process.ts';
 
 let s3: S3Emulator;
 let proxy: TestProxy;
@@ -66,7 +68,7 @@ async function scenario(name: string) {
   const first = await sync();
   expect(first.code, first.stderr).toBe(0);
   expect(await mirrored(bucket)).toEqual(INTACT);
-  return { bucket, state, sync };
+  return { root, src, bucket, state, sync };
 }
 
 describe('out-of-band changes at a destination (--refresh-after)', () => {
@@ -119,6 +121,41 @@ describe('out-of-band changes at a destination (--refresh-after)', () => {
     expect(await mirrored(bucket)).toEqual(INTACT);
   });
 
+  it('a run job with refreshAfter: 0 lists its destination again and repairs it', async () => {
+    const { root, bucket } = await scenario('job');
+    await tamper(bucket);
+    const file = path.join(root, 'cloudmirror.yaml');
+    await writeFile(file, `version: 1
+stateDir: ./state
+jobs:
+  photos:
+    source: ./src
+    destinations: [s3://${bucket}/mirror]
+    mode: mirror
+    schedule: once
+    refreshAfter: 0
+`);
+    const service = new ServiceProcess(['--config', file], { ...process.env, ...env }, root);
+    const listed = await service.waitFor((l) => l.msg.includes(`s3://${bucket}/mirror: listing it again on every run (refresh after 0)`));
+    expect(listed.msg).toBeDefined();
+    expect((await service.exited).code).toBe(0);
+    expect(await mirrored(bucket)).toEqual(INTACT);
+  });
+
+  it('a running watch lists a destination again at a rescan once its index is older than --refresh-after, and repairs it', async () => {
+    const { src, bucket, state } = await scenario('watch');
+    const watch = startWatch([src, `s3://${bucket}/mirror`, '--state-dir', state, '--refresh-after', '2s', '--rescan-interval', '1s', '--log-level', 'info'], env);
+    try {
+      await watch.ready();
+      await tamper(bucket);
+      // No change at the source: only listing the destination again can show what was done there.
+      await waitFor('the watch to repair the destination', async () => JSON.stringify(await mirrored(bucket)) === JSON.stringify(INTACT), 30_000, 200, () => mirrored(bucket));
+      expect(watch.stderr()).toMatch(/its index was last listed \d+ s ago, more than the refresh-after limit of 2 s: listing it again/);
+    } finally {
+      await watch.stop('SIGTERM');
+    }
+  });
+
   it('status shows when each index was last listed and how old it is (text and --json)', async () => {
     const { bucket, state } = await scenario('status');
     const json = await runCli(['status', '--state-dir', state, '--json']);
@@ -132,6 +169,26 @@ describe('out-of-band changes at a destination (--refresh-after)', () => {
     const text = await runCli(['status', '--state-dir', state]);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/index: 3 objects, 17 B; last listed \d{4}-\d\d-\d\dT[^ ]+ \(\d+ (ms|s) ago\)/);
+  });
+
+  it('config validate accepts refreshAfter as a duration or 0 and refuses anything else, and on backup jobs', async () => {
+    const dir = await tempDir('cm-refresh-config');
+    const file = path.join(dir, 'cloudmirror.yaml');
+    const job = (name: string, extra: string) => `  ${name}:\n    source: ./src\n    destinations: [./${name}]\n    schedule: once\n${extra}`;
+    await writeFile(file, `version: 1\njobs:\n${job('always', '    refreshAfter: 0\n')}${job('daily', '    refreshAfter: 1d\n')}`);
+    const valid = await runCli(['config', 'validate', file]);
+    expect(valid.stderr).toBe('');
+    expect(valid.code).toBe(0);
+
+    await writeFile(file, `version: 1\njobs:\n${job('weekly', '    refreshAfter: weekly\n')}`);
+    const invalid = await runCli(['config', 'validate', file]);
+    expect(invalid.code).toBe(2);
+    expect(invalid.stderr).toContain(`${file}:7:19: jobs.weekly.refreshAfter: expected a duration such as 500ms, 30s, 15m, 6h or 1d (value: weekly)`);
+
+    await writeFile(file, `version: 1\njobs:\n${job('sets', '    mode: backup\n    refreshAfter: 1d\n')}`);
+    const backup = await runCli(['config', 'validate', file]);
+    expect(backup.code).toBe(2);
+    expect(backup.stderr).toContain(`${file}:8:19: jobs.sets.refreshAfter: refreshAfter means nothing to a backup job: a backup keeps no index of its destinations (value: 1d); hint: remove refreshAfter`);
   });
 
   it('refuses a --refresh-after that is not a duration, naming the option and the value', async () => {
