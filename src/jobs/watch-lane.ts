@@ -43,6 +43,8 @@ export interface LaneContext {
   readonly sourceRootPresent: () => Promise<boolean>;
   /** List the destination again at start and at rescans when its last listing is older than this (0: always). */
   readonly refreshAfterMs: number;
+  /** An index listed since then (by the initial sync) is fresh at the lane's start, whatever refreshAfter says. */
+  readonly listedSince: number;
   /** The destination needs a rescan (its index was just listed for the first time). */
   readonly requestRescan: () => void;
   /** Up/down changed, or an operation finished: for the status line. */
@@ -136,7 +138,8 @@ export class DestinationLane {
     this.destId = record.id;
     // Never listed, or listed too long ago to trust (the initial sync lists what it reaches; this
     // is a destination it could not reach): learn what it holds before sending anything.
-    const stale = staleIndexReason(record.indexedAt, this.#ctx.refreshAfterMs);
+    const listedNow = record.indexedAt !== null && record.indexedAt >= this.#ctx.listedSince;
+    const stale = listedNow ? undefined : staleIndexReason(record.indexedAt, this.#ctx.refreshAfterMs);
     if (stale !== undefined) this.#ctx.log.info({ destination: this.endpoint.url }, `${this.endpoint.url}: ${stale}`);
     this.#needsListing = record.indexedAt === null || stale !== undefined;
     const interrupted = store.journalInterrupted(this.destId);

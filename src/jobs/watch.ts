@@ -200,6 +200,7 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
     await Promise.race([watcher.ready(), aborted(stop)]);
     if (stop.aborted) return { durationMs: elapsed(started), initialSync, destinations: [] };
     let needRescan = false;
+    const initialSyncStarted = Date.now();
     try {
       initialSync = await runSync({
         mode: 'sync', source: options.source, destinations: options.destinations, dryRun: false, compare: options.compare,
@@ -220,7 +221,7 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
       source, store, reads: new SharedReads(source, SHARED_READS),
       policy: { compare: options.compare, deleteExtras: true }, retry: options.retry, tuning: options.tuning,
       concurrency: options.concurrency, debounceMs: options.debounceMs, maxWaitMs: MAX_WAIT_MS, deleteHoldMs: DELETE_HOLD_MS,
-      backoff: BACKOFF, log, refreshAfterMs: options.refreshAfterMs,
+      backoff: BACKOFF, log, refreshAfterMs: options.refreshAfterMs, listedSince: initialSyncStarted,
       unsettle: (key) => coalescer.touch(key),
       settling: (key) => coalescer.isSettling(key),
       sourceRootPresent: async () => (await folderProblem(root)) === undefined,

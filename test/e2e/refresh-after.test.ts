@@ -156,6 +156,23 @@ jobs:
     }
   });
 
+  it('a watch with --refresh-after 0 lists each destination once at start (its initial sync), not again when its lanes start', async () => {
+    const { src, bucket, state } = await scenario('watch-once');
+    await tamper(bucket);
+    proxy.reset();
+    const watch = startWatch([src, `s3://${bucket}/mirror`, '--state-dir', state, '--refresh-after', '0'], env);
+    try {
+      await watch.ready();
+      // A change sent proves the lane has started and finished its first check of the destination.
+      await writeFile(path.join(src, 'new.txt'), 'november');
+      await waitFor('the new file to arrive', async () => (await objectText(bucket, 'mirror/new.txt')) === 'november', 30_000);
+    } finally {
+      await watch.stop('SIGTERM');
+    }
+    expect(await mirrored(bucket)).toEqual(INTACT); // the initial sync's listing found and repaired the changes
+    expect(proxy.log.filter((line) => line.startsWith(`GET /${bucket}/?list-type=2`))).toHaveLength(1);
+  });
+
   it('status shows when each index was last listed and how old it is (text and --json)', async () => {
     const { bucket, state } = await scenario('status');
     const json = await runCli(['status', '--state-dir', state, '--json']);
