@@ -201,7 +201,12 @@ function refreshAfterOf(job: JobConfig, at: (...rest: PropertyKey[]) => Property
     issues.push({ path: at('refreshAfter'), message: `refreshAfter means nothing to a ${job.mode} job: ${why}`, hint: 'remove refreshAfter' });
     return DEFAULT_REFRESH_AFTER_MS;
   }
-  const ms = job.refreshAfter === 0 ? 0 : (durationMs(job.refreshAfter) ?? DEFAULT_REFRESH_AFTER_MS);
+  if (typeof job.refreshAfter === 'number' && job.refreshAfter !== 0) {
+    // The schema takes any number so that this message, not a type error, answers `refreshAfter: 7`.
+    issues.push({ path: at('refreshAfter'), message: `${job.refreshAfter} has no unit`, hint: 'write a duration such as 12h or 7d, or 0 to list on every run' });
+    return DEFAULT_REFRESH_AFTER_MS;
+  }
+  const ms = typeof job.refreshAfter === 'number' ? 0 : (durationMs(job.refreshAfter) ?? DEFAULT_REFRESH_AFTER_MS);
   if (ms > MAX_REFRESH_AFTER_MS) {
     issues.push({ path: at('refreshAfter'), message: `'${job.refreshAfter}' is more than a year: changes made by others would go unseen that long`, hint: 'write e.g. 1d or 7d, or 0 to list on every run' });
   }

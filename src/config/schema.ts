@@ -102,8 +102,8 @@ export const jobSchema = z.strictObject({
   partConcurrency: z.int().min(1).max(64).optional().describe('parts of one file in flight; default 4'),
   bandwidth: z.string().optional().describe('cap on upload bytes per second for each run of the job, all destinations together (e.g. 512K, 10M); not for watch schedules'),
   maxLag: duration.optional().describe('/healthz is unhealthy when a destination of this job has not been fully synced for longer; default: health.maxLag'),
-  refreshAfter: z.union([duration, z.literal(0)]).optional()
-    .describe('list a destination again when its index was last listed longer ago than this, so objects deleted or overwritten there by others are repaired (cloudmirror sync --refresh-after); 0: on every run; default 7d'),
+  refreshAfter: z.union([duration, z.number()]).optional()
+    .describe('list a destination again when its index was last listed longer ago than this, so objects deleted or overwritten there by others are repaired (cloudmirror sync --refresh-after); 0: on every run (no other bare number: a duration has a unit); default 7d'),
 });
 
 export const configSchema = z.strictObject({

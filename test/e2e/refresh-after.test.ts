@@ -202,10 +202,11 @@ jobs:
     expect(invalid.code).toBe(2);
     expect(invalid.stderr).toContain(`${file}:7:19: jobs.weekly.refreshAfter: expected a duration such as 500ms, 30s, 15m, 6h or 1d (value: weekly)`);
 
-    await writeFile(file, `version: 1\njobs:\n${job('sets', '    mode: backup\n    refreshAfter: 1d\n')}`);
-    const backup = await runCli(['config', 'validate', file]);
-    expect(backup.code).toBe(2);
-    expect(backup.stderr).toContain(`${file}:8:19: jobs.sets.refreshAfter: refreshAfter means nothing to a backup job: a backup keeps no index of its destinations (value: 1d); hint: remove refreshAfter`);
+    await writeFile(file, `version: 1\njobs:\n${job('sets', '    mode: backup\n    refreshAfter: 1d\n')}${job('bare', '    refreshAfter: 7\n')}`);
+    const checked = await runCli(['config', 'validate', file]);
+    expect(checked.code).toBe(2);
+    expect(checked.stderr).toContain(`${file}:8:19: jobs.sets.refreshAfter: refreshAfter means nothing to a backup job: a backup keeps no index of its destinations (value: 1d); hint: remove refreshAfter`);
+    expect(checked.stderr).toContain(`${file}:13:19: jobs.bare.refreshAfter: 7 has no unit (value: 7); hint: write a duration such as 12h or 7d, or 0 to list on every run`);
   });
 
   it('refuses a --refresh-after that is not a duration, naming the option and the value', async () => {
