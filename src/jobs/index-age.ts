@@ -3,7 +3,7 @@ import { formatAge } from '../observe/format.ts';
 /**
  * How long a destination's index is trusted without listing the destination again. The index
  * makes an unchanged re-sync cost no request, but it cannot see what someone else deleted or
- * overwrite at the destination; listing again after this long bounds how long such a change
+ * overwrote at the destination; listing again after this long bounds how long such a change
  * goes unrepaired. `--refresh-after` and `refreshAfter:` override it; 0 lists on every run.
  */
 export const DEFAULT_REFRESH_AFTER_MS = 7 * 86_400_000;
