@@ -10,8 +10,9 @@ export async function runConfigValidate(file: string): Promise<number> {
     const config = await loadConfig(file);
     const jobs = config.jobs.map((j) => {
       const backup = j.options.mode === 'backup' ? [`${j.options.synthetic ? 'synthetic full' : j.options.strategy} backup`] : [];
+      const verify = j.options.mode === 'verify' ? [j.options.deep ? 'deep verify' : 'verify'] : [];
       const keep = j.keep === undefined ? [] : [describePolicy(j.keep)];
-      return `${j.name} (${[j.schedule.kind, ...backup, ...keep].join('; ')})`;
+      return `${j.name} (${[j.schedule.kind, ...backup, ...verify, ...keep].join('; ')})`;
     }).join(', ');
     process.stdout.write(`${file}: valid; ${config.jobs.length} job${config.jobs.length === 1 ? '' : 's'}: ${jobs}\n`);
     return EXIT.ok;

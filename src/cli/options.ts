@@ -3,8 +3,10 @@ import path from 'node:path';
 import { DEFAULT_TRANSFER, type TransferTuning } from '../../adapters/index.ts';
 import { UsageError } from '../errors.ts';
 import type { MaxDelete } from '../jobs/delete-guard.ts';
+import { DEFAULT_REFRESH_AFTER_TEXT, MAX_REFRESH_AFTER_MS } from '../jobs/index-age.ts';
 import { DEFAULT_RETRY } from '../queue/retry.ts';
 import { checkGlob } from '../scan/filter.ts';
+import { parseDuration } from '../watch/duration.ts';
 
 /**
  * The options shared by the transfer commands, declared once: flag, help and default live here,
@@ -36,6 +38,7 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { flags: '--bwlimit <rate>', help: 'cap the upload bandwidth of the run, all destinations together, in bytes per second (e.g. 512K, 10M)' },
   { flags: '--verify', help: 'afterwards, compare every destination with the source by size and MD5, as `cloudmirror verify` does' },
   { flags: '--refresh', help: 'list every destination again instead of trusting the index' },
+  { flags: '--refresh-after <duration>', help: 'list a destination again when its index was last listed longer ago than this, so changes made there by others are repaired (e.g. 12h, 7d; 0: every run)', defaultValue: DEFAULT_REFRESH_AFTER_TEXT },
   { flags: '--state-dir <dir>', help: 'where the index lives (default: $CLOUDMIRROR_STATE_DIR, else $XDG_STATE_HOME/cloudmirror)' },
   { flags: '--rebuild-index', help: 'when the state database is damaged, move it aside and start a new one (each destination is listed once) instead of refusing to run' },
   { flags: '--json', help: 'print one JSON summary on stdout at the end' },
@@ -79,6 +82,8 @@ export interface CommonOptions {
   /** Bytes per second for the whole run; undefined: no cap. */
   readonly bandwidth: number | undefined;
   readonly refresh: boolean;
+  /** List a destination again when its last listing is older than this; 0: every run. */
+  readonly refreshAfterMs: number;
   readonly verify: boolean;
   readonly stateDir: string;
   /** A damaged state database is moved aside instead of refused. */
@@ -117,6 +122,7 @@ export function validateCommon(raw: Record<string, unknown>, env: NodeJS.Process
     bandwidth: optionalString(raw.bwlimit) === undefined ? undefined : parseRate(String(raw.bwlimit)),
     partConcurrency: intIn(raw.partConcurrency ?? String(DEFAULT_TRANSFER.partConcurrency), '--part-concurrency', 1, 64),
     refresh: flag(raw.refresh),
+    refreshAfterMs: parseDuration(String(raw.refreshAfter ?? DEFAULT_REFRESH_AFTER_TEXT), '--refresh-after', { minMs: 0, maxMs: MAX_REFRESH_AFTER_MS }),
     verify: flag(raw.verify),
     stateDir: path.resolve(stateDir ?? defaultStateDir(env)),
     rebuildIndex: flag(raw.rebuildIndex),

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { EXIT, messageOf } from '../errors.ts';
-import { formatBytes, formatDuration } from '../observe/format.ts';
+import { formatAge, formatBytes, formatDuration } from '../observe/format.ts';
 import { StateStoreError } from '../state/state-error.ts';
 import { readStatus, type DestinationStatus } from '../state/status-reader.ts';
 import { defaultStateDir } from './options.ts';
@@ -35,8 +35,8 @@ export async function runStatusCommand(raw: Record<string, unknown>): Promise<nu
     process.stdout.write(toText(stateDir, status.exists, status.destinations, now));
   } else {
     const indent = (text: string): string => text.trimEnd().split('\n').map((line) => `  ${line}`).join('\n');
-    // A backup keeps no index of objects: its destinations show their runs only.
-    process.stdout.write(byJob.map((j) => `job ${j.job} (${j.mode})\n${indent(toText(stateDir, status.exists, j.destinations, now, j.mode !== 'backup'))}\n`).join(''));
+    // Backups and verifications keep no index of objects: their destinations show their runs only.
+    process.stdout.write(byJob.map((j) => `job ${j.job} (${j.mode})\n${indent(toText(stateDir, status.exists, j.destinations, now, j.mode !== 'backup' && j.mode !== 'verify'))}\n`).join(''));
   }
   return EXIT.ok;
 }
@@ -57,7 +57,7 @@ async function jobsOf(file: string): Promise<{ stateDir: string; jobs: Array<{ n
 }
 
 /** A job's mode as its config file says it (a mirror job runs `sync`). */
-const JOB_MODE = { sync: 'mirror', copy: 'copy', migrate: 'migrate', backup: 'backup' } as const;
+const JOB_MODE = { sync: 'mirror', copy: 'copy', migrate: 'migrate', backup: 'backup', verify: 'verify' } as const;
 
 /** Age of the oldest change not yet at the destination: the watch's own figure while one runs, else the journal's. */
 function lagMs(d: DestinationStatus, now: number): number {
@@ -77,6 +77,10 @@ function toJson(d: DestinationStatus, now: number) {
     lagMs: lagMs(d, now),
     objects: d.objects,
     bytes: d.bytes,
+    // The index is trusted until it is older than --refresh-after; then the destination is listed again.
+    indexListed: iso(d.indexedAt),
+    indexAgeMs: d.indexedAt === null ? null : Math.max(0, now - d.indexedAt),
+    verifications: d.verifications.map((v) => ({ job: v.job, at: iso(v.verifiedAt), checked: v.checked, missing: v.missing, extra: v.extra, differing: v.differing, error: v.error })),
     watch: d.watch === null ? null : {
       pid: d.watch.pid, source: d.watch.source, state: d.watch.state, since: iso(d.watch.since), reason: d.watch.reason,
       pendingOps: d.watch.pendingOps, pendingBytes: d.watch.pendingBytes, updated: iso(d.watch.updatedAt),
@@ -95,7 +99,16 @@ function toText(stateDir: string, exists: boolean, destinations: readonly Destin
     const pending = d.journal.planned + d.journal.running;
     if (indexed) {
       lines.push(`  pending ${pending} (planned ${d.journal.planned}, running ${d.journal.running}), failed ${d.journal.failed}, ${formatDuration(lagMs(d, now))} behind`);
-      lines.push(`  index: ${d.objects} objects, ${formatBytes(d.bytes)}`);
+      const listed = d.indexedAt === null ? 'never listed' : `last listed ${new Date(d.indexedAt).toISOString()} (${formatAge(now - d.indexedAt)} ago)`;
+      lines.push(`  index: ${d.objects} objects, ${formatBytes(d.bytes)}; ${listed}`);
+    }
+    for (const v of d.verifications) {
+      const found = v.error !== null
+        ? `could not verify: ${v.error.split('\n')[0]}`
+        : v.missing + v.extra + v.differing === 0
+          ? `identical (${v.checked} checked)`
+          : `DIFFERENT: ${v.missing} missing, ${v.extra} extra, ${v.differing} differing (${v.checked} checked)`;
+      lines.push(`  verified by job ${v.job} ${when(v.verifiedAt)}: ${found}`);
     }
     if (d.watch !== null) {
       const state = d.watch.state === 'up' ? 'up' : `DOWN for ${formatDuration(now - d.watch.since)}${d.watch.reason === null ? '' : ` (${d.watch.reason.split('\n')[0]})`}`;

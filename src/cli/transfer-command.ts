@@ -31,7 +31,7 @@ export async function runTransferCommand(mode: TransferMode, sourceInput: string
       dryRun: options.dryRun, compare: options.compare, include: options.include, exclude: options.exclude,
       maxDelete: options.maxDelete, force: options.force, concurrency: options.concurrency,
       retry: { attempts: options.retries, baseDelayMs: 200, maxDelayMs: 20_000 },
-      tuning: transferTuning(options), refresh: options.refresh, bandwidth: options.bandwidth, keepVersions: options.keepVersions,
+      tuning: transferTuning(options), refresh: options.refresh, refreshAfterMs: options.refreshAfterMs, bandwidth: options.bandwidth, keepVersions: options.keepVersions,
     }, store, observer, interrupt.signal);
     progress?.stop();
     let verification: VerifyResult | undefined;

@@ -15,6 +15,7 @@ export async function transferObserver(label: string, options: CommonOptions, lo
     ...progress,
     plan: (line) => process.stdout.write(options.json ? '' : `${line}\n`),
     warn: (message) => log.warn(message),
+    info: (message) => log.info(message),
     phase: (name) => {
       progress?.phase?.(name);
       log.info({ phase: name }, `${label}: ${name}`);

@@ -6,12 +6,13 @@ import type { Endpoint } from '../endpoints.ts';
 import { messageOf } from '../errors.ts';
 import type { MaxDelete } from '../jobs/delete-guard.ts';
 import { DEFAULT_TRANSFER } from '../../adapters/index.ts';
+import { DEFAULT_REFRESH_AFTER_MS, MAX_REFRESH_AFTER_MS } from '../jobs/index-age.ts';
 import { DEFAULT_RETRY } from '../queue/retry.ts';
 import { checkGlob } from '../scan/filter.ts';
 import { durationMs } from './duration.ts';
 import type { PlainIssue } from './issues.ts';
 import { LocationError, resolveLocation } from './location.ts';
-import { WATCH_NOT_FOR_BACKUP, type JobOptions, type ResolvedConfig, type ResolvedJob, type Schedule } from './resolved.ts';
+import { WATCH_NOT_FOR_BACKUP, WATCH_NOT_FOR_VERIFY, type JobOptions, type ResolvedConfig, type ResolvedJob, type Schedule } from './resolved.ts';
 import type { Config, JobConfig, LocationConfig } from './schema.ts';
 
 const MODE_TO_TRANSFER = { mirror: 'sync', copy: 'copy', migrate: 'migrate' } as const;
@@ -86,6 +87,8 @@ export function resolveConfig(config: Config, file: string, env: NodeJS.ProcessE
       if (job.schedule === 'watch') issues.push({ path: at('keepVersions'), message: 'keepVersions is not applied to watch schedules in this version', hint: 'use an interval or cron schedule, or remove keepVersions' });
     }
     checkBackupKeys(job, at, issues);
+    checkVerifyKeys(job, at, issues);
+    const refreshAfterMs = refreshAfterOf(job, at, issues);
     const keep = keepPolicyOf(job, at, issues);
     let maxDelete: MaxDelete | undefined;
     if (job.delete?.max !== undefined && job.mode !== 'backup') {
@@ -109,9 +112,14 @@ export function resolveConfig(config: Config, file: string, env: NodeJS.ProcessE
     } as const;
     const options: JobOptions = job.mode === 'backup'
       ? Object.freeze({ mode: 'backup', ...transfer, strategy: job.strategy ?? 'incremental', synthetic: job.synthetic ?? false })
-      : Object.freeze({
+      : job.mode === 'verify'
+        ? Object.freeze({
+          mode: 'verify', source: transfer.source, destinations: transfer.destinations, deep: job.deep ?? false,
+          include: transfer.include, exclude: transfer.exclude, concurrency: transfer.concurrency, retry: transfer.retry,
+        })
+        : Object.freeze({
         mode: MODE_TO_TRANSFER[job.mode], ...transfer,
-        maxDelete, force: job.delete?.force ?? false, refresh: false, keepVersions: job.keepVersions ?? false,
+        maxDelete, force: job.delete?.force ?? false, refresh: false, refreshAfterMs, keepVersions: job.keepVersions ?? false,
       });
     jobs.push({
       name, schedule, maxLagMs: jobLag ?? healthLag,
@@ -158,6 +166,51 @@ function checkBackupKeys(job: JobConfig, at: (...rest: PropertyKey[]) => Propert
   if (job.keepVersions !== undefined) {
     issues.push({ path: at('keepVersions'), message: 'keepVersions means nothing to a backup job: every run makes a new set, and earlier sets stay', hint: 'remove keepVersions; keep: { … } chooses which backup sets stay' });
   }
+}
+
+/**
+ * A verify job compares and never writes, so the keys that shape writes (and its lag, which
+ * counts from completed writes) are refused on it with what to do instead; `deep` is its own.
+ * keepVersions, keep, strategy and synthetic are refused by the checks every non-mirror or
+ * non-backup job gets, and refreshAfter by refreshAfterOf.
+ */
+function checkVerifyKeys(job: JobConfig, at: (...rest: PropertyKey[]) => PropertyKey[], issues: PlainIssue[]): void {
+  if (job.mode !== 'verify') {
+    if (job.deep !== undefined) issues.push({ path: at('deep'), message: `deep is for verify jobs; a ${job.mode} job compares by size and modification time (or compare: checksum)`, hint: 'set mode: verify, or remove deep' });
+    return;
+  }
+  if (job.schedule === 'watch') issues.push({ path: at('schedule'), message: WATCH_NOT_FOR_VERIFY, hint: 'use an interval or cron schedule (e.g. { cron: "0 4 * * *" }), or once' });
+  const unused = {
+    delete: 'a verify job never deletes at its destinations',
+    compare: 'a verify job compares sizes and content hashes (deep: true reads every object)',
+    bandwidth: 'a verify job uploads nothing',
+    partSize: 'a verify job uploads nothing',
+    partConcurrency: 'a verify job uploads nothing',
+    maxLag: 'a verify job replicates nothing, so it has no lag; its differences are in cloudmirror_verify_differences',
+  } as const;
+  for (const [key, why] of Object.entries(unused) as Array<[keyof typeof unused, string]>) {
+    if (job[key] !== undefined) issues.push({ path: at(key), message: `${key} means nothing to a verify job: ${why}`, hint: `remove ${key}` });
+  }
+}
+
+/** `refreshAfter:` in milliseconds (0: list on every run); refused where a job keeps no index. */
+function refreshAfterOf(job: JobConfig, at: (...rest: PropertyKey[]) => PropertyKey[], issues: PlainIssue[]): number {
+  if (job.refreshAfter === undefined) return DEFAULT_REFRESH_AFTER_MS;
+  if (job.mode === 'backup' || job.mode === 'verify') {
+    const why = job.mode === 'backup' ? 'a backup keeps no index of its destinations' : 'a verification lists every destination on each run';
+    issues.push({ path: at('refreshAfter'), message: `refreshAfter means nothing to a ${job.mode} job: ${why}`, hint: 'remove refreshAfter' });
+    return DEFAULT_REFRESH_AFTER_MS;
+  }
+  if (typeof job.refreshAfter === 'number' && job.refreshAfter !== 0) {
+    // The schema takes any number so that this message, not a type error, answers `refreshAfter: 7`.
+    issues.push({ path: at('refreshAfter'), message: `${job.refreshAfter} has no unit`, hint: 'write a duration such as 12h or 7d, or 0 to list on every run' });
+    return DEFAULT_REFRESH_AFTER_MS;
+  }
+  const ms = typeof job.refreshAfter === 'number' ? 0 : (durationMs(job.refreshAfter) ?? DEFAULT_REFRESH_AFTER_MS);
+  if (ms > MAX_REFRESH_AFTER_MS) {
+    issues.push({ path: at('refreshAfter'), message: `'${job.refreshAfter}' is more than a year: changes made by others would go unseen that long`, hint: 'write e.g. 1d or 7d, or 0 to list on every run' });
+  }
+  return ms;
 }
 
 /** `keep:` as the policy `forget` takes, refused where a job has no points to forget and without a rule of 1 or more. */

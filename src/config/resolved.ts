@@ -1,6 +1,7 @@
 import type { KeepPolicy } from '../backup/forget/retention.ts';
 import type { BackupOptions } from '../backup/make/backup-job.ts';
 import type { SyncOptions } from '../jobs/sync.ts';
+import type { VerifyOptions } from '../jobs/verify.ts';
 import type { LOG_LEVELS } from '../cli/options.ts';
 
 export type Schedule =
@@ -19,8 +20,18 @@ export interface BackupJobOptions extends BackupOptions {
   readonly maxDelete?: undefined;
 }
 
-/** What one run of a job does: a transfer (runSync) or a backup (runBackup). */
-export type JobOptions = SyncOptions | BackupJobOptions;
+/** A `mode: verify` job: the options runVerify takes, but its state folder, which is the service's. */
+export interface VerifyJobOptions extends Omit<VerifyOptions, 'stateDir'> {
+  readonly mode: 'verify';
+  /** A verification never writes to its destinations, so it has no delete guard. */
+  readonly maxDelete?: undefined;
+}
+
+/** Why a verify job cannot have a watch schedule (the config refuses it; the scheduler would too). */
+export const WATCH_NOT_FOR_VERIFY = 'schedule: watch is not for verify jobs: a verification compares whole listings, on a schedule';
+
+/** What one run of a job does: a transfer (runSync), a backup (runBackup) or a verification (runVerify). */
+export type JobOptions = SyncOptions | BackupJobOptions | VerifyJobOptions;
 
 /** A job ready to run: its schedule and the exact options runSync or runBackup takes. */
 export interface ResolvedJob {

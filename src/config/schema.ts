@@ -60,8 +60,8 @@ export const scheduleSchema = z.union([
   }),
 ]);
 
-/** What a run does with the files: the transfer modes (runSync), or a backup set (runBackup). */
-export const MODES = ['mirror', 'copy', 'migrate', 'backup'] as const;
+/** What a run does with the files: the transfer modes (runSync), a backup set (runBackup), or a comparison that writes nothing (runVerify). */
+export const MODES = ['mirror', 'copy', 'migrate', 'backup', 'verify'] as const;
 export const COMPARE_MODES = ['size-mtime', 'checksum'] as const;
 
 /** A keep rule's count, as `forget --keep-*` takes it: 0 (off) up to a limit, or every bucket. */
@@ -80,8 +80,9 @@ export const keepSchema = z.strictObject({
 export const jobSchema = z.strictObject({
   source: locationSchema,
   destinations: z.array(locationSchema).min(1),
-  mode: z.enum(MODES).default('copy').describe('mirror deletes what the source no longer has; copy and migrate never delete; backup makes a backup set (cloudmirror backup) on each run'),
+  mode: z.enum(MODES).default('copy').describe('mirror deletes what the source no longer has; copy and migrate never delete; backup makes a backup set (cloudmirror backup) on each run; verify compares the destinations with the source (cloudmirror verify) and writes nothing to them'),
   strategy: z.enum(STRATEGIES).optional().describe('backup jobs only: full, incremental (default) or differential'),
+  deep: z.boolean().optional().describe('verify jobs only: download (or read) and hash every object on every side, as cloudmirror verify --deep; default false'),
   synthetic: z.boolean().optional().describe('backup jobs with strategy full only: copy unchanged files server-side from earlier sets instead of reading them again'),
   keep: keepSchema.optional().describe('backup jobs, and mirror jobs with keepVersions: after each successful run, forget on each destination with this policy (cloudmirror forget --keep-*)'),
   schedule: scheduleSchema,
@@ -101,6 +102,8 @@ export const jobSchema = z.strictObject({
   partConcurrency: z.int().min(1).max(64).optional().describe('parts of one file in flight; default 4'),
   bandwidth: z.string().optional().describe('cap on upload bytes per second for each run of the job, all destinations together (e.g. 512K, 10M); not for watch schedules'),
   maxLag: duration.optional().describe('/healthz is unhealthy when a destination of this job has not been fully synced for longer; default: health.maxLag'),
+  refreshAfter: z.union([duration, z.number()]).optional()
+    .describe('list a destination again when its index was last listed longer ago than this, so objects deleted or overwritten there by others are repaired (cloudmirror sync --refresh-after); 0: on every run (no other bare number: a duration has a unit); default 7d'),
 });
 
 export const configSchema = z.strictObject({

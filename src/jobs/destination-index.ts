@@ -2,17 +2,32 @@ import { isStorageError } from '../../adapters/errors.ts';
 import { mirrorContent } from '../scan/mirror-content.ts';
 import type { StateStore } from '../state/store.ts';
 import type { Destination } from './destination.ts';
+import { staleIndexReason } from './index-age.ts';
+
+/** When a destination's index is listed again rather than trusted. */
+export interface IndexRefresh {
+  /** --refresh: list every destination, whatever its index's age. */
+  readonly refresh: boolean;
+  /** List a destination whose last listing is older than this (0: every run). */
+  readonly refreshAfterMs: number;
+  /** Told why an existing index is listed again (an info log line). */
+  readonly info?: ((message: string) => void) | undefined;
+}
 
 /**
  * Brings a destination's index up to date before planning: settles operations a crashed run
  * left half done, and lists the destination when we know nothing of it yet (first run, lost
- * state store, --refresh). Returns the number of objects listed, or undefined when the index was
- * trusted as it was (no request sent).
+ * state store, --refresh) or when its last listing is older than --refresh-after, so changes made
+ * there by others are seen within that time. Returns the number of objects listed, or undefined
+ * when the index was trusted as it was (no request sent).
  */
-export async function prepareIndex(d: Destination, store: StateStore, refresh: boolean): Promise<number | undefined> {
+export async function prepareIndex(d: Destination, store: StateStore, how: IndexRefresh): Promise<number | undefined> {
   const record = store.destination(d.endpoint.identity, d.endpoint.url);
   d.destId = record.id;
   store.journalClear(d.destId, ['planned', 'failed']);
+  const stale = how.refresh ? undefined : staleIndexReason(record.indexedAt, how.refreshAfterMs);
+  if (stale !== undefined) how.info?.(`${d.endpoint.url}: ${stale}`);
+  const refresh = how.refresh || stale !== undefined;
 
   const interrupted = store.journalInterrupted(d.destId);
   if (interrupted.length > 0 && !refresh && record.indexedAt !== null) {

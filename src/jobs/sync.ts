@@ -39,6 +39,8 @@ export interface SyncOptions {
   readonly tuning: TransferTuning;
   /** List every destination again instead of trusting the index. */
   readonly refresh: boolean;
+  /** List a destination again when its last listing is older than this (0: on every run). */
+  readonly refreshAfterMs: number;
   /** Upload bandwidth cap for the run in bytes per second; undefined: none. */
   readonly bandwidth?: number | undefined;
   /**
@@ -57,6 +59,8 @@ export interface SyncObserver {
   /** One line of a dry run's plan. */
   plan?(line: string): void;
   warn?(message: string): void;
+  /** Something worth a line in the log at info level (why a destination is listed again). */
+  info?(message: string): void;
   phase?(name: 'index' | 'transfer' | 'delete' | 'done'): void;
 }
 
@@ -104,7 +108,7 @@ async function syncLocked(options: SyncOptions, store: StateStore, observer: Syn
     observer.phase?.('index');
     await Promise.all(destinations.map(async (d) => {
       try {
-        await prepareIndex(d, store, options.refresh);
+        await prepareIndex(d, store, { refresh: options.refresh, refreshAfterMs: options.refreshAfterMs, info: (message) => observer.info?.(message) });
       } catch (error) {
         d.markDown(messageOf(error));
       }

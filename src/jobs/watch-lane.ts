@@ -5,9 +5,11 @@ import { messageOf } from '../errors.ts';
 import type { Log } from '../observe/logger.ts';
 import type { RetryPolicy } from '../queue/retry.ts';
 import type { LocalSource } from '../scan/local-source.ts';
+import { mirrorContent } from '../scan/mirror-content.ts';
 import type { StateStore } from '../state/store.ts';
 import type { SharedReads } from '../watch/shared-reads.ts';
 import { sourceStateOf, type SourceState } from '../watch/source-state.ts';
+import { staleIndexReason } from './index-age.ts';
 import { Breaker } from './watch-breaker.ts';
 import { DELETE_BATCH, runDeletes } from './watch-lane-deletes.ts';
 import { probe, settleRow, type LaneTally, type Outcome } from './watch-lane-health.ts';
@@ -39,6 +41,10 @@ export interface LaneContext {
   readonly settling: (key: string) => boolean;
   /** Whether the source folder itself is there; deletes wait while it is not (an unmounted disk). */
   readonly sourceRootPresent: () => Promise<boolean>;
+  /** List the destination again at start and at rescans when its last listing is older than this (0: always). */
+  readonly refreshAfterMs: number;
+  /** An index listed since then (by the initial sync) is fresh at the lane's start, whatever refreshAfter says. */
+  readonly listedSince: number;
   /** The destination needs a rescan (its index was just listed for the first time). */
   readonly requestRescan: () => void;
   /** Up/down changed, or an operation finished: for the status line. */
@@ -130,7 +136,12 @@ export class DestinationLane {
     const { store } = this.#ctx;
     const record = store.destination(this.endpoint.identity, this.endpoint.url);
     this.destId = record.id;
-    this.#needsListing = record.indexedAt === null;
+    // Never listed, or listed too long ago to trust (the initial sync lists what it reaches; this
+    // is a destination it could not reach): learn what it holds before sending anything.
+    const listedNow = record.indexedAt !== null && record.indexedAt >= this.#ctx.listedSince;
+    const stale = listedNow ? undefined : staleIndexReason(record.indexedAt, this.#ctx.refreshAfterMs);
+    if (stale !== undefined) this.#ctx.log.info({ destination: this.endpoint.url }, `${this.endpoint.url}: ${stale}`);
+    this.#needsListing = record.indexedAt === null || stale !== undefined;
     const interrupted = store.journalInterrupted(this.destId);
     store.journalClear(this.destId, ['planned', 'running', 'failed']);
     this.#adapter = await openAdapter(this.endpoint.spec, this.#ctx.tuning);
@@ -179,6 +190,30 @@ export class DestinationLane {
     id.catch(() => undefined); // reported where it is awaited
     this.#queue.add(planOp(key, want, id, changedAt, state, known, this.#ctx.deleteHoldMs));
     this.#pump();
+  }
+
+  /**
+   * Lists the destination again when its index is older than refreshAfter: a watch that runs for
+   * weeks would otherwise trust it forever. The rescan calls this before it compares. Sending
+   * pauses until the listing is adopted, so no operation of this lane races it; a listing that
+   * fails keeps the old index, and the next rescan tries again.
+   */
+  async refreshIfStale(): Promise<void> {
+    if (this.#stopping || !this.#started || !this.#probed || this.#needsListing || !this.#breaker.isUp) return;
+    const record = this.#ctx.store.destination(this.endpoint.identity, this.endpoint.url);
+    const stale = staleIndexReason(record.indexedAt, this.#ctx.refreshAfterMs);
+    if (stale === undefined) return;
+    this.#ctx.log.info({ destination: this.endpoint.url }, `${this.endpoint.url}: ${stale}`);
+    this.#needsListing = true;
+    try {
+      if (this.#inFlight > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
+      await this.#ctx.store.adoptListing(this.destId, mirrorContent(this.#adapterOrThrow().list()));
+    } catch (error) {
+      this.#ctx.log.warn({ destination: this.endpoint.url }, `${this.endpoint.url}: listing it again failed, its index stays as it was: ${messageOf(error)}`);
+    } finally {
+      this.#needsListing = false;
+      this.#pump();
+    }
   }
 
   snapshot(): LaneSnapshot {

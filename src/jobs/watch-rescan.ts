@@ -32,9 +32,12 @@ export interface RescanResult {
  * The watch's safety net: walks the source, merges it with every destination's index as `sync`
  * does, and hands each key that differs to that destination's backlog, where it is ordered with
  * the live changes (a rescan never runs an operation itself, so it cannot overtake one). Costs no
- * request to any destination when nothing changed. Deletes pass the same guard as `sync`.
+ * request to any destination when nothing changed and no index is older than refreshAfter. Deletes pass the same guard as `sync`.
  */
 export async function rescanInto(lanes: readonly DestinationLane[], ctx: RescanContext): Promise<RescanResult> {
+  // An index older than refreshAfter is listed again first, so the comparison below sees what
+  // others changed at the destination.
+  for (const lane of lanes) await lane.refreshIfStale();
   const source = new LocalSource(ctx.root);
   if (ctx.stateDir.startsWith(ctx.root + path.sep)) source.skipName = (name) => name === path.basename(ctx.stateDir);
   const policy: DiffPolicy = { compare: ctx.compare, deleteExtras: true };

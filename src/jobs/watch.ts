@@ -203,12 +203,13 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
     await Promise.race([watcher.ready(), aborted(stop)]);
     if (stop.aborted) return { durationMs: elapsed(started), initialSync, destinations: [] };
     let needRescan = false;
+    const initialSyncStarted = Date.now();
     try {
       initialSync = await runSync({
         mode: 'sync', source: options.source, destinations: options.destinations, dryRun: false, compare: options.compare,
         include: options.include, exclude, maxDelete: options.maxDelete, force: options.force, concurrency: options.concurrency,
-        retry: options.retry, tuning: options.tuning, refresh: options.refresh,
-      }, store, observer.initialSync, stop);
+        retry: options.retry, tuning: options.tuning, refresh: options.refresh, refreshAfterMs: options.refreshAfterMs,
+      }, store, { ...observer.initialSync, info: (message) => log.info(message) }, stop);
       needRescan = !initialSync.ok;
     } catch (error) {
       // The state store failing or a destination in use by another process ends the watch too.
@@ -224,7 +225,7 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
       source, store, reads: new SharedReads(source, SHARED_READS),
       policy: { compare: options.compare, deleteExtras: true }, retry: options.retry, tuning: options.tuning,
       concurrency: options.concurrency, debounceMs: options.debounceMs, maxWaitMs: MAX_WAIT_MS, deleteHoldMs: DELETE_HOLD_MS,
-      backoff: BACKOFF, log,
+      backoff: BACKOFF, log, refreshAfterMs: options.refreshAfterMs, listedSince: initialSyncStarted,
       unsettle: (key) => coalescer.touch(key),
       settling: (key) => coalescer.isSettling(key),
       sourceRootPresent: async () => (await folderProblem(root)) === undefined,

@@ -7,11 +7,18 @@ export interface NotifySettings {
   readonly command: string | undefined;
 }
 
+/**
+ * failure / recovery: a destination of a job started failing / succeeds again.
+ * differences / identical: a verify job found differences between a destination and the source /
+ * finds none any more (a verify job that cannot compare at all is a failure).
+ */
+export type NotifyEventName = 'failure' | 'recovery' | 'differences' | 'identical';
+
 export interface NotifyEvent {
-  readonly event: 'failure' | 'recovery';
+  readonly event: NotifyEventName;
   readonly job: string;
   readonly destination: string;
-  /** The failure's message; '' on recovery. */
+  /** The failure's message, or the differences found; '' on recovery and identical. */
   readonly error: string;
   readonly time: string;
 }
@@ -27,7 +34,8 @@ const COMMAND_TIMEOUT_MS = 60_000;
 export class Notifier {
   #settings: NotifySettings;
   readonly #log: Log;
-  readonly #failing = new Map<string, string>();
+  /** What is wrong per job destination now, and which event announced it. */
+  readonly #failing = new Map<string, 'failure' | 'differences'>();
   readonly #pending = new Set<Promise<void>>();
 
   constructor(settings: NotifySettings, log: Log) {
@@ -39,16 +47,20 @@ export class Notifier {
     this.#settings = value;
   }
 
-  /** The outcome of one run for one destination: an error message, or undefined when it succeeded. */
-  outcome(job: string, destination: string, error: string | undefined): void {
+  /**
+   * The outcome of one run for one destination: an error message, or undefined when it
+   * succeeded. `kind` says what the message is: a failure, or the differences a verify job found.
+   * A change of kind is news too (a verification that failed and now finds differences).
+   */
+  outcome(job: string, destination: string, error: string | undefined, kind: 'failure' | 'differences' = 'failure'): void {
     const id = `${job}\u0000${destination}`;
-    const wasFailing = this.#failing.has(id);
+    const was = this.#failing.get(id);
     if (error !== undefined) {
-      this.#failing.set(id, error);
-      if (!wasFailing) this.#send({ event: 'failure', job, destination, error, time: new Date().toISOString() });
-    } else if (wasFailing) {
+      this.#failing.set(id, kind);
+      if (was !== kind) this.#send({ event: kind, job, destination, error, time: new Date().toISOString() });
+    } else if (was !== undefined) {
       this.#failing.delete(id);
-      this.#send({ event: 'recovery', job, destination, error: '', time: new Date().toISOString() });
+      this.#send({ event: was === 'failure' ? 'recovery' : 'identical', job, destination, error: '', time: new Date().toISOString() });
     }
   }
 

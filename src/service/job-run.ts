@@ -10,6 +10,7 @@ import { recordBackupFailure, runBackupJob } from './backup-run.ts';
 import { problemOf } from './destination-problem.ts';
 import type { LagTracker } from './lag.ts';
 import { applyRetention, type RetentionMemory } from './job-retention.ts';
+import { runVerifyJob } from './verify-run.ts';
 
 export interface JobRunContext {
   readonly stateDir: string;
@@ -35,7 +36,8 @@ export interface RecordedRun {
 /**
  * One run of a job — a transfer through runSync or a backup through runBackup — then its
  * retention (`keep:`) when it succeeded, then its bookkeeping: metrics, lag, notifications, one
- * log line per destination. Never throws: a failing job is reported and the service goes on.
+ * log line per destination; or a verification through runVerify, which reports for itself.
+ * Never throws: a failing job is reported and the service goes on.
  */
 export async function runJob(job: ResolvedJob, context: JobRunContext, signal: AbortSignal): Promise<RunOutcome> {
   const { log, metrics } = context;
@@ -53,6 +55,7 @@ export async function runJob(job: ResolvedJob, context: JobRunContext, signal: A
       depth();
     },
     warn: (message) => log.warn({ job: job.name }, message),
+    info: (message) => log.info({ job: job.name }, message),
   };
   metrics.running.set({ job: job.name }, 1);
   log.info({ job: job.name }, `job ${job.name}: run started`);
@@ -60,6 +63,10 @@ export async function runJob(job: ResolvedJob, context: JobRunContext, signal: A
   let store: StateStore | undefined;
   const options = job.options;
   try {
+    if (options.mode === 'verify') {
+      // It writes nothing: no transfer figures, no lag, no retention; it reports and notifies per destination itself.
+      return finish(job, context, { outcome: await runVerifyJob(job.name, options, context, signal), problems: new Map() }, started);
+    }
     let result: RunResult;
     if (options.mode === 'backup') {
       result = await runBackupJob(job.name, options, context, observer, signal);

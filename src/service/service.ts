@@ -127,7 +127,8 @@ function declareLag(lag: LagTracker, jobs: readonly ResolvedJob[], stateDir: str
     log.warn({ stateDir, error: messageOf(error) }, 'could not read the state store; lag counts from now');
   }
   const now = Date.now();
-  for (const job of jobs) {
+  // A verify job replicates nothing: its destinations' lag is the transfer jobs' business.
+  for (const job of jobs.filter((j) => j.options.mode !== 'verify')) {
     lag.declare(job.name, job.options.destinations.map((d) => d.url), job.maxLagMs, (url) => {
       const identity = job.options.destinations.find((d) => d.url === url)?.identity;
       return (identity === undefined ? undefined : lastOk.get(identity)) ?? now;

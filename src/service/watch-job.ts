@@ -1,4 +1,4 @@
-import { WATCH_NOT_FOR_BACKUP, type ResolvedJob } from '../config/resolved.ts';
+import { WATCH_NOT_FOR_BACKUP, WATCH_NOT_FOR_VERIFY, type ResolvedJob } from '../config/resolved.ts';
 import { messageOf } from '../errors.ts';
 import { runWatch } from '../jobs/watch.ts';
 import type { Log } from '../observe/logger.ts';
@@ -27,6 +27,7 @@ const STATUS_INTERVAL_MS = 60 * 1000;
 export const watchStarter: StartWatchJob = (job, context) => {
   // The config refuses watch schedules for backup jobs; a backup has nothing to watch with.
   if (job.options.mode === 'backup') throw new Error(`job ${job.name}: ${WATCH_NOT_FOR_BACKUP}`);
+  if (job.options.mode === 'verify') throw new Error(`job ${job.name}: ${WATCH_NOT_FOR_VERIFY}`);
   const stop = new AbortController();
   const log = context.log;
   // Its own connection to the state store: a watch outlives the scheduler's one-shot runs.

@@ -87,3 +87,22 @@ CREATE TABLE IF NOT EXISTS locks (
   since         INTEGER NOT NULL
 );
 `;
+
+/**
+ * What the last run of each scheduled verify job found at each destination, for `status`. A
+ * verification compares real listings and never reads or writes the index; this is only its
+ * report. A new table needs no schema version: older versions never read it.
+ */
+export const VERIFY_RESULTS_SCHEMA = `
+CREATE TABLE IF NOT EXISTS verify_results (
+  dest_id     INTEGER NOT NULL REFERENCES destinations(id) ON DELETE CASCADE,
+  job         TEXT NOT NULL,
+  verified_at INTEGER NOT NULL,
+  checked     INTEGER NOT NULL,
+  missing     INTEGER NOT NULL,
+  extra       INTEGER NOT NULL,
+  differing   INTEGER NOT NULL,
+  error       TEXT,                   -- the destination could not be compared completely: the counts are partial
+  PRIMARY KEY (dest_id, job)
+) WITHOUT ROWID;
+`;

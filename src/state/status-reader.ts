@@ -1,3 +1,4 @@
+import { readVerifications, type VerificationRecord } from './verify-results.ts';
 import type { WatchLiveRow } from './watch-statements.ts';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -26,8 +27,12 @@ export interface DestinationStatus {
   readonly oldestPendingAt: number | null;
   readonly objects: number;
   readonly bytes: number;
+  /** When the destination was last listed completely (the index's age counts from it); null: never. */
+  readonly indexedAt: number | null;
   /** What a watch running right now reports, or null when none is. */
   readonly watch: WatchLive | null;
+  /** The last result of each verify job (cloudmirror run) that compares this destination with its source. */
+  readonly verifications: readonly VerificationRecord[];
 }
 
 /**
@@ -75,6 +80,7 @@ function read(file: string, now: number): { file: string; exists: boolean; desti
         if (isRunning(entry, now)) live.set(Number(row.dest_id), entry);
       }
     }
+    const verifications = readVerifications(db);
     const destinations = (db.prepare('SELECT * FROM destinations ORDER BY url').all() as Array<Record<string, string | number | null>>).map((row): DestinationStatus => {
       const id = Number(row.id);
       const j = journal.get(id);
@@ -89,7 +95,9 @@ function read(file: string, now: number): { file: string; exists: boolean; desti
         oldestPendingAt: j?.oldest ?? null,
         objects: m?.objects ?? 0,
         bytes: m?.bytes ?? 0,
+        indexedAt: numberOrNull(row.indexed_at),
         watch: live.get(id) ?? null,
+        verifications: verifications.get(id) ?? [],
       };
     });
     db.exec('COMMIT');

@@ -6,6 +6,7 @@ import { SCHEMA, SCHEMA_VERSION } from './schema.ts';
 import { scrubSecrets } from './scrub-secrets.ts';
 import { StateStoreError, stateErrorOf } from './state-error.ts';
 import { moveDamagedAside, privateStateFolder } from './state-files.ts';
+import { writeVerification, type VerificationRecord } from './verify-results.ts';
 import { prepareWatchStatements, type WatchLiveRow } from './watch-statements.ts';
 
 export interface ManifestRow {
@@ -350,6 +351,12 @@ export class StateStore {
     return this.#inGroup(() => {
       for (const id of destIds) this.#watch.clearLive.run(id, process.pid);
     });
+  }
+
+  /** Records what a verify job found at a destination, for `status` (its previous result is replaced). */
+  recordVerification(destId: number, result: VerificationRecord): void {
+    this.#commitGroup(); // nothing queued may commit after this, out of order
+    this.#write(() => writeVerification(this.#db, destId, result));
   }
 
   close(): void {

@@ -149,7 +149,7 @@ jobs:
     schedule: once
     keep: { lats: 2, daily: -1, weekly: lots, monthly: 1.5 }
 `)).toEqual([
-      '6:11: jobs.nightly.mode: expected one of mirror, copy, migrate, backup',
+      '6:11: jobs.nightly.mode: expected one of mirror, copy, migrate, backup, verify',
       '7:15: jobs.nightly.strategy: expected one of full, incremental, differential',
       "9:13: jobs.nightly.keep.lats: unknown key 'lats'",
       '9:29: jobs.nightly.keep.daily: expected number to be >=0',

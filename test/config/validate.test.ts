@@ -84,7 +84,7 @@ jobs:
 `);
     expect(run.code).toBe(2);
     // zod's shape errors come first; fix them and the cross-checks follow.
-    expect(lines(run.stderr)).toContain(`${file}:15:11: jobs.weekly.mode: expected one of mirror, copy, migrate, backup (value: mirrror); hint: did you mean 'mirror'?`);
+    expect(lines(run.stderr)).toContain(`${file}:15:11: jobs.weekly.mode: expected one of mirror, copy, migrate, backup, verify (value: mirrror); hint: did you mean 'mirror'?`);
 
     const fixed = await validate(`version: 1
 endpoints:
