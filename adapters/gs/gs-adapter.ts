@@ -15,14 +15,13 @@ import { connect } from './connection.ts';
 import { openDownload } from './download.ts';
 import { toStorageError } from './errors.ts';
 import { listObjects } from './listing.ts';
+import { MAX_NAME_BYTES } from './names.ts';
 import { prepareBucket } from './prepare.ts';
 import {
   BOOKKEEPING_KEYS, META_MTIME, detailsFromMetadata, formatMtime, md5Base64ToHex, mtimeFromMetadata, ownMtime, userMetadataForWrite,
 } from './metadata.ts';
 import { uploadObject, type UploadPlan } from './upload.ts';
 
-/** GCS object names are at most 1024 bytes of UTF-8. */
-const MAX_NAME_BYTES = 1024;
 /** Resumable chunks must be multiples of 256 KiB. */
 const CHUNK_GRANULARITY = 256 * 1024;
 /** Single deletes in flight at once: GCS has no multi-object delete in this SDK. */
