@@ -22,9 +22,8 @@ import { copyS3Object } from './copy.ts';
 import { mapS3Error, storageErrorFor } from './errors.ts';
 import { META_MTIME, md5FromEtag, md5FromMetadata, metadataForWrite, parseMtime, userMetadata } from './metadata.ts';
 import { uploadMultipart, type ObjectHeaders } from './multipart.ts';
+import { MAX_KEY_BYTES } from './names.ts';
 
-/** S3 keys are at most 1024 bytes of UTF-8, the root's prefix included. */
-const MAX_KEY_BYTES = 1024;
 /** DeleteObjects takes at most this many keys per request. */
 const DELETE_BATCH = 1000;
 /** S3's largest object; a multipart copy reaches it. */
@@ -48,6 +47,13 @@ export function createS3Adapter(spec: S3Spec, tuning: TransferTuning): StorageAd
   const root = spec.prefix;
   const url = `s3://${bucket}${root === '' ? '' : `/${root.replace(/\/$/, '')}`}`;
   const objectKey = (key: string): string => root + key;
+
+  /** S3 would answer 400 (KeyTooLongError) for a longer key; say so before reading a byte of the body. */
+  const checkKey = (key: string): void => {
+    if (Buffer.byteLength(objectKey(key), 'utf8') > MAX_KEY_BYTES) {
+      throw new StorageError('InvalidKey', `s3://${bucket}/${objectKey(key)}: S3 keys are limited to ${MAX_KEY_BYTES} bytes of UTF-8 (prefix included); shorten the file's path`, { key });
+    }
+  };
 
   const fail = (error: unknown, key?: string): StorageError =>
     mapS3Error(error, { bucket, where: key === undefined ? url : `s3://${bucket}/${objectKey(key)}`, key, endpoint: endpointLabel });
@@ -106,6 +112,7 @@ export function createS3Adapter(spec: S3Spec, tuning: TransferTuning): StorageAd
 
   const copyFrom = async (source: StorageAdapter, sourceKey: string, key: string, info?: CopyInfo): Promise<WriteResult> => {
     if (!sameService(adapter, source)) throw notACopyPartner(adapter, source, key);
+    checkKey(key);
     const from = source.location;
     const sourceWhere = `s3://${from.bucket}/${from.prefix + sourceKey}`;
     return copyS3Object(
@@ -222,6 +229,7 @@ export function createS3Adapter(spec: S3Spec, tuning: TransferTuning): StorageAd
     },
 
     async write(key, body, info) {
+      checkKey(key);
       // Properties S3 cannot hold fail before a byte of the body is read.
       const headers = headersOf(info, key);
       // call() also maps a failing body stream, which putWhole reads before any request.
