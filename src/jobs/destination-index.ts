@@ -1,4 +1,5 @@
 import { isStorageError } from '../../adapters/errors.ts';
+import { withStatedMd5 } from '../scan/listing-md5.ts';
 import { mirrorContent } from '../scan/mirror-content.ts';
 import type { StateStore } from '../state/store.ts';
 import type { Destination } from './destination.ts';
@@ -34,5 +35,5 @@ export async function prepareIndex(d: Destination, store: StateStore, refresh: b
   const adapter = await d.ready();
   if (d.missing) return 0; // dry run against a bucket or folder that does not exist yet
   // A kept mirror's `.cloudmirror/` is never indexed, so it is never counted, compared or deleted.
-  return store.adoptListing(d.destId, mirrorContent(adapter.list()));
+  return store.adoptListing(d.destId, withStatedMd5(adapter, mirrorContent(adapter.list())));
 }

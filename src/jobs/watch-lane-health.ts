@@ -3,6 +3,7 @@ import { isStorageError, type StorageAdapter } from '../../adapters/index.ts';
 import { messageOf } from '../errors.ts';
 import type { Log } from '../observe/logger.ts';
 import { withRetry, type RetryPolicy } from '../queue/retry.ts';
+import { withStatedMd5 } from '../scan/listing-md5.ts';
 import { mirrorContent } from '../scan/mirror-content.ts';
 import type { StateStore } from '../state/store.ts';
 import type { Breaker } from './watch-breaker.ts';
@@ -130,7 +131,7 @@ export async function probe(p: ProbeContext): Promise<void> {
   await adapter.prepare({ create: true });
   if (p.needsListing()) {
     // Never listed (it was down when the watch started): learn what it holds before sending.
-    await p.store.adoptListing(p.destId(), mirrorContent(adapter.list()));
+    await p.store.adoptListing(p.destId(), withStatedMd5(adapter, mirrorContent(adapter.list())));
     p.listed();
   }
 }
