@@ -46,7 +46,7 @@ export function createGcsAdapter(spec: GcsSpec, tuning: TransferTuning): Storage
   }
 
   function list(prefix = ''): AsyncIterable<ObjectEntry> {
-    return listObjects({ bucket, rootPrefix: root, prefix, order: emulator ? 'utf16' : 'utf8', onError: fail('listing') });
+    return listObjects({ bucket, rootPrefix: root, prefix, onError: fail('listing') });
   }
 
   async function stat(key: string): Promise<ObjectDetails> {
@@ -151,8 +151,8 @@ export function createGcsAdapter(spec: GcsSpec, tuning: TransferTuning): Storage
       // Listings carry every object's resource: properties and metadata at no extra cost.
       propertiesInListing: true,
       metadataNameCase: 'preserved',
-      // Real GCS lists in UTF-8 byte order; the emulator sorts UTF-16 code units, which differs
-      // for characters above U+FFFF, so there the core sorts.
+      // Real GCS lists in UTF-8 byte order; emulators do not (firebase's sorts UTF-16 code units,
+      // which differs above U+FFFF; others list in insertion order), so there the core sorts.
       sortedListing: !emulator,
       mtimeInListing: true,
       // md5Hash is on every object uploaded in one piece, which is how this adapter uploads.
