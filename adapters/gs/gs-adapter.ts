@@ -16,9 +16,10 @@ import { openDownload } from './download.ts';
 import { toStorageError } from './errors.ts';
 import { listObjects } from './listing.ts';
 import { MAX_NAME_BYTES } from './names.ts';
+import { nsFromMs } from '../mtime-ns.ts';
 import { prepareBucket } from './prepare.ts';
 import {
-  BOOKKEEPING_KEYS, META_MTIME, detailsFromMetadata, formatMtime, md5Base64ToHex, mtimeFromMetadata, ownMtime, userMetadataForWrite,
+  BOOKKEEPING_KEYS, META_MTIME, detailsFromMetadata, formatMtimeNs, md5Base64ToHex, mtimeFromMetadata, ownMtimeNs, userMetadataForWrite,
 } from './metadata.ts';
 import { uploadObject, type UploadPlan } from './upload.ts';
 
@@ -191,16 +192,16 @@ function copyPatch(source: FileMetadata, copied: FileMetadata, info: CopyInfo | 
   if (info?.cacheControl !== undefined) patch.cacheControl = info.cacheControl;
   if (info?.contentEncoding !== undefined) patch.contentEncoding = info.contentEncoding;
   if (info?.contentDisposition !== undefined) patch.contentDisposition = info.contentDisposition;
-  const sourceOwn = ownMtime(source);
-  const mtimeMs = info?.mtimeMs ?? sourceOwn ?? mtimeFromMetadata(source) ?? Date.now();
+  const sourceOwn = ownMtimeNs(source);
+  const mtimeNs = info?.mtimeMs !== undefined ? nsFromMs(info.mtimeMs) : sourceOwn ?? nsFromMs(mtimeFromMetadata(source) ?? Date.now());
   if (info?.metadata !== undefined) {
-    const wanted: Record<string, string | null> = userMetadataForWrite(mtimeMs, info.metadata, key);
+    const wanted: Record<string, string | null> = userMetadataForWrite(mtimeNs, info.metadata, key);
     for (const name of Object.keys(copied.metadata ?? {})) {
       if (!Object.hasOwn(wanted, name) && !BOOKKEEPING_KEYS.includes(name)) wanted[name] = null;
     }
     patch.metadata = wanted;
   } else if (info?.mtimeMs !== undefined || sourceOwn === undefined) {
-    patch.metadata = { [META_MTIME]: formatMtime(mtimeMs) };
+    patch.metadata = { [META_MTIME]: formatMtimeNs(mtimeNs) };
   }
   return Object.keys(patch).length === 0 ? undefined : patch;
 }

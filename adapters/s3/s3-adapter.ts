@@ -20,7 +20,8 @@ import type { CopyInfo, ObjectDetails, ObjectEntry, ReadRange, StorageAdapter, S
 import { connectS3, DEFAULT_REGION } from './client.ts';
 import { copyS3Object } from './copy.ts';
 import { mapS3Error, storageErrorFor } from './errors.ts';
-import { META_MTIME, md5FromEtag, md5FromMetadata, metadataForWrite, parseMtime, userMetadata } from './metadata.ts';
+import { META_MTIME, md5FromEtag, md5FromMetadata, metadataForWrite, parseMtimeNs, userMetadata } from './metadata.ts';
+import { msFromNs, mtimeNsOf } from '../mtime-ns.ts';
 import { uploadMultipart, type ObjectHeaders } from './multipart.ts';
 import { MAX_KEY_BYTES } from './names.ts';
 
@@ -37,7 +38,7 @@ function headersOf(info: WriteInfo, key: string): ObjectHeaders {
     CacheControl: info.cacheControl,
     ContentEncoding: info.contentEncoding,
     ContentDisposition: info.contentDisposition,
-    Metadata: metadataForWrite(info.metadata, info.mtimeMs, hexToBase64(info.md5), key),
+    Metadata: metadataForWrite(info.metadata, mtimeNsOf(info), hexToBase64(info.md5), key),
   };
 }
 
@@ -66,19 +67,23 @@ export function createS3Adapter(spec: S3Spec, tuning: TransferTuning): StorageAd
     }
   };
 
-  const detailsOf = (key: string, head: HeadObjectCommandOutput): ObjectDetails => ({
-    key,
-    size: head.ContentLength ?? 0,
-    mtimeMs: parseMtime(head.Metadata?.[META_MTIME]) ?? head.LastModified?.getTime(),
-    // Our md5chksum first: with SSE-KMS the ETag looks like an MD5 but is not one.
-    md5: md5FromMetadata(head.Metadata) ?? md5FromEtag(head.ETag),
-    etag: head.ETag,
-    contentType: head.ContentType,
-    cacheControl: head.CacheControl,
-    contentEncoding: head.ContentEncoding,
-    contentDisposition: head.ContentDisposition,
-    metadata: userMetadata(head.Metadata),
-  });
+  const detailsOf = (key: string, head: HeadObjectCommandOutput): ObjectDetails => {
+    const mtimeNs = parseMtimeNs(head.Metadata?.[META_MTIME]);
+    return {
+      key,
+      size: head.ContentLength ?? 0,
+      mtimeMs: mtimeNs === undefined ? head.LastModified?.getTime() : msFromNs(mtimeNs),
+      mtimeNs,
+      // Our md5chksum first: with SSE-KMS the ETag looks like an MD5 but is not one.
+      md5: md5FromMetadata(head.Metadata) ?? md5FromEtag(head.ETag),
+      etag: head.ETag,
+      contentType: head.ContentType,
+      cacheControl: head.CacheControl,
+      contentEncoding: head.ContentEncoding,
+      contentDisposition: head.ContentDisposition,
+      metadata: userMetadata(head.Metadata),
+    };
+  };
 
   /** The source changed between hashing and reading: worth another try, which reads it again. */
   const changed = (key: string, why: string, cause?: Error): StorageError =>

@@ -94,14 +94,16 @@ async function upload(w: WriteContext, file: SourceFile, id: number): Promise<vo
   const adapter = w.adapter();
   let md5: string;
   let result: WriteResult;
+  // The mtime to the nanosecond, as a sync sends it.
+  const { mtimeNs } = await fromSource(() => source.describe(file));
   if (file.size <= tuning.partSize) {
     const read = await fromSource(() => reads.whole(file));
     md5 = read.md5;
-    result = await retrying(w, () => adapter.write(file.key, read.data, { size: file.size, md5, mtimeMs: file.mtimeMs }));
+    result = await retrying(w, () => adapter.write(file.key, read.data, { size: file.size, md5, mtimeMs: file.mtimeMs, mtimeNs }));
   } else {
     const hash = file.md5 ?? (await fromSource(() => reads.md5(file, tuning.partSize)));
     md5 = hash;
-    result = await retrying(w, async () => adapter.write(file.key, await source.openVerified(file, hash), { size: file.size, md5: hash, mtimeMs: file.mtimeMs }));
+    result = await retrying(w, async () => adapter.write(file.key, await source.openVerified(file, hash), { size: file.size, md5: hash, mtimeMs: file.mtimeMs, mtimeNs }));
   }
   await store.recordStored(w.destId(), id, { key: file.key, size: file.size, mtimeMs: file.mtimeMs, md5, etag: result.etag ?? null });
   w.tally.uploaded++;

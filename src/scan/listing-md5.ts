@@ -50,7 +50,7 @@ async function completed(adapter: StorageAdapter, entries: readonly ObjectEntry[
       try {
         const details = await adapter.stat(entry.key);
         const md5 = statedMd5(details);
-        out[i] = { ...entry, md5: md5 ?? entry.md5, mtimeMs: details.mtimeMs ?? entry.mtimeMs };
+        out[i] = details.mtimeMs === undefined ? { ...entry, md5: md5 ?? entry.md5 } : { ...entry, md5: md5 ?? entry.md5, mtimeMs: details.mtimeMs, mtimeNs: details.mtimeNs };
       } catch (error) {
         if (isStorageError(error) && error.code === 'NotFound') out[i] = undefined;
       }

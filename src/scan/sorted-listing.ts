@@ -126,7 +126,7 @@ class SpillFile {
     let pending = 0;
     db.exec('BEGIN');
     for await (const entry of listing) {
-      insert.run(entry.key, JSON.stringify(entry));
+      insert.run(entry.key, toRow(entry));
       if (++pending >= SPILL_BATCH) {
         db.exec('COMMIT; BEGIN');
         pending = 0;
@@ -143,11 +143,21 @@ class SpillFile {
     const rows = key === undefined
       ? this.#db.prepare('SELECT entry FROM entries ORDER BY key').iterate()
       : this.#db.prepare('SELECT entry FROM entries WHERE key > ? ORDER BY key').iterate(key);
-    for (const row of rows) yield JSON.parse((row as { entry: string }).entry) as ObjectEntry;
+    for (const row of rows) yield fromRow((row as { entry: string }).entry);
   }
 
   remove(): void {
     if (this.#db.isOpen) this.#db.close();
     rmSync(this.#dir, { recursive: true, force: true });
   }
+}
+
+/** JSON has no BigInt: the nanosecond mtime travels as a decimal string. */
+function toRow(entry: ObjectEntry): string {
+  return JSON.stringify(entry.mtimeNs === undefined ? entry : { ...entry, mtimeNs: entry.mtimeNs.toString() });
+}
+
+function fromRow(row: string): ObjectEntry {
+  const { mtimeNs, ...entry } = JSON.parse(row) as Omit<ObjectEntry, 'mtimeNs'> & { mtimeNs?: string };
+  return mtimeNs === undefined ? entry : { ...entry, mtimeNs: BigInt(mtimeNs) };
 }
