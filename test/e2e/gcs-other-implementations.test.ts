@@ -2,13 +2,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, summaryOf } from '../harness/cli.ts';
-import { startGcsLikeProxy, type GcsLikeProxy } from '../harness/gcs-like-proxy.ts';
+import { startOtherImplementationProxy, type OtherImplementationProxy } from '../harness/other-implementation-proxy.ts';
 import { startGcsEmulator, type GcsEmulator } from '../harness/gcs-emulator.ts';
 import { tempDir } from '../harness/temp-dir.ts';
 import { readTree, writeTree } from '../harness/tree.ts';
 
 let gcs: GcsEmulator;
-const proxies: GcsLikeProxy[] = [];
+const proxies: OtherImplementationProxy[] = [];
 let seq = 0;
 
 beforeAll(async () => {
@@ -19,8 +19,8 @@ afterAll(async () => {
   await gcs?.stop();
 });
 
-async function proxy(options: Parameters<typeof startGcsLikeProxy>[1]): Promise<GcsLikeProxy> {
-  const p = await startGcsLikeProxy(gcs.endpoint, options);
+async function proxy(options: Parameters<typeof startOtherImplementationProxy>[1]): Promise<OtherImplementationProxy> {
+  const p = await startOtherImplementationProxy(gcs.endpoint, options);
   proxies.push(p);
   return p;
 }

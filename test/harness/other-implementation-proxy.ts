@@ -1,6 +1,6 @@
 /**
- * A proxy in front of the firebase GCS emulator that makes it behave like other GCS
- * implementations, where we have no second one to run:
+ * A proxy in front of an emulator that makes it behave like other implementations of its API,
+ * where we have no second one to run. For the firebase GCS emulator:
  *
  * - `unsortedListings`: every listing page comes back in another order than byte order (each
  *   page's items reversed, then rotated), as emulators that list in insertion order do;
@@ -12,14 +12,19 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 
-export interface GcsLikeOptions {
+export interface OtherImplementationOptions {
   readonly unsortedListings?: boolean;
+  /**
+   * For fauxqs (S3) instead: ListObjectsV2 pages of at most this many keys (`max-keys` set on
+   * the way), each in another order than the byte order S3 promises. Nothing else changes.
+   */
+  readonly s3UnsortedPages?: number;
   readonly buckets?: 'create' | 'refuse-create';
   /** Buckets that exist from the start (with `buckets`). */
   readonly existing?: readonly string[];
 }
 
-export interface GcsLikeProxy {
+export interface OtherImplementationProxy {
   /** e.g. http://127.0.0.1:41234 — use it as STORAGE_EMULATOR_HOST. */
   readonly url: string;
   /** `METHOD /path?query` of each request, in order of arrival. */
@@ -30,10 +35,11 @@ export interface GcsLikeProxy {
 }
 
 const LISTING = /^\/storage\/v1\/b\/[^/?]+\/o(\?|$)/;
+const S3_LISTING = /^\/[^/?]+\/?\?(.*&)?list-type=2(&|$)/;
 const BUCKET_RESOURCE = /^\/storage\/v1\/b\/([^/?]+)\/?(\?|$)/;
 const NAMES_BUCKET = /^(?:\/upload|\/download)?\/storage\/v1\/b\/([^/?]+)/;
 
-export async function startGcsLikeProxy(target: string, options: GcsLikeOptions): Promise<GcsLikeProxy> {
+export async function startOtherImplementationProxy(target: string, options: OtherImplementationOptions): Promise<OtherImplementationProxy> {
   const upstream = new URL(target);
   const agent = new http.Agent({ keepAlive: true });
   const log: string[] = [];
@@ -58,7 +64,11 @@ export async function startGcsLikeProxy(target: string, options: GcsLikeOptions)
         return void answer(res, 404, 'The specified bucket does not exist.', 'notFound');
       }
     }
-    forward(req, res, options.unsortedListings === true && method === 'GET' && LISTING.test(url));
+    if (options.s3UnsortedPages !== undefined && method === 'GET' && S3_LISTING.test(url)) {
+      req.url = `${url}&max-keys=${options.s3UnsortedPages}`;
+      return void forward(req, res, reorderS3Page);
+    }
+    forward(req, res, options.unsortedListings === true && method === 'GET' && LISTING.test(url) ? reorderGcsPage : undefined);
   };
 
   const createBucket = (req: IncomingMessage, res: ServerResponse): void => {
@@ -76,13 +86,13 @@ export async function startGcsLikeProxy(target: string, options: GcsLikeOptions)
     });
   };
 
-  const forward = (req: IncomingMessage, res: ServerResponse, reorder: boolean): void => {
+  const forward = (req: IncomingMessage, res: ServerResponse, reorder: ((body: string) => string) | undefined): void => {
     const headers = { ...req.headers };
-    if (reorder) delete headers['accept-encoding']; // a plain body, to rewrite
+    if (reorder !== undefined) delete headers['accept-encoding']; // a plain body, to rewrite
     const out = http.request(
       { protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent },
       (answer) => {
-        if (!reorder || answer.statusCode !== 200) {
+        if (reorder === undefined || answer.statusCode !== 200) {
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(res);
           return;
@@ -90,9 +100,7 @@ export async function startGcsLikeProxy(target: string, options: GcsLikeOptions)
         let text = '';
         answer.on('data', (chunk: Buffer) => (text += chunk.toString()));
         answer.once('end', () => {
-          const page = JSON.parse(text) as { items?: unknown[] };
-          if (page.items !== undefined) page.items = outOfOrder(page.items);
-          const body = JSON.stringify(page);
+          const body = reorder(text);
           const { 'content-length': _length, 'transfer-encoding': _encoding, ...rest } = answer.headers;
           res.writeHead(200, { ...rest, 'content-length': Buffer.byteLength(body) });
           res.end(body);
@@ -121,6 +129,21 @@ export async function startGcsLikeProxy(target: string, options: GcsLikeOptions)
       await closed;
     },
   };
+}
+
+function reorderGcsPage(text: string): string {
+  const page = JSON.parse(text) as { items?: unknown[] };
+  if (page.items !== undefined) page.items = outOfOrder(page.items);
+  return JSON.stringify(page);
+}
+
+/** The <Contents> elements of a ListObjectsV2 answer, put out of order in place. */
+function reorderS3Page(xml: string): string {
+  const contents = xml.match(/<Contents>[\s\S]*?<\/Contents>/g) ?? [];
+  if (contents.length < 2) return xml;
+  const first = xml.indexOf(contents[0] as string);
+  const last = xml.lastIndexOf(contents[contents.length - 1] as string) + (contents[contents.length - 1] as string).length;
+  return xml.slice(0, first) + outOfOrder(contents).join('') + xml.slice(last);
 }
 
 /** Reversed, then rotated by a third: neither sorted nor simply reversed. */
