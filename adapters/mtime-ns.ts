@@ -36,6 +36,12 @@ export function mtimeNsOf(time: { readonly mtimeMs: number; readonly mtimeNs?: b
   return time.mtimeNs ?? nsFromMs(time.mtimeMs);
 }
 
+/** The nanoseconds of a time asked for in a copy (`CopyInfo`), or undefined when none is. */
+export function askedMtimeNs(info: { readonly mtimeMs?: number | undefined; readonly mtimeNs?: bigint | undefined } | undefined): bigint | undefined {
+  if (info?.mtimeMs === undefined) return undefined;
+  return info.mtimeNs ?? nsFromMs(info.mtimeMs);
+}
+
 /**
  * The seconds to give fs.utimes for `ns`. Node takes a double of seconds (no BigInt) and libuv
  * truncates its fraction to nanoseconds, so only times about 240 ns apart can be set; this picks

@@ -85,6 +85,8 @@ export interface CopyInfo {
   readonly metadata?: Readonly<Record<string, string>> | undefined;
   /** Modification time to record; by default the source's (its mtime metadata, else its last-modified time). */
   readonly mtimeMs?: number | undefined;
+  /** The same time to the nanosecond, when known (with `mtimeMs` only). */
+  readonly mtimeNs?: bigint | undefined;
 }
 
 /**

@@ -15,7 +15,7 @@ import { DeleteFailure, batchUnsupported, deleteInBatches, deleteOneByOne, type 
 import { findMtime, isDirectoryMarker, metadataToStore, propertiesOf, storedUserMetadata, toEntry } from './entries.ts';
 import { mapAzureError, type AzureErrorContext } from './errors.ts';
 import { MTIME_KEY, formatRcloneMtimeNs, parseRcloneMtimeNs } from './mtime.ts';
-import { mtimeNsOf, nsFromMs } from '../mtime-ns.ts';
+import { askedMtimeNs, mtimeNsOf, nsFromMs } from '../mtime-ns.ts';
 import { blobNameFor, maxKeyBytes, unstorableReason } from './names.ts';
 
 /** Azure's maximum page of a blob listing; fewer round trips for big containers. */
@@ -177,7 +177,7 @@ export function createAzureBlobAdapter(spec: AzureBlobSpec, tuning: TransferTuni
     try {
       const storedMtime = findMtime(facts.metadata);
       const sourceMtimeNs = storedMtime === undefined ? undefined : parseRcloneMtimeNs(storedMtime);
-      const mtime = formatRcloneMtimeNs(info?.mtimeMs !== undefined ? nsFromMs(info.mtimeMs) : sourceMtimeNs ?? nsFromMs(facts.lastModified?.getTime() ?? Date.now()));
+      const mtime = formatRcloneMtimeNs(askedMtimeNs(info) ?? sourceMtimeNs ?? nsFromMs(facts.lastModified?.getTime() ?? Date.now()));
       // Copy Blob takes the source's metadata unless given some; then it takes only what it is given.
       const metadata =
         info?.metadata !== undefined

@@ -16,7 +16,7 @@ import { openDownload } from './download.ts';
 import { toStorageError } from './errors.ts';
 import { listObjects } from './listing.ts';
 import { MAX_NAME_BYTES } from './names.ts';
-import { nsFromMs } from '../mtime-ns.ts';
+import { askedMtimeNs, nsFromMs } from '../mtime-ns.ts';
 import { prepareBucket } from './prepare.ts';
 import {
   BOOKKEEPING_KEYS, META_MTIME, detailsFromMetadata, formatMtimeNs, md5Base64ToHex, mtimeFromMetadata, ownMtimeNs, userMetadataForWrite,
@@ -193,7 +193,7 @@ function copyPatch(source: FileMetadata, copied: FileMetadata, info: CopyInfo | 
   if (info?.contentEncoding !== undefined) patch.contentEncoding = info.contentEncoding;
   if (info?.contentDisposition !== undefined) patch.contentDisposition = info.contentDisposition;
   const sourceOwn = ownMtimeNs(source);
-  const mtimeNs = info?.mtimeMs !== undefined ? nsFromMs(info.mtimeMs) : sourceOwn ?? nsFromMs(mtimeFromMetadata(source) ?? Date.now());
+  const mtimeNs = askedMtimeNs(info) ?? sourceOwn ?? nsFromMs(mtimeFromMetadata(source) ?? Date.now());
   if (info?.metadata !== undefined) {
     const wanted: Record<string, string | null> = userMetadataForWrite(mtimeNs, info.metadata, key);
     for (const name of Object.keys(copied.metadata ?? {})) {

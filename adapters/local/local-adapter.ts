@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { createHash } from 'node:crypto';
 import { StorageError } from '../errors.ts';
 import { HashingStream } from '../hash.ts';
-import { mtimeNsOf, nsFromMs, utimesSeconds } from '../mtime-ns.ts';
+import { askedMtimeNs, mtimeNsOf, utimesSeconds } from '../mtime-ns.ts';
 import type { LocalSpec, TransferTuning } from '../spec.ts';
 import { notACopyPartner } from '../server-side-copy.ts';
 import type { CopyInfo, ObjectDetails, ObjectEntry, ReadRange, StorageAdapter, WriteBody, WriteInfo, WriteResult } from '../types.ts';
@@ -55,7 +55,7 @@ export function createLocalAdapter(spec: LocalSpec, _tuning: TransferTuning): St
       try {
         // A reflink where the filesystem offers one (a server-side copy of sorts), else a plain copy.
         await copyFile(source, temp, fsConstants.COPYFILE_FICLONE);
-        const mtime = utimesSeconds(info?.mtimeMs === undefined ? st.mtimeNs : nsFromMs(info.mtimeMs));
+        const mtime = utimesSeconds(askedMtimeNs(info) ?? st.mtimeNs);
         await utimes(temp, utimesSeconds(st.atimeNs), mtime);
         await rename(temp, target);
       } catch (error) {

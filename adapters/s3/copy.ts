@@ -15,7 +15,7 @@ import { S3_METADATA, checkStandardProperties } from '../metadata-names.ts';
 import type { TransferTuning } from '../spec.ts';
 import type { CopyInfo, WriteResult } from '../types.ts';
 import { META_MTIME, bookkeeping, md5FromEtag, md5FromMetadata, metadataForWrite, parseMtime, parseMtimeNs, storedUserMetadata } from './metadata.ts';
-import { nsFromMs } from '../mtime-ns.ts';
+import { askedMtimeNs, nsFromMs } from '../mtime-ns.ts';
 import { MAX_PARTS, MIN_PART_BYTES, type ObjectHeaders } from './multipart.ts';
 
 /** CopyObject copies at most 5 GiB; larger objects are copied in parts (UploadPartCopy). */
@@ -97,7 +97,7 @@ export async function copyS3Object(client: S3Client, request: S3CopyRequest, opt
 function headersFor(head: HeadObjectCommandOutput, info: CopyInfo | undefined, md5: string | undefined, key: string | undefined): ObjectHeaders {
   if (info !== undefined) checkStandardProperties(S3_METADATA, info, key);
   // The source's own mtime to the nanosecond, as stored; a time asked for or the last-modified time otherwise.
-  const mtimeNs = info?.mtimeMs !== undefined ? nsFromMs(info.mtimeMs) : parseMtimeNs(head.Metadata?.[META_MTIME]) ?? nsFromMs(head.LastModified?.getTime() ?? Date.now());
+  const mtimeNs = askedMtimeNs(info) ?? parseMtimeNs(head.Metadata?.[META_MTIME]) ?? nsFromMs(head.LastModified?.getTime() ?? Date.now());
   const md5Base64 = md5 === undefined ? undefined : hexToBase64(md5);
   return {
     ContentType: info?.contentType ?? head.ContentType,

@@ -122,6 +122,8 @@ async function moveInto(w: WriteContext, file: SourceFile, id: number): Promise<
   const copier = serverSideCopier(adapter, adapter, file.size);
   if (copier === undefined) return false;
   const md5 = file.md5 ?? (await fromSource(() => reads.md5(file, tuning.partSize)));
+  // The mtime to the nanosecond, as an upload would store it.
+  const { mtimeNs } = await fromSource(() => w.source.describe(file));
   for (const from of w.queue.renameSources(file.size)) {
     const row = store.manifestEntry(w.destId(), from);
     if (row?.md5 !== md5 || row.size !== file.size) continue;
@@ -133,7 +135,7 @@ async function moveInto(w: WriteContext, file: SourceFile, id: number): Promise<
       await Promise.all([store.journalStartAs(id, 'copy'), store.journalStartAs(fromId, 'delete')]);
       let result: WriteResult;
       try {
-        result = await retrying(w, () => copier(from, file.key, { mtimeMs: file.mtimeMs }));
+        result = await retrying(w, () => copier(from, file.key, { mtimeMs: file.mtimeMs, mtimeNs }));
       } catch (error) {
         // The old object is not there after all (or the copy failed): its delete waits as before.
         await store.journalReplan(fromId, null);
