@@ -140,10 +140,17 @@ export class LocalSource implements TransferSource {
   }
 }
 
-/** The file's mtime in nanoseconds, when it is still the time `mtimeMs` stands for (else the read will see the change). */
+/**
+ * The file's mtime in nanoseconds, when it is still the time `mtimeMs` stands for; otherwise
+ * (changed, gone, unreadable) undefined, and the read that follows reports what happened.
+ */
 function exactMtimeNs(file: string, mtimeMs: number): bigint | undefined {
-  const st = statSync(file, { bigint: true, throwIfNoEntry: false });
-  return st !== undefined && msFromNs(st.mtimeNs) === mtimeMs ? st.mtimeNs : undefined;
+  try {
+    const st = statSync(file, { bigint: true, throwIfNoEntry: false });
+    return st !== undefined && msFromNs(st.mtimeNs) === mtimeMs ? st.mtimeNs : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function assertSame(file: SourceFile, size: number, mtimeMs: number): void {
