@@ -28,6 +28,11 @@ export interface ObjectEntry {
   readonly size: number;
   /** Modification time of the original file (rclone's `mtime` metadata), else the provider's last-modified. */
   readonly mtimeMs: number | undefined;
+  /**
+   * The same time in nanoseconds since the epoch, when known exactly (our or rclone's mtime
+   * metadata, to the nanosecond); `mtimeMs` is derived from it (adapters/mtime-ns.ts).
+   */
+  readonly mtimeNs?: bigint | undefined;
   /** Lower-case hex MD5 of the content, when the provider or our metadata knows it. */
   readonly md5: string | undefined;
   /** Provider change token (S3/Azure ETag, GCS generation); opaque. */
@@ -49,6 +54,11 @@ export interface WriteInfo {
   readonly md5: string;
   /** Source modification time, stored by rclone's convention so other tools see it. */
   readonly mtimeMs: number;
+  /**
+   * The same time to the nanosecond when the source knows it (a local file, rclone's metadata):
+   * what is stored then, since rclone compares modification times to the nanosecond.
+   */
+  readonly mtimeNs?: bigint | undefined;
   readonly contentType?: string | undefined;
   /** Stored as the provider's standard Cache-Control property. */
   readonly cacheControl?: string | undefined;
@@ -75,6 +85,8 @@ export interface CopyInfo {
   readonly metadata?: Readonly<Record<string, string>> | undefined;
   /** Modification time to record; by default the source's (its mtime metadata, else its last-modified time). */
   readonly mtimeMs?: number | undefined;
+  /** The same time to the nanosecond, when known (with `mtimeMs` only). */
+  readonly mtimeNs?: bigint | undefined;
 }
 
 /**

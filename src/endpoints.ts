@@ -1,6 +1,9 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AdapterSpec } from '../adapters/index.ts';
+import { containerNameProblem } from '../adapters/azblob/names.ts';
+import { bucketNameProblem as gcsBucketNameProblem } from '../adapters/gs/names.ts';
+import { bucketNameProblem as s3BucketNameProblem } from '../adapters/s3/names.ts';
 import { UsageError } from './errors.ts';
 import { withoutCredentials } from './url-credentials.ts';
 
@@ -21,11 +24,11 @@ export interface Endpoint {
 const SCHEMES = ['s3', 'azblob', 'gs', 'file', 'synthetic'] as const;
 const HINT = 'use a local path, file:///path, s3://bucket/prefix, azblob://container/prefix or gs://bucket/prefix';
 
-// Provider naming rules, checked early so a typo gets a message instead of a remote 400.
-const BUCKET_RULES: Record<'s3' | 'azblob' | 'gs', { pattern: RegExp; rule: string }> = {
-  s3: { pattern: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, rule: '3-63 lower-case letters, digits, dots and hyphens' },
-  azblob: { pattern: /^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, rule: '3-63 lower-case letters, digits and single hyphens' },
-  gs: { pattern: /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/, rule: '3-63 lower-case letters, digits, dots, hyphens and underscores' },
+// Provider naming rules, each kept with its adapter, checked early so a typo gets a message instead of a remote 400.
+const NAME_PROBLEM: Record<'s3' | 'azblob' | 'gs', (name: string) => string | undefined> = {
+  s3: s3BucketNameProblem,
+  azblob: containerNameProblem,
+  gs: gcsBucketNameProblem,
 };
 
 export function parseEndpoint(input: string, env: NodeJS.ProcessEnv = process.env): Endpoint {
@@ -51,9 +54,8 @@ export function parseEndpoint(input: string, env: NodeJS.ProcessEnv = process.en
   const cloud = scheme as 's3' | 'azblob' | 'gs';
   const noun = cloud === 'azblob' ? 'container' : 'bucket';
   if (bucket === '') throw new UsageError(`${input}: no ${noun} name; expected ${scheme}://${noun}/prefix`);
-  if (!BUCKET_RULES[cloud].pattern.test(bucket)) {
-    throw new UsageError(`${input}: '${bucket}' is not a valid ${noun} name (${BUCKET_RULES[cloud].rule})`);
-  }
+  const problem = NAME_PROBLEM[cloud](bucket);
+  if (problem !== undefined) throw new UsageError(`${input}: '${bucket}' is not a valid ${noun} name: ${problem}`);
   const prefixPath = prefixParts.filter((p) => p !== '').join('/');
   if (prefixParts.some((p) => p === '.' || p === '..')) throw new UsageError(`${input}: '.' and '..' are not allowed in a prefix`);
   const prefix = prefixPath === '' ? '' : `${prefixPath}/`;

@@ -14,7 +14,8 @@ import { connectAzure, type AzureConnection } from './client.ts';
 import { DeleteFailure, batchUnsupported, deleteInBatches, deleteOneByOne, type DeleteTarget } from './delete.ts';
 import { findMtime, isDirectoryMarker, metadataToStore, propertiesOf, storedUserMetadata, toEntry } from './entries.ts';
 import { mapAzureError, type AzureErrorContext } from './errors.ts';
-import { MTIME_KEY, formatRcloneMtime, parseRcloneMtime } from './mtime.ts';
+import { MTIME_KEY, formatRcloneMtimeNs, parseRcloneMtimeNs } from './mtime.ts';
+import { askedMtimeNs, mtimeNsOf, nsFromMs } from '../mtime-ns.ts';
 import { blobNameFor, maxKeyBytes, unstorableReason } from './names.ts';
 
 /** Azure's maximum page of a blob listing; fewer round trips for big containers. */
@@ -175,13 +176,13 @@ export function createAzureBlobAdapter(spec: AzureBlobSpec, tuning: TransferTuni
     if (info !== undefined) checkStandardProperties(AZURE_METADATA, info, key);
     try {
       const storedMtime = findMtime(facts.metadata);
-      const sourceMtimeMs = storedMtime === undefined ? undefined : parseRcloneMtime(storedMtime);
-      const mtime = formatRcloneMtime(info?.mtimeMs ?? sourceMtimeMs ?? facts.lastModified?.getTime() ?? Date.now());
+      const sourceMtimeNs = storedMtime === undefined ? undefined : parseRcloneMtimeNs(storedMtime);
+      const mtime = formatRcloneMtimeNs(askedMtimeNs(info) ?? sourceMtimeNs ?? nsFromMs(facts.lastModified?.getTime() ?? Date.now()));
       // Copy Blob takes the source's metadata unless given some; then it takes only what it is given.
       const metadata =
         info?.metadata !== undefined
           ? metadataToStore(info.metadata, mtime, key)
-          : info?.mtimeMs !== undefined || sourceMtimeMs === undefined
+          : info?.mtimeMs !== undefined || sourceMtimeNs === undefined
             ? { ...storedUserMetadata(facts.metadata), [MTIME_KEY]: mtime }
             : undefined;
       if (sourceBlob.url !== target.url) {
@@ -327,7 +328,7 @@ export function createAzureBlobAdapter(spec: AzureBlobSpec, tuning: TransferTuni
             blobContentEncoding: info.contentEncoding,
             blobContentDisposition: info.contentDisposition,
           },
-          metadata: metadataToStore(info.metadata, formatRcloneMtime(info.mtimeMs), key),
+          metadata: metadataToStore(info.metadata, formatRcloneMtimeNs(mtimeNsOf(info)), key),
         };
         return info.size <= tuning.partSize ? await writeSmall(up, body) : await writeBlocks(up, body);
       } catch (err) {

@@ -1,6 +1,7 @@
 import { AZURE_METADATA, metadataForStore, metadataFromStore } from '../metadata-names.ts';
 import type { ObjectEntry, ObjectProperties } from '../types.ts';
-import { MTIME_KEY, parseRcloneMtime } from './mtime.ts';
+import { MTIME_KEY, parseRcloneMtimeNs } from './mtime.ts';
+import { msFromNs } from '../mtime-ns.ts';
 
 /** Converting what Azure says about a blob (listing item or properties) into our entries. */
 
@@ -30,9 +31,10 @@ export function findMtime(metadata: Metadata | undefined): string | undefined {
 
 export function toEntry(key: string, facts: BlobFacts, metadata: Metadata | undefined): ObjectEntry {
   const stored = findMtime(metadata);
-  const mtimeMs = (stored === undefined ? undefined : parseRcloneMtime(stored)) ?? facts.lastModified?.getTime();
+  const mtimeNs = stored === undefined ? undefined : parseRcloneMtimeNs(stored);
+  const mtimeMs = mtimeNs === undefined ? facts.lastModified?.getTime() : msFromNs(mtimeNs);
   const md5 = facts.contentMD5 !== undefined && facts.contentMD5.byteLength === 16 ? Buffer.from(facts.contentMD5).toString('hex') : undefined;
-  return { key, size: facts.contentLength ?? 0, mtimeMs, md5, etag: facts.etag };
+  return { key, size: facts.contentLength ?? 0, mtimeMs, mtimeNs, md5, etag: facts.etag };
 }
 
 /** User metadata, decoded (adapters/metadata-names.ts), without our bookkeeping key. */

@@ -39,3 +39,16 @@ export function blobNameFor(prefix: string, key: string): string {
   if (reason !== undefined) throw new StorageError('InvalidKey', `cannot store "${key}" on Azure: ${reason}`, { key });
   return prefix + key;
 }
+
+/**
+ * Which rule `name` breaks as a container name, or undefined when it is valid (checked when an
+ * endpoint is parsed, so a typo gets a usage error instead of a remote 400).
+ * https://learn.microsoft.com/rest/api/storageservices/naming-and-referencing-containers--blobs--and-metadata
+ */
+export function containerNameProblem(name: string): string | undefined {
+  if (name.length < 3 || name.length > 63) return 'a container name has 3 to 63 characters';
+  if (!/^[a-z0-9-]+$/.test(name)) return 'a container name has only lower-case letters, digits and hyphens';
+  if (!/^[a-z0-9]/.test(name) || !/[a-z0-9]$/.test(name)) return 'a container name begins and ends with a letter or digit';
+  if (name.includes('--')) return 'a container name has no two hyphens in a row';
+  return undefined;
+}

@@ -7,6 +7,7 @@ import { credentialFingerprint } from '../server-side-copy.ts';
 import type { GcsSpec } from '../spec.ts';
 
 const PUBLIC_ENDPOINT = 'https://storage.googleapis.com';
+const EMULATOR_PROJECT = 'cloudmirror';
 
 export interface GcsConnection {
   readonly storage: Storage;
@@ -44,6 +45,9 @@ export function connect(spec: GcsSpec): GcsConnection {
   }
   const projectId = spec.projectId ?? process.env['GOOGLE_CLOUD_PROJECT'] ?? process.env['GCLOUD_PROJECT'];
   if (projectId !== undefined && projectId !== '') options.projectId = projectId;
+  // Creating a bucket (buckets.insert) names a project; an emulator takes any, and asking the
+  // credentials for one would fail where there are none.
+  else if (emulator) options.projectId = EMULATOR_PROJECT;
   if (spec.keyFilename !== undefined) options.keyFilename = spec.keyFilename;
 
   const storage = new Storage(options);

@@ -15,14 +15,14 @@ import { connect } from './connection.ts';
 import { openDownload } from './download.ts';
 import { toStorageError } from './errors.ts';
 import { listObjects } from './listing.ts';
+import { MAX_NAME_BYTES } from './names.ts';
+import { askedMtimeNs, nsFromMs } from '../mtime-ns.ts';
 import { prepareBucket } from './prepare.ts';
 import {
-  BOOKKEEPING_KEYS, META_MTIME, detailsFromMetadata, formatMtime, md5Base64ToHex, mtimeFromMetadata, ownMtime, userMetadataForWrite,
+  BOOKKEEPING_KEYS, META_MTIME, detailsFromMetadata, formatMtimeNs, md5Base64ToHex, mtimeFromMetadata, ownMtimeNs, userMetadataForWrite,
 } from './metadata.ts';
 import { uploadObject, type UploadPlan } from './upload.ts';
 
-/** GCS object names are at most 1024 bytes of UTF-8. */
-const MAX_NAME_BYTES = 1024;
 /** Resumable chunks must be multiples of 256 KiB. */
 const CHUNK_GRANULARITY = 256 * 1024;
 /** Single deletes in flight at once: GCS has no multi-object delete in this SDK. */
@@ -47,7 +47,7 @@ export function createGcsAdapter(spec: GcsSpec, tuning: TransferTuning): Storage
   }
 
   function list(prefix = ''): AsyncIterable<ObjectEntry> {
-    return listObjects({ bucket, rootPrefix: root, prefix, order: emulator ? 'utf16' : 'utf8', onError: fail('listing') });
+    return listObjects({ bucket, rootPrefix: root, prefix, onError: fail('listing') });
   }
 
   async function stat(key: string): Promise<ObjectDetails> {
@@ -152,8 +152,8 @@ export function createGcsAdapter(spec: GcsSpec, tuning: TransferTuning): Storage
       // Listings carry every object's resource: properties and metadata at no extra cost.
       propertiesInListing: true,
       metadataNameCase: 'preserved',
-      // Real GCS lists in UTF-8 byte order; the emulator sorts UTF-16 code units, which differs
-      // for characters above U+FFFF, so there the core sorts.
+      // Real GCS lists in UTF-8 byte order; emulators do not (firebase's sorts UTF-16 code units,
+      // which differs above U+FFFF; others list in insertion order), so there the core sorts.
       sortedListing: !emulator,
       mtimeInListing: true,
       // md5Hash is on every object uploaded in one piece, which is how this adapter uploads.
@@ -192,16 +192,16 @@ function copyPatch(source: FileMetadata, copied: FileMetadata, info: CopyInfo | 
   if (info?.cacheControl !== undefined) patch.cacheControl = info.cacheControl;
   if (info?.contentEncoding !== undefined) patch.contentEncoding = info.contentEncoding;
   if (info?.contentDisposition !== undefined) patch.contentDisposition = info.contentDisposition;
-  const sourceOwn = ownMtime(source);
-  const mtimeMs = info?.mtimeMs ?? sourceOwn ?? mtimeFromMetadata(source) ?? Date.now();
+  const sourceOwn = ownMtimeNs(source);
+  const mtimeNs = askedMtimeNs(info) ?? sourceOwn ?? nsFromMs(mtimeFromMetadata(source) ?? Date.now());
   if (info?.metadata !== undefined) {
-    const wanted: Record<string, string | null> = userMetadataForWrite(mtimeMs, info.metadata, key);
+    const wanted: Record<string, string | null> = userMetadataForWrite(mtimeNs, info.metadata, key);
     for (const name of Object.keys(copied.metadata ?? {})) {
       if (!Object.hasOwn(wanted, name) && !BOOKKEEPING_KEYS.includes(name)) wanted[name] = null;
     }
     patch.metadata = wanted;
   } else if (info?.mtimeMs !== undefined || sourceOwn === undefined) {
-    patch.metadata = { [META_MTIME]: formatMtime(mtimeMs) };
+    patch.metadata = { [META_MTIME]: formatMtimeNs(mtimeNs) };
   }
   return Object.keys(patch).length === 0 ? undefined : patch;
 }

@@ -12,11 +12,6 @@ export interface ListingOptions {
   readonly rootPrefix: string;
   /** Prefix relative to the root. */
   readonly prefix: string;
-  /**
-   * The order the server lists in, to check that pages follow each other: real GCS lists in
-   * UTF-8 byte order; the firebase emulator sorts with JavaScript's `<` (UTF-16 code units).
-   */
-  readonly order: 'utf8' | 'utf16';
   readonly pageSize?: number;
   /** Wraps SDK errors (the adapter's error mapping, with its context). */
   readonly onError: (err: unknown) => StorageError;
@@ -28,7 +23,6 @@ const FIELDS = 'items(name,size,md5Hash,generation,updated,metadata,contentType,
 export async function* listObjects(opts: ListingOptions): AsyncGenerator<ObjectEntry> {
   const seenTokens = new Set<string>();
   let pageToken: string | undefined;
-  let previous: string | undefined;
   for (;;) {
     const query: GetFilesOptions = {
       autoPaginate: false,
@@ -51,13 +45,11 @@ export async function* listObjects(opts: ListingOptions): AsyncGenerator<ObjectE
     }
 
     for (const item of items) {
+      // Items are passed on in the server's order: real GCS lists in UTF-8 byte order, emulators in
+      // their own (UTF-16, insertion order), and a server that restarts a listing repeats keys.
+      // Consumers that need byte order get it from the core (src/scan/sorted-listing.ts), which
+      // goes by the adapter's `sortedListing` capability and checks it.
       const name = item.name ?? '';
-      // A server that restarts a listing (the emulator does when the object named by the page
-      // token was deleted meanwhile) would repeat keys; a sorted merge downstream must never see that.
-      if (previous !== undefined && !follows(previous, name, opts.order)) {
-        throw new StorageError('Transient', `listing of gs://${opts.bucket.name}/${opts.rootPrefix + opts.prefix} went backwards ("${name}" after "${previous}"); list again`);
-      }
-      previous = name;
       const key = name.slice(opts.rootPrefix.length);
       // Folder placeholders ("dir/", made by the console and some tools) are not files.
       if (key === '' || key.endsWith('/')) continue;
@@ -71,8 +63,4 @@ export async function* listObjects(opts: ListingOptions): AsyncGenerator<ObjectE
     seenTokens.add(next);
     pageToken = next;
   }
-}
-
-function follows(previous: string, name: string, order: 'utf8' | 'utf16'): boolean {
-  return order === 'utf8' ? Buffer.compare(Buffer.from(previous, 'utf8'), Buffer.from(name, 'utf8')) < 0 : previous < name;
 }

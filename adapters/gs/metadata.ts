@@ -10,6 +10,7 @@
 import type { FileMetadata } from '@google-cloud/storage';
 import { base64ToHex } from '../hash.ts';
 import { GCS_METADATA, metadataForStore, metadataFromStore } from '../metadata-names.ts';
+import { msFromNs, nsFromMs, splitNs } from '../mtime-ns.ts';
 import type { ObjectDetails, ObjectEntry, ObjectProperties } from '../types.ts';
 
 export const META_MTIME = 'mtime';
@@ -21,25 +22,34 @@ export const BOOKKEEPING_KEYS: readonly string[] = [META_MTIME, META_MTIME_GSUTI
  * dropped. Sub-millisecond digits of a fractional mtimeMs (local file systems give them) are kept.
  */
 export function formatMtime(mtimeMs: number): string {
-  const wholeMs = Math.floor(mtimeMs);
-  const subMsNanos = Math.min(999_999, Math.round((mtimeMs - wholeMs) * 1e6));
-  const iso = new Date(wholeMs).toISOString(); // 2024-01-02T03:04:05.678Z
-  const fraction = `${iso.slice(20, 23)}${String(subMsNanos).padStart(6, '0')}`.replace(/0+$/, '');
-  return `${iso.slice(0, 19)}${fraction === '' ? '' : `.${fraction}`}Z`;
+  return formatMtimeNs(nsFromMs(mtimeMs));
+}
+
+/** The same for a time in nanoseconds, exactly. */
+export function formatMtimeNs(ns: bigint): string {
+  const { seconds, nanos } = splitNs(ns);
+  const whole = new Date(Number(seconds) * 1000).toISOString().slice(0, 19); // 2024-01-02T03:04:05
+  const fraction = nanos.toString().padStart(9, '0').replace(/0+$/, '');
+  return `${whole}${fraction === '' ? '' : `.${fraction}`}Z`;
 }
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
 
 /** Parses RFC3339 with up to nanosecond precision and any offset; undefined when malformed. */
 export function parseMtime(text: string): number | undefined {
+  const ns = parseMtimeNs(text);
+  return ns === undefined ? undefined : msFromNs(ns);
+}
+
+/** The same, in nanoseconds since the epoch, exactly. */
+export function parseMtimeNs(text: string): bigint | undefined {
   const m = RFC3339.exec(text.trim());
   if (m === null) return undefined;
   const [, y, mo, d, h, mi, s, frac, , sign, oh, om] = m;
   let ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
   if (Number.isNaN(ms)) return undefined;
-  if (frac !== undefined) ms += Number(frac.padEnd(9, '0')) / 1e6;
   if (sign !== undefined) ms -= (sign === '+' ? 1 : -1) * (Number(oh) * 60 + Number(om)) * 60_000;
-  return ms;
+  return BigInt(ms) * 1_000_000n + BigInt((frac ?? '').padEnd(9, '0'));
 }
 
 function parseGsutilMtime(text: string): number | undefined {
@@ -48,8 +58,14 @@ function parseGsutilMtime(text: string): number | undefined {
 
 /** The `mtime` we (or rclone) stored, if any. */
 export function ownMtime(meta: FileMetadata): number | undefined {
+  const ns = ownMtimeNs(meta);
+  return ns === undefined ? undefined : msFromNs(ns);
+}
+
+/** The same to the nanosecond. */
+export function ownMtimeNs(meta: FileMetadata): bigint | undefined {
   const own = meta.metadata?.[META_MTIME];
-  return typeof own === 'string' ? parseMtime(own) : undefined;
+  return typeof own === 'string' ? parseMtimeNs(own) : undefined;
 }
 
 /** rclone's order: its own `mtime`, then gsutil's, then the provider's update time. */
@@ -75,6 +91,7 @@ export function entryFromMetadata(key: string, meta: FileMetadata): ObjectEntry 
     key,
     size: Number(meta.size ?? 0),
     mtimeMs: mtimeFromMetadata(meta),
+    mtimeNs: ownMtimeNs(meta),
     md5: md5Base64ToHex(meta.md5Hash),
     // The generation changes with every new content and only then, unlike the JSON API etag
     // (which also changes on metadata updates).
@@ -104,6 +121,6 @@ export function detailsFromMetadata(key: string, meta: FileMetadata): ObjectDeta
 }
 
 /** The `metadata` map of an upload: the caller's, then ours (ours wins on a clash). */
-export function userMetadataForWrite(mtimeMs: number, extra: Readonly<Record<string, string>> | undefined, key?: string): Record<string, string> {
-  return { ...metadataForStore(GCS_METADATA, extra, BOOKKEEPING_KEYS, key), [META_MTIME]: formatMtime(mtimeMs) };
+export function userMetadataForWrite(mtimeNs: bigint, extra: Readonly<Record<string, string>> | undefined, key?: string): Record<string, string> {
+  return { ...metadataForStore(GCS_METADATA, extra, BOOKKEEPING_KEYS, key), [META_MTIME]: formatMtimeNs(mtimeNs) };
 }

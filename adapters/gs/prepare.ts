@@ -19,7 +19,7 @@ export interface PrepareContext {
 }
 
 export async function prepareBucket(ctx: PrepareContext, options: PrepareOptions): Promise<void> {
-  const { storage, bucket, emulator, endpoint, fail } = ctx;
+  const { bucket, emulator, fail } = ctx;
   let missing: unknown;
   try {
     await bucket.getMetadata();
@@ -33,23 +33,32 @@ export async function prepareBucket(ctx: PrepareContext, options: PrepareOptions
     missing = err;
   }
   if (emulator || httpStatus(missing) === 403) {
-    // The firebase emulator has no bucket resource (GET answers 404) and no bucket creation:
-    // a bucket exists once any object request names it. A listing proves the endpoint answers
-    // and brings the bucket into being there, so `create` makes no difference.
+    // The firebase emulator has no bucket resource (GET answers 404) and no bucket creation: a
+    // bucket exists once any object request names it, so a listing that answers proves it there.
+    // Other emulators (fake-gcs-server) behave like GCS: a listing of a missing bucket is a 404
+    // too, and then the bucket is created below like on GCS.
     try {
       await bucket.getFiles({ autoPaginate: false, maxResults: 1 });
       return;
     } catch (err) {
-      throw fail('listing bucket')(err);
+      if (httpStatus(err) !== 404) throw fail('listing bucket')(err);
+      missing = err;
     }
   }
   if (!options.create) {
-    throw new StorageError('NotFound', `bucket ${bucket.name} does not exist at ${endpoint} (allow creating it to have it made)`, { cause: missing });
+    throw new StorageError('NotFound', `bucket ${bucket.name} does not exist at ${ctx.endpoint} (allow creating it to have it made)`, { cause: missing });
   }
   try {
-    await storage.createBucket(bucket.name);
+    await ctx.storage.createBucket(bucket.name);
   } catch (err) {
     if (httpStatus(err) === 409) return; // made meanwhile, by us or someone else: it exists
-    throw fail('creating bucket')(err);
+    // Refused (credentials without storage.buckets.create, no project to create it in, quota):
+    // say both facts, keeping the refusal's code so that a transient one is tried again.
+    const reason = fail('creating bucket')(err);
+    const hint = /project id/i.test(reason.message) ? '; set GOOGLE_CLOUD_PROJECT to the project to create it in' : '';
+    throw new StorageError(reason.code === 'Fatal' ? 'NotFound' : reason.code, `bucket ${bucket.name} does not exist at ${ctx.endpoint} (and could not be created: ${reason.message}${hint})`, {
+      cause: err,
+      retryable: reason.retryable,
+    });
   }
 }

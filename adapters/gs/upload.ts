@@ -16,6 +16,7 @@ import { StorageError, isStorageError, socketErrorCode } from '../errors.ts';
 import type { WriteBody, WriteInfo } from '../types.ts';
 import { hexToBase64 } from '../hash.ts';
 import { userMetadataForWrite } from './metadata.ts';
+import { mtimeNsOf } from '../mtime-ns.ts';
 
 export interface UploadPlan {
   /** Resumable upload session instead of a single multipart request. */
@@ -31,7 +32,7 @@ export interface UploadPlan {
 export async function uploadObject(file: File, body: WriteBody, info: WriteInfo, plan: UploadPlan, where: string): Promise<FileMetadata> {
   const metadata: FileMetadata = {
     md5Hash: hexToBase64(info.md5),
-    metadata: userMetadataForWrite(info.mtimeMs, info.metadata, where),
+    metadata: userMetadataForWrite(mtimeNsOf(info), info.metadata, where),
   };
   // Left undefined, the SDK guesses the type from the key's extension, as rclone does.
   if (info.contentType !== undefined) metadata.contentType = info.contentType;

@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { createHash } from 'node:crypto';
 import { StorageError } from '../errors.ts';
 import { HashingStream } from '../hash.ts';
+import { askedMtimeNs, mtimeNsOf, utimesSeconds } from '../mtime-ns.ts';
 import type { LocalSpec, TransferTuning } from '../spec.ts';
 import { notACopyPartner } from '../server-side-copy.ts';
 import type { CopyInfo, ObjectDetails, ObjectEntry, ReadRange, StorageAdapter, WriteBody, WriteInfo, WriteResult } from '../types.ts';
@@ -47,15 +48,15 @@ export function createLocalAdapter(spec: LocalSpec, _tuning: TransferTuning): St
     guard(from, async () => {
       const source = fileUnder(sourceRoot, from);
       const target = fileOf(to);
-      const st = await stat(source);
+      const st = await stat(source, { bigint: true });
       if (!st.isFile()) throw new StorageError('NotFound', `${from}: not a file`, { key: from });
       await mkdir(path.dirname(target), { recursive: true });
       const temp = tempFor(target);
       try {
         // A reflink where the filesystem offers one (a server-side copy of sorts), else a plain copy.
         await copyFile(source, temp, fsConstants.COPYFILE_FICLONE);
-        const mtime = info?.mtimeMs === undefined ? st.mtime : new Date(info.mtimeMs);
-        await utimes(temp, st.atime, mtime);
+        const mtime = utimesSeconds(askedMtimeNs(info) ?? st.mtimeNs);
+        await utimes(temp, utimesSeconds(st.atimeNs), mtime);
         await rename(temp, target);
       } catch (error) {
         await rm(temp, { force: true });
@@ -137,7 +138,8 @@ export function createLocalAdapter(spec: LocalSpec, _tuning: TransferTuning): St
         try {
           const source = body instanceof Readable ? body : Readable.from([body]);
           await pipeline(source, hasher, createWriteStream(temp, { flags: 'w' }));
-          const mtime = new Date(info.mtimeMs);
+          // As near the nanosecond as Node can set it (a Date would round to the millisecond).
+          const mtime = utimesSeconds(mtimeNsOf(info));
           await utimes(temp, mtime, mtime);
           await rename(temp, target);
         } catch (error) {

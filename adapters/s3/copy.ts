@@ -14,7 +14,8 @@ import { hexToBase64 } from '../hash.ts';
 import { S3_METADATA, checkStandardProperties } from '../metadata-names.ts';
 import type { TransferTuning } from '../spec.ts';
 import type { CopyInfo, WriteResult } from '../types.ts';
-import { META_MTIME, bookkeeping, md5FromEtag, md5FromMetadata, metadataForWrite, parseMtime, storedUserMetadata } from './metadata.ts';
+import { META_MTIME, bookkeeping, md5FromEtag, md5FromMetadata, metadataForWrite, parseMtime, parseMtimeNs, storedUserMetadata } from './metadata.ts';
+import { askedMtimeNs, nsFromMs } from '../mtime-ns.ts';
 import { MAX_PARTS, MIN_PART_BYTES, type ObjectHeaders } from './multipart.ts';
 
 /** CopyObject copies at most 5 GiB; larger objects are copied in parts (UploadPartCopy). */
@@ -95,7 +96,8 @@ export async function copyS3Object(client: S3Client, request: S3CopyRequest, opt
 /** Every header the object keeps, as the source has them unless `info` changes them, with our bookkeeping. */
 function headersFor(head: HeadObjectCommandOutput, info: CopyInfo | undefined, md5: string | undefined, key: string | undefined): ObjectHeaders {
   if (info !== undefined) checkStandardProperties(S3_METADATA, info, key);
-  const mtimeMs = info?.mtimeMs ?? parseMtime(head.Metadata?.[META_MTIME]) ?? head.LastModified?.getTime() ?? Date.now();
+  // The source's own mtime to the nanosecond, as stored; a time asked for or the last-modified time otherwise.
+  const mtimeNs = askedMtimeNs(info) ?? parseMtimeNs(head.Metadata?.[META_MTIME]) ?? nsFromMs(head.LastModified?.getTime() ?? Date.now());
   const md5Base64 = md5 === undefined ? undefined : hexToBase64(md5);
   return {
     ContentType: info?.contentType ?? head.ContentType,
@@ -107,8 +109,8 @@ function headersFor(head: HeadObjectCommandOutput, info: CopyInfo | undefined, m
     // The source's own entries stay byte for byte as stored unless replaced.
     Metadata:
       info?.metadata !== undefined
-        ? metadataForWrite(info.metadata, mtimeMs, md5Base64, key)
-        : { ...storedUserMetadata(head.Metadata), ...bookkeeping(mtimeMs, md5Base64) },
+        ? metadataForWrite(info.metadata, mtimeNs, md5Base64, key)
+        : { ...storedUserMetadata(head.Metadata), ...bookkeeping(mtimeNs, md5Base64) },
   };
 }
 

@@ -1,4 +1,5 @@
 import { base64ToHex } from '../hash.ts';
+import { msFromNs, nsFromMs, splitNs } from '../mtime-ns.ts';
 import { S3_METADATA, metadataForStore, metadataFromStore } from '../metadata-names.ts';
 
 /**
@@ -13,25 +14,30 @@ export const META_MD5 = 'md5chksum';
 const BOOKKEEPING = [META_MTIME, META_MD5];
 
 export function formatMtime(mtimeMs: number): string {
-  if (mtimeMs < 0) return `-${formatMtime(-mtimeMs)}`;
-  let seconds = Math.floor(mtimeMs / 1000);
-  // Split before scaling: milliseconds × 1e6 would exceed a double's exact integer range.
-  let nanos = Math.round((mtimeMs - seconds * 1000) * 1e6);
-  if (nanos >= 1e9) {
-    seconds += 1;
-    nanos -= 1e9;
-  }
-  const fraction = String(nanos).padStart(9, '0').replace(/0+$/, '');
+  return formatMtimeNs(nsFromMs(mtimeMs));
+}
+
+/** rclone's mtime string for a time in nanoseconds, exactly (rclone compares to the nanosecond on S3). */
+export function formatMtimeNs(ns: bigint): string {
+  if (ns < 0n) return `-${formatMtimeNs(-ns)}`;
+  const { seconds, nanos } = splitNs(ns);
+  const fraction = nanos.toString().padStart(9, '0').replace(/0+$/, '');
   return fraction === '' ? String(seconds) : `${seconds}.${fraction}`;
 }
 
 /** Milliseconds from rclone's mtime string; undefined when absent or not a number we wrote. */
 export function parseMtime(value: string | undefined): number | undefined {
+  const ns = parseMtimeNs(value);
+  return ns === undefined ? undefined : msFromNs(ns);
+}
+
+/** Nanoseconds from rclone's mtime string (digits past the ninth dropped); undefined when absent or malformed. */
+export function parseMtimeNs(value: string | undefined): bigint | undefined {
   const match = value === undefined ? null : /^(-?)(\d+)(?:\.(\d*))?$/.exec(value.trim());
   if (match === null) return undefined;
   const [, sign, seconds = '0', fraction = ''] = match;
-  const ms = Number(seconds) * 1000 + Number(fraction.slice(0, 9).padEnd(9, '0')) / 1e6;
-  return sign === '-' ? -ms : ms;
+  const ns = BigInt(seconds) * 1_000_000_000n + BigInt(fraction.slice(0, 9).padEnd(9, '0'));
+  return sign === '-' ? -ns : ns;
 }
 
 /** Lower-case hex MD5 from an ETag when it is a plain MD5 (single-part upload), else undefined. */
@@ -52,12 +58,13 @@ export function md5FromMetadata(metadata: Readonly<Record<string, string>> | und
  * plus ours. Ours wins: a user entry named like ours is dropped, so a stale copy of an old mtime
  * cannot mask the new one.
  */
-export function metadataForWrite(user: Readonly<Record<string, string>> | undefined, mtimeMs: number, md5Base64: string | undefined, key?: string): Record<string, string> {
-  return { ...metadataForStore(S3_METADATA, user, BOOKKEEPING, key), ...bookkeeping(mtimeMs, md5Base64) };
+export function metadataForWrite(user: Readonly<Record<string, string>> | undefined, mtimeNs: bigint, md5Base64: string | undefined, key?: string): Record<string, string> {
+  return { ...metadataForStore(S3_METADATA, user, BOOKKEEPING, key), ...bookkeeping(mtimeNs, md5Base64) };
 }
 
-export function bookkeeping(mtimeMs: number, md5Base64: string | undefined): Record<string, string> {
-  return md5Base64 === undefined ? { [META_MTIME]: formatMtime(mtimeMs) } : { [META_MTIME]: formatMtime(mtimeMs), [META_MD5]: md5Base64 };
+export function bookkeeping(mtimeNs: bigint, md5Base64: string | undefined): Record<string, string> {
+  const mtime = formatMtimeNs(mtimeNs);
+  return md5Base64 === undefined ? { [META_MTIME]: mtime } : { [META_MTIME]: mtime, [META_MD5]: md5Base64 };
 }
 
 /** The user's metadata, decoded, without our bookkeeping keys. */

@@ -20,11 +20,11 @@ import type { CopyInfo, ObjectDetails, ObjectEntry, ReadRange, StorageAdapter, S
 import { connectS3, DEFAULT_REGION } from './client.ts';
 import { copyS3Object } from './copy.ts';
 import { mapS3Error, storageErrorFor } from './errors.ts';
-import { META_MTIME, md5FromEtag, md5FromMetadata, metadataForWrite, parseMtime, userMetadata } from './metadata.ts';
+import { META_MTIME, md5FromEtag, md5FromMetadata, metadataForWrite, parseMtimeNs, userMetadata } from './metadata.ts';
+import { msFromNs, mtimeNsOf } from '../mtime-ns.ts';
 import { uploadMultipart, type ObjectHeaders } from './multipart.ts';
+import { MAX_KEY_BYTES } from './names.ts';
 
-/** S3 keys are at most 1024 bytes of UTF-8, the root's prefix included. */
-const MAX_KEY_BYTES = 1024;
 /** DeleteObjects takes at most this many keys per request. */
 const DELETE_BATCH = 1000;
 /** S3's largest object; a multipart copy reaches it. */
@@ -38,7 +38,7 @@ function headersOf(info: WriteInfo, key: string): ObjectHeaders {
     CacheControl: info.cacheControl,
     ContentEncoding: info.contentEncoding,
     ContentDisposition: info.contentDisposition,
-    Metadata: metadataForWrite(info.metadata, info.mtimeMs, hexToBase64(info.md5), key),
+    Metadata: metadataForWrite(info.metadata, mtimeNsOf(info), hexToBase64(info.md5), key),
   };
 }
 
@@ -48,6 +48,13 @@ export function createS3Adapter(spec: S3Spec, tuning: TransferTuning): StorageAd
   const root = spec.prefix;
   const url = `s3://${bucket}${root === '' ? '' : `/${root.replace(/\/$/, '')}`}`;
   const objectKey = (key: string): string => root + key;
+
+  /** S3 would answer 400 (KeyTooLongError) for a longer key; say so before reading a byte of the body. */
+  const checkKey = (key: string): void => {
+    if (Buffer.byteLength(objectKey(key), 'utf8') > MAX_KEY_BYTES) {
+      throw new StorageError('InvalidKey', `s3://${bucket}/${objectKey(key)}: S3 keys are limited to ${MAX_KEY_BYTES} bytes of UTF-8 (prefix included); shorten the file's path`, { key });
+    }
+  };
 
   const fail = (error: unknown, key?: string): StorageError =>
     mapS3Error(error, { bucket, where: key === undefined ? url : `s3://${bucket}/${objectKey(key)}`, key, endpoint: endpointLabel });
@@ -60,19 +67,23 @@ export function createS3Adapter(spec: S3Spec, tuning: TransferTuning): StorageAd
     }
   };
 
-  const detailsOf = (key: string, head: HeadObjectCommandOutput): ObjectDetails => ({
-    key,
-    size: head.ContentLength ?? 0,
-    mtimeMs: parseMtime(head.Metadata?.[META_MTIME]) ?? head.LastModified?.getTime(),
-    // Our md5chksum first: with SSE-KMS the ETag looks like an MD5 but is not one.
-    md5: md5FromMetadata(head.Metadata) ?? md5FromEtag(head.ETag),
-    etag: head.ETag,
-    contentType: head.ContentType,
-    cacheControl: head.CacheControl,
-    contentEncoding: head.ContentEncoding,
-    contentDisposition: head.ContentDisposition,
-    metadata: userMetadata(head.Metadata),
-  });
+  const detailsOf = (key: string, head: HeadObjectCommandOutput): ObjectDetails => {
+    const mtimeNs = parseMtimeNs(head.Metadata?.[META_MTIME]);
+    return {
+      key,
+      size: head.ContentLength ?? 0,
+      mtimeMs: mtimeNs === undefined ? head.LastModified?.getTime() : msFromNs(mtimeNs),
+      mtimeNs,
+      // Our md5chksum first: with SSE-KMS the ETag looks like an MD5 but is not one.
+      md5: md5FromMetadata(head.Metadata) ?? md5FromEtag(head.ETag),
+      etag: head.ETag,
+      contentType: head.ContentType,
+      cacheControl: head.CacheControl,
+      contentEncoding: head.ContentEncoding,
+      contentDisposition: head.ContentDisposition,
+      metadata: userMetadata(head.Metadata),
+    };
+  };
 
   /** The source changed between hashing and reading: worth another try, which reads it again. */
   const changed = (key: string, why: string, cause?: Error): StorageError =>
@@ -106,6 +117,7 @@ export function createS3Adapter(spec: S3Spec, tuning: TransferTuning): StorageAd
 
   const copyFrom = async (source: StorageAdapter, sourceKey: string, key: string, info?: CopyInfo): Promise<WriteResult> => {
     if (!sameService(adapter, source)) throw notACopyPartner(adapter, source, key);
+    checkKey(key);
     const from = source.location;
     const sourceWhere = `s3://${from.bucket}/${from.prefix + sourceKey}`;
     return copyS3Object(
@@ -222,6 +234,7 @@ export function createS3Adapter(spec: S3Spec, tuning: TransferTuning): StorageAd
     },
 
     async write(key, body, info) {
+      checkKey(key);
       // Properties S3 cannot hold fail before a byte of the body is read.
       const headers = headersOf(info, key);
       // call() also maps a failing body stream, which putWhole reads before any request.

@@ -48,7 +48,10 @@ const KEEP: Decision = Object.freeze({ kind: 'keep' });
 
 /** Times we recorded ourselves round-trip exactly through SQLite. */
 const MTIME_TOLERANCE_MS = 0.001;
-/** Times read back from provider metadata (rclone's decimal seconds, RFC 3339) lose sub-millisecond digits. */
+/**
+ * Times another tool wrote may be coarser than the source's (milliseconds, whole seconds from
+ * gsutil, a last-modified time); ours and rclone's carry nanoseconds and compare equal exactly.
+ */
 const FOREIGN_MTIME_TOLERANCE_MS = 1;
 
 export function decide(source: SourceFile | undefined, known: KnownObject | undefined, policy: DiffPolicy): Decision {

@@ -1,4 +1,6 @@
 import { isStorageError } from '../../adapters/errors.ts';
+import type { StorageAdapter } from '../../adapters/index.ts';
+import { withStatedMd5 } from '../scan/listing-md5.ts';
 import { mirrorContent } from '../scan/mirror-content.ts';
 import type { StateStore } from '../state/store.ts';
 import type { Destination } from './destination.ts';
@@ -51,6 +53,14 @@ export async function prepareIndex(d: Destination, store: StateStore, how: Index
   // it completed: a listing that fails keeps both as they were (StateStore.adoptListing).
   const adapter = await d.ready();
   if (d.missing) return 0; // dry run against a bucket or folder that does not exist yet
-  // A kept mirror's `.cloudmirror/` is never indexed, so it is never counted, compared or deleted.
-  return store.adoptListing(d.destId, mirrorContent(adapter.list()));
+  return adoptFreshListing(store, d.destId, adapter);
+}
+
+/**
+ * Lists a destination into its index, for every command that (re)builds one. A kept mirror's
+ * `.cloudmirror/` is never indexed, so it is never counted, compared or deleted; objects listed
+ * without an MD5 (S3 multipart) get theirs from one HEAD each, so they are not sent again.
+ */
+export function adoptFreshListing(store: StateStore, destId: number, adapter: StorageAdapter): Promise<number> {
+  return store.adoptListing(destId, withStatedMd5(adapter, mirrorContent(adapter.list())));
 }

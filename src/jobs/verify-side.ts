@@ -12,6 +12,7 @@ import type { KeyFilter } from '../scan/filter.ts';
 import { isLocalTempName } from '../../adapters/local/local-adapter.ts';
 import { walkSorted } from '../../adapters/local/walk.ts';
 import { folderProblem } from '../scan/folder-problem.ts';
+import { md5NeedsStat, statedMd5 } from '../scan/listing-md5.ts';
 import { sortedListing } from '../scan/sorted-listing.ts';
 import type { ListedObject } from './verify-compare.ts';
 import { isMirrorReserved } from '../scan/mirror-content.ts';
@@ -173,10 +174,9 @@ class CloudSide implements VerifySide {
   async hash(entry: ListedObject, deep: boolean, signal: AbortSignal): Promise<HashOutcome> {
     if (!deep) {
       if (entry.md5 !== undefined) return { md5: entry.md5, downloaded: false, bytesRead: 0 };
-      if (this.#adapter.capabilities.md5InStat) {
+      if (md5NeedsStat(this.#adapter, entry)) {
         // S3 multipart objects list a composite ETag; a HEAD reads the md5chksum we store with them.
-        const details = await this.#attempt(entry.key, () => this.#adapter.stat(entry.key), signal);
-        const md5 = nonEmpty(details.md5);
+        const md5 = statedMd5(await this.#attempt(entry.key, () => this.#adapter.stat(entry.key), signal));
         if (md5 !== undefined) return { md5, downloaded: false, bytesRead: 0 };
       }
     }

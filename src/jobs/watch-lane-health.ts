@@ -3,7 +3,7 @@ import { isStorageError, type StorageAdapter } from '../../adapters/index.ts';
 import { messageOf } from '../errors.ts';
 import type { Log } from '../observe/logger.ts';
 import { withRetry, type RetryPolicy } from '../queue/retry.ts';
-import { mirrorContent } from '../scan/mirror-content.ts';
+import { adoptFreshListing } from './destination-index.ts';
 import type { StateStore } from '../state/store.ts';
 import type { Breaker } from './watch-breaker.ts';
 
@@ -130,7 +130,7 @@ export async function probe(p: ProbeContext): Promise<void> {
   await adapter.prepare({ create: true });
   if (p.needsListing()) {
     // Never listed (it was down when the watch started): learn what it holds before sending.
-    await p.store.adoptListing(p.destId(), mirrorContent(adapter.list()));
+    await adoptFreshListing(p.store, p.destId(), adapter);
     p.listed();
   }
 }

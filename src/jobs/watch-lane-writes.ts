@@ -94,14 +94,16 @@ async function upload(w: WriteContext, file: SourceFile, id: number): Promise<vo
   const adapter = w.adapter();
   let md5: string;
   let result: WriteResult;
+  // The mtime to the nanosecond, as a sync sends it.
+  const { mtimeNs } = await fromSource(() => source.describe(file));
   if (file.size <= tuning.partSize) {
     const read = await fromSource(() => reads.whole(file));
     md5 = read.md5;
-    result = await retrying(w, () => adapter.write(file.key, read.data, { size: file.size, md5, mtimeMs: file.mtimeMs }));
+    result = await retrying(w, () => adapter.write(file.key, read.data, { size: file.size, md5, mtimeMs: file.mtimeMs, mtimeNs }));
   } else {
     const hash = file.md5 ?? (await fromSource(() => reads.md5(file, tuning.partSize)));
     md5 = hash;
-    result = await retrying(w, async () => adapter.write(file.key, await source.openVerified(file, hash), { size: file.size, md5: hash, mtimeMs: file.mtimeMs }));
+    result = await retrying(w, async () => adapter.write(file.key, await source.openVerified(file, hash), { size: file.size, md5: hash, mtimeMs: file.mtimeMs, mtimeNs }));
   }
   await store.recordStored(w.destId(), id, { key: file.key, size: file.size, mtimeMs: file.mtimeMs, md5, etag: result.etag ?? null });
   w.tally.uploaded++;
@@ -120,6 +122,8 @@ async function moveInto(w: WriteContext, file: SourceFile, id: number): Promise<
   const copier = serverSideCopier(adapter, adapter, file.size);
   if (copier === undefined) return false;
   const md5 = file.md5 ?? (await fromSource(() => reads.md5(file, tuning.partSize)));
+  // The mtime to the nanosecond, as an upload would store it.
+  const { mtimeNs } = await fromSource(() => w.source.describe(file));
   for (const from of w.queue.renameSources(file.size)) {
     const row = store.manifestEntry(w.destId(), from);
     if (row?.md5 !== md5 || row.size !== file.size) continue;
@@ -131,7 +135,7 @@ async function moveInto(w: WriteContext, file: SourceFile, id: number): Promise<
       await Promise.all([store.journalStartAs(id, 'copy'), store.journalStartAs(fromId, 'delete')]);
       let result: WriteResult;
       try {
-        result = await retrying(w, () => copier(from, file.key, { mtimeMs: file.mtimeMs }));
+        result = await retrying(w, () => copier(from, file.key, { mtimeMs: file.mtimeMs, mtimeNs }));
       } catch (error) {
         // The old object is not there after all (or the copy failed): its delete waits as before.
         await store.journalReplan(fromId, null);

@@ -5,7 +5,7 @@ import { messageOf } from '../errors.ts';
 import type { Log } from '../observe/logger.ts';
 import type { RetryPolicy } from '../queue/retry.ts';
 import type { LocalSource } from '../scan/local-source.ts';
-import { mirrorContent } from '../scan/mirror-content.ts';
+import { adoptFreshListing } from './destination-index.ts';
 import type { StateStore } from '../state/store.ts';
 import type { SharedReads } from '../watch/shared-reads.ts';
 import { sourceStateOf, type SourceState } from '../watch/source-state.ts';
@@ -207,7 +207,7 @@ export class DestinationLane {
     this.#needsListing = true;
     try {
       if (this.#inFlight > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
-      await this.#ctx.store.adoptListing(this.destId, mirrorContent(this.#adapterOrThrow().list()));
+      await adoptFreshListing(this.#ctx.store, this.destId, this.#adapterOrThrow());
     } catch (error) {
       this.#ctx.log.warn({ destination: this.endpoint.url }, `${this.endpoint.url}: listing it again failed, its index stays as it was: ${messageOf(error)}`);
     } finally {

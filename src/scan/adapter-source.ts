@@ -78,6 +78,7 @@ export class AdapterSource implements TransferSource {
     const details = listed?.properties !== undefined ? { ...listed, ...listed.properties } : await this.adapter.stat(file.key);
     return {
       mtimeMs: details.mtimeMs ?? file.mtimeMs,
+      mtimeNs: details.mtimeMs === undefined ? undefined : details.mtimeNs,
       contentType: details.contentType,
       cacheControl: details.cacheControl,
       contentEncoding: details.contentEncoding,

@@ -250,7 +250,7 @@ describe('gcs adapter on the firebase storage emulator', () => {
       const root = `t${n - 1}/`;
       for (let i = 0; i < 5; i++) await adapter.write(`p/${i}`, Buffer.from(String(i)), info(Buffer.from(String(i))));
       const listing = (): AsyncGenerator<{ key: string }> =>
-        listObjects({ bucket: raw(), rootPrefix: root, prefix: 'p/', order: 'utf16', pageSize: 2, onError: (e) => new StorageError('Fatal', 'list', { cause: e }) });
+        listObjects({ bucket: raw(), rootPrefix: root, prefix: 'p/', pageSize: 2, onError: (e) => new StorageError('Fatal', 'list', { cause: e }) });
       const all: string[] = [];
       for await (const entry of listing()) all.push(entry.key);
       expect(all).toEqual(['p/0', 'p/1', 'p/2', 'p/3', 'p/4']);
@@ -269,11 +269,11 @@ describe('gcs adapter on the firebase storage emulator', () => {
         name: 'loop',
         getFiles: (query: { pageToken?: string }) => Promise.resolve([[], null, { items: [{ name: query.pageToken ?? 'a' }], nextPageToken: 'same' }]),
       } as unknown as Bucket;
-      const entries = listObjects({ bucket: looping, rootPrefix: '', prefix: '', order: 'utf8', onError: (e) => new StorageError('Fatal', 'x', { cause: e }) });
+      const entries = listObjects({ bucket: looping, rootPrefix: '', prefix: '', onError: (e) => new StorageError('Fatal', 'x', { cause: e }) });
       const error = await caught((async () => {
         for await (const entry of entries) void entry;
       })());
-      expect(error.message).toMatch(/page token "same" twice|went backwards/);
+      expect(error.message).toMatch(/page token "same" twice/);
     });
 
     it('refuses a name longer than GCS allows before sending anything', async () => {
