@@ -12,6 +12,7 @@ import { keyFilter } from '../scan/filter.ts';
 import { LocalSource } from '../scan/local-source.ts';
 import { isMirrorReserved } from '../scan/mirror-content.ts';
 import { openSource } from '../scan/open-source.ts';
+import { untilFailure } from '../scan/until-failure.ts';
 import type { TransferSource } from '../scan/source.ts';
 import type { ManifestRow, StateStore } from '../state/store.ts';
 import type { MaxDelete } from './delete-guard.ts';
@@ -119,8 +120,11 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
     };
 
     const manifests = live.map((d) => filtered(store.manifest(d.destId), filter.includes));
-    for await (const merged of mergeByKey<SourceFile, ManifestRow>(source.scan(filter), manifests)) {
-      if (signal.aborted) break;
+    let listingFailure: { error: unknown } | undefined;
+    const scan = untilFailure(source.scan(filter), (error) => (listingFailure = { error }));
+    for await (const merged of mergeByKey<SourceFile, ManifestRow>(scan, manifests)) {
+      // After a listing failure the merge sees a source that "ended": nothing more may be planned.
+      if (signal.aborted || listingFailure !== undefined) break;
       const { key, known } = merged;
       if (merged.source !== undefined) observer.scanned?.(source.scanned.files, source.scanned.bytes);
       const first = known.map((k) => decide(merged.source, k, policy));
@@ -181,11 +185,12 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
     }
     await Promise.all(inFlight);
     await store.flush();
+    if (listingFailure !== undefined) sourceListingFailed(listingFailure.error, options.source.url, source.scanned.files, live, store);
 
     for (const problem of source.problems) for (const d of live) d.fail(problem.key, new Error(problem.message));
     for (const skipped of source.skipped) observer.warn?.(`skipped ${skipped}: not a regular file`);
 
-    if (!signal.aborted && policy.deleteExtras) {
+    if (!signal.aborted && policy.deleteExtras && listingFailure === undefined) {
       observer.phase?.('delete');
       await Promise.all(live.map((d) => deleteGuarded(d, store, {
         planned: plannedDeletes.get(d) ?? 0, destinationFiles: destinationFiles.get(d) ?? 0, sourceFiles: source.scanned.files,
@@ -196,7 +201,7 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
 
     for (const d of destinations) {
       if (d.isDown && !d.summary.errors.some((e) => e.message === d.downReason)) d.summary.errors.unshift({ key: '', message: d.downReason ?? '' });
-      if (!options.dryRun && d.destId !== 0) store.recordRun(d.destId, d.isDown ? (d.downReason ?? null) : d.summary.failed > 0 ? `${d.summary.failed} failed` : null);
+      if (!options.dryRun && d.destId !== 0) store.recordRun(d.destId, runError(d));
     }
     observer.phase?.('done');
     const summaries = destinations.map((d) => d.summary);
@@ -210,6 +215,28 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
   } finally {
     await Promise.all([...destinations.map((d) => d.close()), source.close()]);
   }
+}
+
+/**
+ * The source's listing failed part-way. Transfers already started have finished; the planned
+ * deletes are dropped (a listing cut short proves nothing about what is absent). With nothing
+ * listed at all nothing could run (exit 2); otherwise each destination gets one error with key ''
+ * and the run ends as partly done (exit 1).
+ */
+function sourceListingFailed(error: unknown, sourceUrl: string, listed: number, live: readonly Destination[], store: StateStore): void {
+  for (const d of live) store.journalClear(d.destId, ['planned']);
+  const reason = messageOf(error);
+  const said = reason.startsWith(sourceUrl) ? reason : `${sourceUrl}: ${reason}`;
+  if (listed === 0) throw new FatalRunError(`source ${said}; nothing was transferred or deleted`, { cause: error });
+  const message = `source ${said}; the listing stopped after ${listed} objects: those were transferred, nothing was deleted. Run again once the source can be listed`;
+  for (const d of live) d.summary.errors.unshift({ key: '', message });
+}
+
+/** What `status` shows as the run's error: the destination's own, its failed count, or the run-wide error it got. */
+function runError(d: Destination): string | null {
+  if (d.isDown) return d.downReason ?? null;
+  if (d.summary.failed > 0) return `${d.summary.failed} failed`;
+  return d.summary.errors.find((e) => e.key === '')?.message ?? null;
 }
 
 /** Decides again with the source file's hash, computed once for all destinations that asked for it. */
