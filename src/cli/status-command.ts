@@ -65,6 +65,7 @@ function toJson(d: DestinationStatus, now: number) {
     lastRun: iso(d.lastRunAt),
     lastSuccess: iso(d.lastOkAt),
     lastError: d.lastError,
+    lastRunFailed: d.lastFailed,
     pending: { total: pending, planned: d.journal.planned, running: d.journal.running, failed: d.journal.failed },
     lagMs: lagMs(d, now),
     objects: d.objects,
@@ -83,7 +84,8 @@ function toText(stateDir: string, exists: boolean, destinations: readonly Destin
   const lines = [`state store ${stateDir}`];
   for (const d of destinations) {
     lines.push(d.url);
-    lines.push(`  last run ${when(d.lastRunAt)}; last success ${when(d.lastOkAt)}${d.lastError === null ? '' : `; last error: ${d.lastError.split('\n')[0]}`}`);
+    const failed = d.lastFailed === null || d.lastFailed === 0 ? '' : ` (${d.lastFailed} failed)`;
+    lines.push(`  last run ${when(d.lastRunAt)}${failed}; last success ${when(d.lastOkAt)}${d.lastError === null ? '' : `; last error: ${d.lastError.split('\n')[0]}`}`);
     const pending = d.journal.planned + d.journal.running;
     if (indexed) {
       lines.push(`  pending ${pending} (planned ${d.journal.planned}, running ${d.journal.running}), failed ${d.journal.failed}, ${formatDuration(lagMs(d, now))} behind`);

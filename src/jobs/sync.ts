@@ -137,7 +137,7 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
         switch (decision.kind) {
           case 'upload':
             if (!d.isDown) uploads.push(d);
-            else d.fail(key, new Error(d.downReason));
+            else d.failNotTried(key);
             break;
           case 'adopt':
             if (file !== undefined && !options.dryRun) {
@@ -200,8 +200,8 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
     await history?.finish();
 
     for (const d of destinations) {
-      if (d.isDown && !d.summary.errors.some((e) => e.message === d.downReason)) d.summary.errors.unshift({ key: '', message: d.downReason ?? '' });
-      if (!options.dryRun && d.destId !== 0) store.recordRun(d.destId, runError(d));
+      d.reportDown();
+      if (!options.dryRun && d.destId !== 0) store.recordRun(d.destId, runError(d), d.summary.failed);
     }
     observer.phase?.('done');
     const summaries = destinations.map((d) => d.summary);

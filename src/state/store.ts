@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { SCHEMA, SCHEMA_VERSION } from './schema.ts';
+import { ADDED_COLUMNS, SCHEMA, SCHEMA_VERSION } from './schema.ts';
 import { prepareWatchStatements, type WatchLiveRow } from './watch-statements.ts';
 
 export interface ManifestRow {
@@ -52,6 +52,7 @@ export class StateStore {
       throw new Error(`${file} was written by a newer cloudmirror (schema ${version}, this one knows ${SCHEMA_VERSION})`);
     }
     this.#db.exec(SCHEMA);
+    addMissingColumns(this.#db);
     this.#db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     this.#reader = new DatabaseSync(file, { readOnly: true, timeout: 10_000 });
     this.#stmts = prepareStatements(this.#db);
@@ -202,9 +203,10 @@ export class StateStore {
     while (this.#groupCommitted !== undefined) await this.#groupCommitted;
   }
 
-  recordRun(destId: number, error: string | null): void {
+  /** The end of a run at a destination: its error (null: a success) and, where the run counts them, its failed keys. */
+  recordRun(destId: number, error: string | null, failed: number | null = null): void {
     const now = Date.now();
-    this.#stmts.recordRun.run(now, error === null ? now : null, error, destId);
+    this.#stmts.recordRun.run(now, error === null ? now : null, error, failed, destId);
   }
 
   // --- watch: one planned journal row per pending change, from planning until the manifest records it ---
@@ -331,6 +333,13 @@ export class StateStore {
   }
 }
 
+function addMissingColumns(db: DatabaseSync): void {
+  for (const { table, column, type } of ADDED_COLUMNS) {
+    const columns = db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>;
+    if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+  }
+}
+
 function prepareStatements(db: DatabaseSync) {
   const p = (sql: string): StatementSync => db.prepare(sql);
   return {
@@ -339,7 +348,7 @@ function prepareStatements(db: DatabaseSync) {
     allDestinations: p('SELECT * FROM destinations ORDER BY url'),
     markIndexed: p('UPDATE destinations SET indexed_at = ? WHERE id = ?'),
     unmarkIndexed: p('UPDATE destinations SET indexed_at = NULL WHERE id = ?'),
-    recordRun: p('UPDATE destinations SET last_run_at = ?1, last_ok_at = COALESCE(?2, last_ok_at), last_error = ?3 WHERE id = ?4'),
+    recordRun: p('UPDATE destinations SET last_run_at = ?1, last_ok_at = COALESCE(?2, last_ok_at), last_error = ?3, last_failed = ?4 WHERE id = ?5'),
     getManifestEntry: p('SELECT key, size, mtime_ms, md5, etag, adopted FROM manifest WHERE dest_id = ? AND key = ?'),
     countManifest: p('SELECT COUNT(*) AS files, SUM(size) AS bytes FROM manifest WHERE dest_id = ?'),
     clearManifest: p('DELETE FROM manifest WHERE dest_id = ?'),
