@@ -19,6 +19,7 @@ import type { MaxDelete } from './delete-guard.ts';
 import { deleteGuarded } from './deletes.ts';
 import { Destination, type DestinationSummary } from './destination.ts';
 import { prepareIndex } from './destination-index.ts';
+import { PathConflicts } from './path-conflicts.ts';
 import { uploadFile } from './upload.ts';
 import { FANOUT_BRANCH_BUFFER } from '../transfer/fanout.ts';
 
@@ -119,6 +120,19 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
       history,
     };
 
+    // Only a sync deletes, and only a destination whose index holds something can hold a path in the way.
+    const conflicts = new Map(policy.deleteExtras && !options.dryRun ? live.filter((d) => (destinationFiles.get(d) ?? 0) > 0).map((d) => [d, new PathConflicts(store, d.destId)] as const) : []);
+    const afterDeletes: Array<{ file: SourceFile; targets: Destination[] }> = [];
+    const launch = async (file: SourceFile, targets: readonly Destination[]): Promise<void> => {
+      // A slot per file in flight (p-queue's onSizeLessThan would build an AbortController per file).
+      await slots.acquire(1);
+      const transfer = uploadFile(file, targets, uploadContext).then(() => observer.settled?.(file.size)).finally(() => {
+        slots.release(1);
+        inFlight.delete(transfer);
+      });
+      inFlight.add(transfer);
+    };
+
     const manifests = live.map((d) => filtered(store.manifest(d.destId), filter.includes));
     let listingFailure: { error: unknown } | undefined;
     const scan = untilFailure(source.scan(filter), (error) => (listingFailure = { error }));
@@ -132,12 +146,14 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
       const { decisions, file } = first.some((d) => d.kind === 'needs-hash') ? await decideWithHash(merged.source, known, first, policy, source) : { decisions: first, file: merged.source };
 
       const uploads: Destination[] = [];
+      const waiting: Destination[] = [];
       live.forEach((d, i) => {
         const decision = decisions[i] as Decision;
         switch (decision.kind) {
           case 'upload':
-            if (!d.isDown) uploads.push(d);
-            else d.failNotTried(key);
+            if (d.isDown) d.failNotTried(key);
+            else if (known[i] === undefined && conflicts.get(d)?.mustWaitForDeletes(key) === true) waiting.push(d);
+            else uploads.push(d);
             break;
           case 'adopt':
             if (file !== undefined && !options.dryRun) {
@@ -154,6 +170,7 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
             plannedDeletes.set(d, (plannedDeletes.get(d) ?? 0) + 1);
             if (options.dryRun) observer.plan?.(`delete ${key} from ${d.endpoint.url}`);
             else store.journalPlan(d.destId, key, 'delete').catch((error: unknown) => d.fail(key, error));
+            conflicts.get(d)?.plannedDelete(key);
             break;
           case 'keep':
           case 'needs-hash':
@@ -162,8 +179,9 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
       });
 
       if (file === undefined) continue;
+      if (waiting.length > 0) afterDeletes.push({ file, targets: waiting });
       if (uploads.length === 0) {
-        observer.settled?.(0);
+        if (waiting.length === 0) observer.settled?.(0);
         continue;
       }
       if (options.dryRun) {
@@ -175,13 +193,7 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
         observer.settled?.(file.size);
         continue;
       }
-      // A slot per file in flight (p-queue's onSizeLessThan would build an AbortController per file).
-      await slots.acquire(1);
-      const transfer = uploadFile(file, uploads, uploadContext).then(() => observer.settled?.(file.size)).finally(() => {
-        slots.release(1);
-        inFlight.delete(transfer);
-      });
-      inFlight.add(transfer);
+      await launch(file, uploads);
     }
     await Promise.all(inFlight);
     await store.flush();
@@ -197,6 +209,9 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
         maxDelete: options.maxDelete, force: options.force, sourceUrl: options.source.url, destinationUrl: d.endpoint.url,
       }, { dryRun: options.dryRun, retry: options.retry, signal, history })));
     }
+    // The uploads that needed a path cleared by the deletes (a file that became a folder, or the reverse).
+    for (const { file, targets } of afterDeletes) if (!signal.aborted) await launch(file, targets);
+    await Promise.all(inFlight);
     await history?.finish();
 
     for (const d of destinations) {

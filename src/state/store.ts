@@ -85,6 +85,11 @@ export class StateStore {
     return row === undefined ? undefined : toManifestRow(row);
   }
 
+  /** Whether the index holds any key under `prefix` (a folder prefix ending in '/'). */
+  hasKeysUnder(destId: number, prefix: string): boolean {
+    return this.#stmts.anyUnder.get(destId, prefix, `${prefix.slice(0, -1)}0`) !== undefined;
+  }
+
   counts(destId: number): { files: number; bytes: number } {
     const row = this.#stmts.countManifest.get(destId) as { files: number; bytes: number | null };
     return { files: Number(row.files), bytes: Number(row.bytes ?? 0) };
@@ -350,6 +355,7 @@ function prepareStatements(db: DatabaseSync) {
     unmarkIndexed: p('UPDATE destinations SET indexed_at = NULL WHERE id = ?'),
     recordRun: p('UPDATE destinations SET last_run_at = ?1, last_ok_at = COALESCE(?2, last_ok_at), last_error = ?3, last_failed = ?4 WHERE id = ?5'),
     getManifestEntry: p('SELECT key, size, mtime_ms, md5, etag, adopted FROM manifest WHERE dest_id = ? AND key = ?'),
+    anyUnder: p('SELECT 1 FROM manifest WHERE dest_id = ? AND key >= ? AND key < ? LIMIT 1'),
     countManifest: p('SELECT COUNT(*) AS files, SUM(size) AS bytes FROM manifest WHERE dest_id = ?'),
     clearManifest: p('DELETE FROM manifest WHERE dest_id = ?'),
     adoptEntry: p(`INSERT INTO manifest (dest_id, key, size, mtime_ms, md5, etag, adopted, synced_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?)
