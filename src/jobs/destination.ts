@@ -2,6 +2,7 @@ import PQueue from 'p-queue';
 import type { ErrorCode, StorageAdapter, TransferTuning } from '../../adapters/index.ts';
 import { openAdapter } from '../../adapters/index.ts';
 import { isStorageError } from '../../adapters/errors.ts';
+import { redactUrlsIn } from '../../adapters/redact-url.ts';
 import type { Endpoint } from '../endpoints.ts';
 import { messageOf } from '../errors.ts';
 import { withRetry, type RetryPolicy } from '../queue/retry.ts';
@@ -145,7 +146,7 @@ export class Destination {
     const byCode = (this.summary.failuresByCode ??= {});
     byCode[code] = (byCode[code] ?? 0) + 1;
     if (notTried) this.#notTried++;
-    else if (this.summary.errors.length < MAX_LISTED_ERRORS) this.summary.errors.push({ key, message: messageOf(error) });
+    else if (this.summary.errors.length < MAX_LISTED_ERRORS) this.summary.errors.push({ key, message: redactUrlsIn(messageOf(error)) });
   }
 
   /** `key` needed this destination, which was already down: counted as failed, reported in `reportDown`. */
