@@ -1,15 +1,11 @@
+import { redactUrlsIn } from '../adapters/redact-url.ts';
+
 /**
  * Credentials that ride in URLs (`http://user:pass@host`, `?X-Amz-Signature=…`, `?sig=…`) must
- * never reach what cloudmirror keeps or shows: the state database, its messages, `status`. This
- * removes them from any text, wherever a URL sits in it.
+ * never reach what cloudmirror keeps: the state database, its messages, `status`. The one
+ * redaction of adapters/redact-url.ts, with the userinfo dropped altogether rather than shown as
+ * `***@`: a destination's identity is then the same with or without credentials in its URL.
  */
-
-/** `scheme://user[:password]@` — the userinfo of any URL in the text. */
-const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]*@/gi;
-
-/** Query parameters that carry a secret: SAS signatures, presigned S3 URLs, tokens and keys. */
-const SECRET_PARAMS = /([?&;](?:sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|token|access_token|api[-_]?key|key|password|secret)=)[^&#\s;]*/gi;
-
 export function withoutCredentials(text: string): string {
-  return text.replace(USERINFO, '$1').replace(SECRET_PARAMS, '$1REDACTED');
+  return redactUrlsIn(text).replaceAll('://***@', '://');
 }

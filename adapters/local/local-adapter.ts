@@ -1,6 +1,6 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { constants as fsConstants } from 'node:fs';
-import { copyFile, mkdir, open, rename, rm, rmdir, stat, utimes } from 'node:fs/promises';
+import { copyFile, open, rename, rm, rmdir, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -13,6 +13,7 @@ import { notACopyPartner } from '../server-side-copy.ts';
 import type { CopyInfo, ObjectDetails, ObjectEntry, ReadRange, StorageAdapter, WriteBody, WriteInfo, WriteResult } from '../types.ts';
 import { mapLocalError } from './errors.ts';
 import { walkSorted } from './walk.ts';
+import { makeFolders } from './make-folders.ts';
 
 /** Files being written are named like this until complete, so a partial file is never visible under its key. */
 const TEMP_MARK = '.cloudmirror-tmp-';
@@ -50,7 +51,7 @@ export function createLocalAdapter(spec: LocalSpec, _tuning: TransferTuning): St
       const target = fileOf(to);
       const st = await stat(source, { bigint: true });
       if (!st.isFile()) throw new StorageError('NotFound', `${from}: not a file`, { key: from });
-      await mkdir(path.dirname(target), { recursive: true });
+      await makeFolders(path.dirname(target));
       const temp = tempFor(target);
       try {
         // A reflink where the filesystem offers one (a server-side copy of sorts), else a plain copy.
@@ -84,7 +85,7 @@ export function createLocalAdapter(spec: LocalSpec, _tuning: TransferTuning): St
 
     async prepare({ create }) {
       await guard('', async () => {
-        if (create) await mkdir(root, { recursive: true });
+        if (create) await makeFolders(root);
         const st = await stat(root);
         if (!st.isDirectory()) throw new StorageError('Fatal', `${root} is not a folder`);
       });
@@ -133,7 +134,7 @@ export function createLocalAdapter(spec: LocalSpec, _tuning: TransferTuning): St
       const target = fileOf(key);
       const temp = tempFor(target);
       return guard(key, async () => {
-        await mkdir(path.dirname(target), { recursive: true });
+        await makeFolders(path.dirname(target));
         const hasher = new HashingStream(info.md5);
         try {
           const source = body instanceof Readable ? body : Readable.from([body]);

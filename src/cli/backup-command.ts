@@ -7,6 +7,7 @@ import { parseSourceAndDestinations } from './endpoint-args.ts';
 import { transferTuning, validateCommon } from './options.ts';
 import { onInterrupt } from './signals.ts';
 import { transferObserver } from './transfer-observer.ts';
+import { printJsonResult } from './json-result.ts';
 
 /** --strategy and --synthetic, checked together: a synthetic set is a full one by definition. */
 export function backupStrategy(raw: Record<string, unknown>): { strategy: Strategy; synthetic: boolean } {
@@ -44,7 +45,7 @@ export async function runBackupCommand(sourceInput: string, destInputs: readonly
     return result.ok ? EXIT.ok : EXIT.partial;
   } catch (error) {
     progress?.stop();
-    if (error instanceof FatalRunError && options.json) process.stdout.write(`${unreachableJson(destinations.map((d) => d.url), error.message)}\n`);
+    if (error instanceof FatalRunError && options.json) printJsonResult(unreachableJson(destinations.map((d) => d.url), error.message));
     throw error;
   } finally {
     interrupt.dispose();

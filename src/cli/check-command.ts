@@ -7,6 +7,7 @@ import { createLogger } from '../observe/logger.ts';
 import { parseRepositories } from '../backup/check/check-endpoints.ts';
 import { validateCommon } from './options.ts';
 import { onInterrupt } from './signals.ts';
+import { printJsonResult } from './json-result.ts';
 
 /** `cloudmirror check DEST... [--deep] [--snapshot ID]`: 0 intact, 1 problems, 2 nothing could be checked. */
 export async function runCheckCommand(destInputs: readonly string[], raw: Record<string, unknown>): Promise<number> {
@@ -36,7 +37,7 @@ export async function runCheckCommand(destInputs: readonly string[], raw: Record
   } catch (error) {
     progress?.stop();
     if (error instanceof UsageError && options.json) {
-      process.stdout.write(`${checkFailureJson(destinations.map((d) => d.url), error.message, Math.round(performance.now() - started))}\n`);
+      printJsonResult(checkFailureJson(destinations.map((d) => d.url), error.message, Math.round(performance.now() - started)));
     }
     throw error;
   } finally {

@@ -8,6 +8,7 @@ import { createLogger } from '../observe/logger.ts';
 import { DEFAULT_RETRY } from '../queue/retry.ts';
 import { validateCommon } from './options.ts';
 import { onInterrupt } from './signals.ts';
+import { printJsonResult } from './json-result.ts';
 
 /**
  * `cloudmirror forget DEST... --keep-*`: each DEST on its own (replicas may hold different
@@ -41,7 +42,7 @@ export async function runForgetCommand(destInputs: readonly string[], raw: Recor
     // Nothing could run: not one destination could even be listed.
     return results.every((r) => r.kept.length === 0 && r.removed.length === 0 && r.errors.some((e) => e.key === '')) ? EXIT.usage : EXIT.partial;
   } catch (error) {
-    if (common.json) process.stdout.write(`${forgetFailureJson(destinations.map((d) => d.url), messageOf(error), common.dryRun, Math.round(performance.now() - started))}\n`);
+    if (common.json) printJsonResult(forgetFailureJson(destinations.map((d) => d.url), messageOf(error), common.dryRun, Math.round(performance.now() - started)));
     throw error;
   } finally {
     interrupt.dispose();

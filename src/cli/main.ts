@@ -1,5 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
+import { redactUrlsIn } from '../../adapters/redact-url.ts';
 import { EXIT, FatalRunError, UsageError, messageOf } from '../errors.ts';
+import { failureJson, jsonResultPrinted, printJsonResult } from './json-result.ts';
 import { COMMON_OPTIONS, type OptionSpec } from './options.ts';
 import type { TransferMode } from '../jobs/sync.ts';
 import { runTransferCommand } from './transfer-command.ts';
@@ -115,12 +117,26 @@ function addBackupCommands(program: Command): void {
     });
 }
 
-/** Runs the command line; every failure becomes one clear message on stderr and an exit code, never a stack trace. */
+/**
+ * Runs the command line; every failure becomes one clear message on stderr and an exit code,
+ * never a stack trace — and, when the command was given `--json`, the one JSON object it
+ * promises (unless the command printed its own): this is the one place every error passes.
+ */
 export async function main(argv: readonly string[]): Promise<void> {
+  const started = performance.now();
+  const program = buildProgram();
+  let running: { json: boolean; started: number } | undefined;
+  // Runs for whichever subcommand's action is about to start, once its options are parsed.
+  program.hook('preAction', (_program, action) => {
+    running = { json: action.opts().json === true, started: performance.now() };
+  });
   try {
-    await buildProgram().parseAsync([...argv], { from: 'user' });
+    await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {
     process.exitCode = exitCodeFor(error);
+    // A command line commander refused never reached preAction: its --json is still a promise.
+    const json = running?.json ?? argv.includes('--json');
+    if (json && process.exitCode !== EXIT.ok && !jsonResultPrinted()) printJsonResult(failureJson(error, performance.now() - (running?.started ?? started)));
   }
 }
 
@@ -130,10 +146,10 @@ function exitCodeFor(error: unknown): number {
     return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? EXIT.ok : EXIT.usage;
   }
   if (error instanceof UsageError || error instanceof FatalRunError) {
-    process.stderr.write(`cloudmirror: ${error.message}\n`);
+    process.stderr.write(`cloudmirror: ${redactUrlsIn(error.message)}\n`);
     return EXIT.usage;
   }
-  process.stderr.write(`cloudmirror: unexpected error: ${messageOf(error)}\n`);
+  process.stderr.write(`cloudmirror: unexpected error: ${redactUrlsIn(messageOf(error))}\n`);
   if (process.env.CLOUDMIRROR_DEBUG !== undefined) process.stderr.write(`${(error as Error).stack ?? ''}\n`);
   return EXIT.usage;
 }

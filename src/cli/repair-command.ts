@@ -6,6 +6,7 @@ import { EXIT, FatalRunError, UsageError } from '../errors.ts';
 import { createLogger } from '../observe/logger.ts';
 import { validateCommon } from './options.ts';
 import { onInterrupt } from './signals.ts';
+import { printJsonResult } from './json-result.ts';
 
 /** `cloudmirror repair DEST DEST... [--deep] [--dry-run]`: 0 all repaired (or nothing to), 1 something could not be, 2 nothing could run. */
 export async function runRepairCommand(destInputs: readonly string[], raw: Record<string, unknown>): Promise<number> {
@@ -30,7 +31,7 @@ export async function runRepairCommand(destInputs: readonly string[], raw: Recor
   } catch (error) {
     progress?.stop();
     if ((error instanceof FatalRunError || error instanceof UsageError) && options.json) {
-      process.stdout.write(`${repairFailureJson(destinations.map((d) => d.url), error.message, Math.round(performance.now() - started), options.dryRun)}\n`);
+      printJsonResult(repairFailureJson(destinations.map((d) => d.url), error.message, Math.round(performance.now() - started), options.dryRun));
     }
     throw error;
   } finally {

@@ -12,6 +12,7 @@ import { createLogger } from '../observe/logger.ts';
 import { keyFilter } from '../scan/filter.ts';
 import { validateCommon } from './options.ts';
 import { onInterrupt } from './signals.ts';
+import { printJsonResult } from './json-result.ts';
 
 /**
  * `cloudmirror restore DEST... TARGET`: choose the point, read its manifest from the first
@@ -87,7 +88,7 @@ export async function runRestoreCommand(args: readonly string[], raw: Record<str
   } catch (error) {
     stopProgress();
     if ((error instanceof FatalRunError || error instanceof UsageError) && options.json) {
-      process.stdout.write(`${restoreFailureJson(targetPath, error.message, performance.now() - started, down)}\n`);
+      printJsonResult(restoreFailureJson(targetPath, error.message, performance.now() - started, down));
     }
     throw error;
   } finally {

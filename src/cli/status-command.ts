@@ -2,6 +2,7 @@ import path from 'node:path';
 import { EXIT, messageOf } from '../errors.ts';
 import { formatAge, formatBytes, formatDuration } from '../observe/format.ts';
 import { StateStoreError } from '../state/state-error.ts';
+import { failureKind, printJsonResult } from './json-result.ts';
 import { readStatus, type DestinationStatus } from '../state/status-reader.ts';
 import { defaultStateDir } from './options.ts';
 
@@ -21,16 +22,16 @@ export async function runStatusCommand(raw: Record<string, unknown>): Promise<nu
     status = readStatus(stateDir, now);
   } catch (error) {
     // --json promises one object whatever happens; status never repairs the store (it only reads).
-    if (raw.json === true) process.stdout.write(`${JSON.stringify({ ok: false, stateDir, error: { code: error instanceof StateStoreError ? error.code : 'Fatal', message: messageOf(error) }, destinations: [] })}\n`);
+    if (raw.json === true) printJsonResult(JSON.stringify({ ok: false, stateDir, error: { kind: failureKind(error), code: error instanceof StateStoreError ? error.code : 'Fatal', message: messageOf(error) }, destinations: [] }));
     throw error;
   }
   // With a config, destinations are also shown per job (a destination may serve several).
   const byJob = jobs?.jobs.map((j) => ({ job: j.name, mode: j.mode, destinations: status.destinations.filter((d) => j.identities.includes(d.identity)) }));
   if (raw.json === true) {
-    process.stdout.write(`${JSON.stringify({
+    printJsonResult(JSON.stringify({
       stateDir, exists: status.exists, destinations: status.destinations.map((d) => toJson(d, now)),
       ...(byJob === undefined ? {} : { jobs: byJob.map((j) => ({ job: j.job, mode: j.mode, destinations: j.destinations.map((d) => toJson(d, now)) })) }),
-    })}\n`);
+    }));
   } else if (byJob === undefined) {
     process.stdout.write(toText(stateDir, status.exists, status.destinations, now));
   } else {
@@ -73,6 +74,7 @@ function toJson(d: DestinationStatus, now: number) {
     lastRun: iso(d.lastRunAt),
     lastSuccess: iso(d.lastOkAt),
     lastError: d.lastError,
+    lastRunFailed: d.lastFailed,
     pending: { total: pending, planned: d.journal.planned, running: d.journal.running, failed: d.journal.failed },
     lagMs: lagMs(d, now),
     objects: d.objects,
@@ -95,7 +97,8 @@ function toText(stateDir: string, exists: boolean, destinations: readonly Destin
   const lines = [`state store ${stateDir}`];
   for (const d of destinations) {
     lines.push(d.url);
-    lines.push(`  last run ${when(d.lastRunAt)}; last success ${when(d.lastOkAt)}${d.lastError === null ? '' : `; last error: ${d.lastError.split('\n')[0]}`}`);
+    const failed = d.lastFailed === null || d.lastFailed === 0 ? '' : ` (${d.lastFailed} failed)`;
+    lines.push(`  last run ${when(d.lastRunAt)}${failed}; last success ${when(d.lastOkAt)}${d.lastError === null ? '' : `; last error: ${d.lastError.split('\n')[0]}`}`);
     const pending = d.journal.planned + d.journal.running;
     if (indexed) {
       lines.push(`  pending ${pending} (planned ${d.journal.planned}, running ${d.journal.running}), failed ${d.journal.failed}, ${formatDuration(lagMs(d, now))} behind`);

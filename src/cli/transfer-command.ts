@@ -1,4 +1,4 @@
-import { EXIT, FatalRunError, UsageError } from '../errors.ts';
+import { EXIT, UsageError } from '../errors.ts';
 import { parseSourceAndDestinations } from './endpoint-args.ts';
 import { runSync, type TransferMode } from '../jobs/sync.ts';
 import { runVerify, type VerifyResult } from '../jobs/verify.ts';
@@ -8,6 +8,7 @@ import { createLogger } from '../observe/logger.ts';
 import { jsonSummary, textSummary } from '../observe/report.ts';
 import { StateStore } from '../state/store.ts';
 import { transferTuning, validateCommon } from './options.ts';
+import { failureJson, printJsonResult } from './json-result.ts';
 import { onInterrupt } from './signals.ts';
 import { transferObserver } from './transfer-observer.ts';
 
@@ -22,6 +23,7 @@ export async function runTransferCommand(mode: TransferMode, sourceInput: string
   const log = createLogger(options.logLevel);
   const { observer, progress } = await transferObserver(mode, options, log);
 
+  const started = performance.now();
   const interrupt = onInterrupt();
   let store: StateStore | undefined;
   try {
@@ -42,15 +44,13 @@ export async function runTransferCommand(mode: TransferMode, sourceInput: string
         concurrency: options.concurrency, stateDir: options.stateDir, retry: DEFAULT_RETRY,
       }, { warn: (message) => log.warn(message) }, interrupt.signal);
     }
-    if (options.json) process.stdout.write(`${jsonSummary(result, verification)}\n`);
+    if (options.json) printJsonResult(jsonSummary(result, verification));
     else process.stdout.write(textSummary(result, options.dryRun) + (verification === undefined ? '' : `verify:\n${verifyText(verification)}`));
     if (result.interrupted || verification?.interrupted === true) return EXIT.interrupted;
     return result.ok && (verification?.ok ?? true) ? EXIT.ok : EXIT.partial;
   } catch (error) {
     progress?.stop();
-    if (error instanceof FatalRunError && options.json) {
-      process.stdout.write(`${JSON.stringify({ ok: false, durationMs: 0, destinations: destinations.map((d) => ({ url: d.url, uploaded: 0, copied: 0, deleted: 0, unchanged: 0, failed: 0, bytes: 0, errors: [{ key: '', message: error.message }] })) })}\n`);
-    }
+    if (options.json) printJsonResult(failureJson(error, performance.now() - started, destinations.map((d) => d.url)));
     throw error;
   } finally {
     interrupt.dispose();

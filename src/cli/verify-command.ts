@@ -7,6 +7,7 @@ import { verifyFailureJson, verifyJson, verifyText } from '../jobs/verify-report
 import { createLogger } from '../observe/logger.ts';
 import { DEFAULT_RETRY } from '../queue/retry.ts';
 import { COMMON_OPTIONS, validateCommon, type OptionSpec } from './options.ts';
+import { printJsonResult } from './json-result.ts';
 import { onInterrupt } from './signals.ts';
 
 /** The common options that mean something to a read-only comparison, with help worded for it. */
@@ -52,14 +53,15 @@ export async function runVerifyCommand(sourceInput: string, destInputs: readonly
     }, observer, interrupt.signal);
     progress?.stop();
     log.info({ ok: result.ok, durationMs: result.durationMs }, 'verify: done');
-    process.stdout.write(options.json ? `${verifyJson(result)}\n` : verifyText(result));
+    if (options.json) printJsonResult(verifyJson(result));
+    else process.stdout.write(verifyText(result));
     if (result.interrupted) return EXIT.interrupted;
     if (result.nothingVerified) return EXIT.usage;
     return result.ok ? EXIT.ok : EXIT.partial;
   } catch (error) {
     progress?.stop();
     if ((error instanceof FatalRunError || error instanceof UsageError) && options.json) {
-      process.stdout.write(`${verifyFailureJson(destinations.map((d) => d.url), error.message, Math.round(performance.now() - started))}\n`);
+      printJsonResult(verifyFailureJson(destinations.map((d) => d.url), error.message, Math.round(performance.now() - started)));
     }
     throw error;
   } finally {

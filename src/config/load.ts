@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { messageOf } from '../errors.ts';
 import { plainIssues, valueAt, type PlainIssue } from './issues.ts';
@@ -16,12 +16,38 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.
   const absolute = path.resolve(file);
   let text: string;
   try {
-    text = await readFile(absolute, 'utf8');
+    text = await readBounded(absolute, MAX_CONFIG_BYTES);
   } catch (error) {
+    if (error instanceof TooLarge) {
+      throw new ConfigError([{ file, line: 1, column: 1, key: '', value: undefined, message: `the file is larger than ${MAX_CONFIG_BYTES} bytes (1 MiB), the most a config file may be`, hint: 'is this the right file? a config of even hundreds of jobs is a few KiB; split out what is not config' }]);
+    }
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
     throw new ConfigError([{ file, line: 1, column: 1, key: '', value: undefined, message: missing ? 'no such file' : `cannot read: ${messageOf(error)}`, hint: missing ? 'give the path with --config FILE, or create ./cloudmirror.yaml (see config/example.yaml)' : 'check the file permissions' }]);
   }
   return parseConfig(text, file, absolute, env);
+}
+
+/** A config file is read whole into memory and parsed: this bounds what a wrong or hostile file can cost. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+class TooLarge extends Error {}
+
+/** Reads at most `limit` bytes; one more means the file is too large (also for a FIFO or device that never ends). */
+async function readBounded(file: string, limit: number): Promise<string> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(limit + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > limit) throw new TooLarge();
+    }
+    return buffer.toString('utf8', 0, length);
+  } finally {
+    await handle.close();
+  }
 }
 
 export function parseConfig(text: string, displayName: string, absolute: string, env: NodeJS.ProcessEnv): ResolvedConfig {

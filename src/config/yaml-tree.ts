@@ -25,6 +25,18 @@ export interface YamlTree {
   readonly problems: readonly TreeProblem[];
 }
 
+/**
+ * Values that aliases (`*name`) may bring into one file, all aliases together. A real config
+ * repeats a few anchored blocks, hundreds of values at most; a "billion laughs" file of nested
+ * aliases asks for billions and would take minutes and gigabytes before failing. The `yaml`
+ * package's own `maxAliasCount` guards only its `toJS()`, which we do not use: `visit` below
+ * expands aliases itself (to keep positions), so the cap lives there.
+ */
+export const MAX_ALIASED_VALUES = 10_000;
+
+/** Thrown inside `visit` to stop expanding at once; becomes a problem of the whole file. */
+class AliasBudgetExceeded extends Error {}
+
 export const pathKey = (path: readonly PropertyKey[]): string => JSON.stringify(path.map(String));
 
 /**
@@ -49,8 +61,10 @@ export function readYamlTree(text: string, env: NodeJS.ProcessEnv): YamlTree {
   }
   if (doc.errors.length > 0) return { data: undefined, values, keys, problems };
 
-  const visit = (node: unknown, path: PropertyKey[]): unknown => {
-    if (isAlias(node)) return visit(node.resolve(doc), path);
+  let aliased = 0;
+  const visit = (node: unknown, path: PropertyKey[], viaAlias = false): unknown => {
+    if (isAlias(node)) return visit(node.resolve(doc), path, true);
+    if (viaAlias && ++aliased > MAX_ALIASED_VALUES) throw new AliasBudgetExceeded();
     const range = (node as YamlNode | null)?.range;
     const start = range?.[0] ?? 0;
     if (isMap(node)) {
@@ -61,13 +75,13 @@ export function readYamlTree(text: string, env: NodeJS.ProcessEnv): YamlTree {
         const name = String(isScalar(keyNode) ? keyNode.value : keyNode);
         const child = [...path, name];
         keys.set(pathKey(child), at((keyNode as YamlNode | null)?.range?.[0] ?? start, name));
-        out[name] = visit(pair.value, child);
+        out[name] = visit(pair.value, child, viaAlias);
       }
       return out;
     }
     if (isSeq(node)) {
       values.set(pathKey(path), at(start));
-      return node.items.map((item, i) => visit(item, [...path, i]));
+      return node.items.map((item, i) => visit(item, [...path, i], viaAlias));
     }
     if (isScalar(node)) {
       const raw = range === undefined || range === null ? String(node.value) : text.slice(range[0], range[1]);
@@ -88,5 +102,11 @@ export function readYamlTree(text: string, env: NodeJS.ProcessEnv): YamlTree {
     }
     return node === null || node === undefined ? null : node;
   };
-  return { data: visit(doc.contents, []), values, keys, problems };
+  try {
+    return { data: visit(doc.contents, []), values, keys, problems };
+  } catch (error) {
+    if (!(error instanceof AliasBudgetExceeded)) throw error;
+    const message = `aliases (*name) expand to more than ${MAX_ALIASED_VALUES} values, the most a config file may bring in through aliases`;
+    return { data: undefined, values, keys, problems: [{ path: [], position: at(0), message, hint: 'a config needs far fewer: remove the nested aliases (a file built to expand endlessly is refused, not read)' }] };
+  }
 }

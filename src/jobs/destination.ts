@@ -2,6 +2,7 @@ import PQueue from 'p-queue';
 import type { ErrorCode, StorageAdapter, TransferTuning } from '../../adapters/index.ts';
 import { openAdapter } from '../../adapters/index.ts';
 import { isStorageError } from '../../adapters/errors.ts';
+import { redactUrlsIn } from '../../adapters/redact-url.ts';
 import type { Endpoint } from '../endpoints.ts';
 import { messageOf } from '../errors.ts';
 import { withRetry, type RetryPolicy } from '../queue/retry.ts';
@@ -25,6 +26,16 @@ export function codeOf(error: unknown): ErrorCode {
   return isStorageError(error) ? error.code : 'Fatal';
 }
 
+/**
+ * Why an operation was not even tried: its destination was already down. The key failed, but
+ * the failure is the destination's, not the key's: it is counted and never listed as the key's
+ * own error (it would show the message of whichever key took the destination down). The
+ * destination's one error with key '' says why and how many keys were not tried.
+ */
+export class DestinationDown extends Error {
+  override readonly name = 'DestinationDown';
+}
+
 /** Listed errors per destination; beyond this only the count grows, so a dead bucket cannot exhaust memory. */
 const MAX_LISTED_ERRORS = 1000;
 /** Consecutive failures of the destination itself (not of one key) after which it is taken as down. */
@@ -46,6 +57,10 @@ export class Destination {
   /** A dry run found no bucket or folder there yet: it counts as empty. */
   missing = false;
   #consecutiveFailures = 0;
+  /** Keys failed without being tried because this destination was down; reported once, in `reportDown`. */
+  #notTried = 0;
+  /** The code of the failure that took the destination down, for the failures it causes. */
+  #downCode: ErrorCode = 'Fatal';
   readonly #tuning: TransferTuning;
   #adapter: Promise<StorageAdapter> | undefined;
   #ready: Promise<StorageAdapter> | undefined;
@@ -81,8 +96,8 @@ export class Destination {
           this.missing = true;
           return adapter;
         }
-        this.markDown(messageOf(error));
-        throw new Error(this.downReason, { cause: error });
+        this.markDown(messageOf(error), codeOf(error));
+        throw new DestinationDown(this.downReason, { cause: error });
       }
       return adapter;
     })();
@@ -98,9 +113,24 @@ export class Destination {
     return this.downReason !== undefined;
   }
 
-  /** Takes the destination out of the run for `reason` (prefixed with its URL unless it names it). */
-  markDown(reason: string): void {
-    this.downReason ??= this.#withUrl(reason);
+  /**
+   * Takes the destination out of the run for `reason` (prefixed with its URL unless it names it):
+   * a reason about the destination as a whole, never one key's error passed off as every key's.
+   */
+  markDown(reason: string, code: ErrorCode = 'Fatal'): void {
+    if (this.downReason !== undefined) return;
+    this.downReason = this.#withUrl(reason);
+    this.#downCode = code;
+  }
+
+  /**
+   * Adds the destination's one error with key '' when it went down: why, and how many keys were
+   * not tried because of it (they are in `failed`, not in `errors`). Call once, as the run ends.
+   */
+  reportDown(): void {
+    if (this.downReason === undefined) return;
+    const notTried = this.#notTried === 0 ? '' : `; ${this.#notTried} ${this.#notTried === 1 ? 'key was' : 'keys were'} not tried because of it`;
+    this.summary.errors.unshift({ key: '', message: `${this.downReason}${notTried}` });
   }
 
   /** Adapters name their root in their messages already; say it once either way. */
@@ -108,12 +138,20 @@ export class Destination {
     return message.startsWith(this.endpoint.url) ? message : `${this.endpoint.url}: ${message}`;
   }
 
+  /** Counts `key` as failed; lists `error` as its own unless it is the destination being down. */
   fail(key: string, error: unknown): void {
     this.summary.failed++;
-    const code = codeOf(error);
+    const notTried = error instanceof DestinationDown;
+    const code = notTried ? this.#downCode : codeOf(error);
     const byCode = (this.summary.failuresByCode ??= {});
     byCode[code] = (byCode[code] ?? 0) + 1;
-    if (this.summary.errors.length < MAX_LISTED_ERRORS) this.summary.errors.push({ key, message: messageOf(error) });
+    if (notTried) this.#notTried++;
+    else if (this.summary.errors.length < MAX_LISTED_ERRORS) this.summary.errors.push({ key, message: redactUrlsIn(messageOf(error)) });
+  }
+
+  /** `key` needed this destination, which was already down: counted as failed, reported in `reportDown`. */
+  failNotTried(key: string): void {
+    this.fail(key, new DestinationDown(this.downReason));
   }
 
   /**
@@ -133,7 +171,7 @@ export class Destination {
     action: (adapter: StorageAdapter, attempt: number) => Promise<T>,
   ): Promise<{ ok: true; value: T; journalId: number | undefined } | { ok: false; error: unknown }> {
     const task = async (): Promise<{ ok: true; value: T; journalId: number | undefined } | { ok: false; error: unknown }> => {
-      if (this.downReason !== undefined) return { ok: false as const, error: new Error(this.downReason) };
+      if (this.downReason !== undefined) return { ok: false as const, error: new DestinationDown(this.downReason) };
       let adapter: StorageAdapter;
       try {
         adapter = await this.ready();
@@ -158,7 +196,8 @@ export class Destination {
       } catch (error) {
         if (journalId !== undefined) await store?.journalFailed(journalId, messageOf(error)).catch(() => undefined);
         if (isStorageError(error) && DESTINATION_WIDE.has(error.code)) {
-          if (++this.#consecutiveFailures >= DOWN_AFTER) this.markDown(error.message);
+          // The reason names the destination; the last key's error is context, not everyone's message.
+          if (++this.#consecutiveFailures >= DOWN_AFTER) this.markDown(`${DOWN_AFTER} operations in a row failed, so it is out of this run; the last: ${error.message}`, error.code);
         }
         return { ok: false as const, error };
       }

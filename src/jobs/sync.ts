@@ -12,12 +12,14 @@ import { keyFilter } from '../scan/filter.ts';
 import { LocalSource } from '../scan/local-source.ts';
 import { isMirrorReserved } from '../scan/mirror-content.ts';
 import { openSource } from '../scan/open-source.ts';
+import { untilFailure } from '../scan/until-failure.ts';
 import type { TransferSource } from '../scan/source.ts';
 import type { ManifestRow, StateStore } from '../state/store.ts';
 import type { MaxDelete } from './delete-guard.ts';
 import { deleteGuarded } from './deletes.ts';
 import { Destination, type DestinationSummary } from './destination.ts';
 import { prepareIndex } from './destination-index.ts';
+import { PathConflicts } from './path-conflicts.ts';
 import { uploadFile } from './upload.ts';
 import { FANOUT_BRANCH_BUFFER } from '../transfer/fanout.ts';
 
@@ -138,9 +140,25 @@ async function syncLocked(options: SyncOptions, store: StateStore, observer: Syn
       history,
     };
 
+    // Only a sync deletes, and only a destination whose index holds something can hold a path in the way.
+    const conflicts = new Map(policy.deleteExtras && !options.dryRun ? live.filter((d) => (destinationFiles.get(d) ?? 0) > 0).map((d) => [d, new PathConflicts(store, d.destId)] as const) : []);
+    const afterDeletes: Array<{ file: SourceFile; targets: Destination[] }> = [];
+    const launch = async (file: SourceFile, targets: readonly Destination[]): Promise<void> => {
+      // A slot per file in flight (p-queue's onSizeLessThan would build an AbortController per file).
+      await slots.acquire(1);
+      const transfer = uploadFile(file, targets, uploadContext).then(() => observer.settled?.(file.size)).finally(() => {
+        slots.release(1);
+        inFlight.delete(transfer);
+      });
+      inFlight.add(transfer);
+    };
+
     const manifests = live.map((d) => filtered(store.manifest(d.destId), filter.includes));
-    for await (const merged of mergeByKey<SourceFile, ManifestRow>(source.scan(filter), manifests)) {
-      if (signal.aborted || store.failure !== undefined) break;
+    let listingFailure: { error: unknown } | undefined;
+    const scan = untilFailure(source.scan(filter), (error) => (listingFailure = { error }));
+    for await (const merged of mergeByKey<SourceFile, ManifestRow>(scan, manifests)) {
+      // After a listing failure the merge sees a source that "ended": nothing more may be planned.
+      if (signal.aborted || listingFailure !== undefined || store.failure !== undefined) break;
       const { key, known } = merged;
       if (merged.source !== undefined) observer.scanned?.(source.scanned.files, source.scanned.bytes);
       const first = known.map((k) => decide(merged.source, k, policy));
@@ -148,12 +166,14 @@ async function syncLocked(options: SyncOptions, store: StateStore, observer: Syn
       const { decisions, file } = first.some((d) => d.kind === 'needs-hash') ? await decideWithHash(merged.source, known, first, policy, source) : { decisions: first, file: merged.source };
 
       const uploads: Destination[] = [];
+      const waiting: Destination[] = [];
       live.forEach((d, i) => {
         const decision = decisions[i] as Decision;
         switch (decision.kind) {
           case 'upload':
-            if (!d.isDown) uploads.push(d);
-            else d.fail(key, new Error(d.downReason));
+            if (d.isDown) d.failNotTried(key);
+            else if (known[i] === undefined && conflicts.get(d)?.mustWaitForDeletes(key) === true) waiting.push(d);
+            else uploads.push(d);
             break;
           case 'adopt':
             if (file !== undefined && !options.dryRun) {
@@ -170,6 +190,7 @@ async function syncLocked(options: SyncOptions, store: StateStore, observer: Syn
             plannedDeletes.set(d, (plannedDeletes.get(d) ?? 0) + 1);
             if (options.dryRun) observer.plan?.(`delete ${key} from ${d.endpoint.url}`);
             else store.journalPlan(d.destId, key, 'delete').catch((error: unknown) => d.fail(key, error));
+            conflicts.get(d)?.plannedDelete(key);
             break;
           case 'keep':
           case 'needs-hash':
@@ -178,8 +199,9 @@ async function syncLocked(options: SyncOptions, store: StateStore, observer: Syn
       });
 
       if (file === undefined) continue;
+      if (waiting.length > 0) afterDeletes.push({ file, targets: waiting });
       if (uploads.length === 0) {
-        observer.settled?.(0);
+        if (waiting.length === 0) observer.settled?.(0);
         continue;
       }
       if (options.dryRun) {
@@ -191,33 +213,31 @@ async function syncLocked(options: SyncOptions, store: StateStore, observer: Syn
         observer.settled?.(file.size);
         continue;
       }
-      // A slot per file in flight (p-queue's onSizeLessThan would build an AbortController per file).
-      await slots.acquire(1);
-      const transfer = uploadFile(file, uploads, uploadContext).then(() => observer.settled?.(file.size)).finally(() => {
-        slots.release(1);
-        inFlight.delete(transfer);
-      });
-      inFlight.add(transfer);
+      await launch(file, uploads);
     }
     await Promise.all(inFlight);
     await store.flush();
     if (store.failure !== undefined) throw store.failure;
+    if (listingFailure !== undefined) sourceListingFailed(listingFailure.error, options.source.url, source.scanned.files, live, store);
 
     for (const problem of source.problems) for (const d of live) d.fail(problem.key, new Error(problem.message));
     for (const skipped of source.skipped) observer.warn?.(`skipped ${skipped}: not a regular file`);
 
-    if (!signal.aborted && policy.deleteExtras) {
+    if (!signal.aborted && policy.deleteExtras && listingFailure === undefined) {
       observer.phase?.('delete');
       await Promise.all(live.map((d) => deleteGuarded(d, store, {
         planned: plannedDeletes.get(d) ?? 0, destinationFiles: destinationFiles.get(d) ?? 0, sourceFiles: source.scanned.files,
         maxDelete: options.maxDelete, force: options.force, sourceUrl: options.source.url, destinationUrl: d.endpoint.url,
       }, { dryRun: options.dryRun, retry: options.retry, signal, history })));
     }
+    // The uploads that needed a path cleared by the deletes (a file that became a folder, or the reverse).
+    for (const { file, targets } of afterDeletes) if (!signal.aborted) await launch(file, targets);
+    await Promise.all(inFlight);
     await history?.finish();
 
     for (const d of destinations) {
-      if (d.isDown && !d.summary.errors.some((e) => e.message === d.downReason)) d.summary.errors.unshift({ key: '', message: d.downReason ?? '' });
-      if (!options.dryRun && d.destId !== 0) store.recordRun(d.destId, d.isDown ? (d.downReason ?? null) : d.summary.failed > 0 ? `${d.summary.failed} failed` : null);
+      d.reportDown();
+      if (!options.dryRun && d.destId !== 0) store.recordRun(d.destId, runError(d), d.summary.failed);
     }
     observer.phase?.('done');
     const summaries = destinations.map((d) => d.summary);
@@ -231,6 +251,28 @@ async function syncLocked(options: SyncOptions, store: StateStore, observer: Syn
   } finally {
     await Promise.all([...destinations.map((d) => d.close()), source.close()]);
   }
+}
+
+/**
+ * The source's listing failed part-way. Transfers already started have finished; the planned
+ * deletes are dropped (a listing cut short proves nothing about what is absent). With nothing
+ * listed at all nothing could run (exit 2); otherwise each destination gets one error with key ''
+ * and the run ends as partly done (exit 1).
+ */
+function sourceListingFailed(error: unknown, sourceUrl: string, listed: number, live: readonly Destination[], store: StateStore): void {
+  for (const d of live) store.journalClear(d.destId, ['planned']);
+  const reason = messageOf(error);
+  const said = reason.startsWith(sourceUrl) ? reason : `${sourceUrl}: ${reason}`;
+  if (listed === 0) throw new FatalRunError(`source ${said}; nothing was transferred or deleted`, { cause: error });
+  const message = `source ${said}; the listing stopped after ${listed} objects: those were transferred, nothing was deleted. Run again once the source can be listed`;
+  for (const d of live) d.summary.errors.unshift({ key: '', message });
+}
+
+/** What `status` shows as the run's error: the destination's own, its failed count, or the run-wide error it got. */
+function runError(d: Destination): string | null {
+  if (d.isDown) return d.downReason ?? null;
+  if (d.summary.failed > 0) return `${d.summary.failed} failed`;
+  return d.summary.errors.find((e) => e.key === '')?.message ?? null;
 }
 
 /** Decides again with the source file's hash, computed once for all destinations that asked for it. */

@@ -169,6 +169,7 @@ export class DestinationLane {
     if (this.#queue.markAgain(key, changedAt)) return; // running: looked at again once it finished
     const known = this.#ctx.store.manifestEntry(this.destId, key);
     const want = force ? (state.kind === 'file' ? 'write' : state.kind === 'unknown' ? 'none' : 'delete') : wanted(state, known, this.#ctx.policy);
+    if (want === 'write' && known === undefined) this.#clearTheWay(key, changedAt);
     const existing = this.#queue.pending(key);
     if (existing !== undefined) {
       const bytes = state.kind === 'file' ? state.size : 0;
@@ -214,6 +215,21 @@ export class DestinationLane {
       this.#needsListing = false;
       this.#pump();
     }
+  }
+
+  /**
+   * A new key whose path the index shows taken — one of its folders is a file there (`a` became
+   * the folder `a/`), or the key is a folder there (`a/` became the file `a`) — needs those objects
+   * deleted, whatever order the source's events come in: the source has a folder (or a file) at
+   * that path now, so they are gone from it. The queue holds the write until those deletes ran.
+   */
+  #clearTheWay(key: string, changedAt: number): void {
+    const { store } = this.#ctx;
+    for (let slash = key.indexOf('/'); slash >= 0; slash = key.indexOf('/', slash + 1)) {
+      const above = key.slice(0, slash);
+      if (store.manifestEntry(this.destId, above) !== undefined) this.nominate(above, { kind: 'other', what: 'a folder' }, changedAt);
+    }
+    if (store.hasKeysUnder(this.destId, `${key}/`)) for (const row of store.manifestUnder(this.destId, `${key}/`)) this.nominate(row.key, { kind: 'absent' }, changedAt);
   }
 
   snapshot(): LaneSnapshot {

@@ -6,7 +6,11 @@
  * - ordering: a key that is running is never handed out again until it finished; a change that
  *   arrives meanwhile is remembered (`again`) and re-planned after, so it lands after;
  * - renames: a delete whose object could serve as the source of a server-side copy (same size
- *   as a new key waiting to be written) is held back until that write has had its chance.
+ *   as a new key waiting to be written) is held back until that write has had its chance;
+ * - paths in the way: a write waits while a delete of one of its folders (a file `a` that became
+ *   the folder `a/`) or of anything under it (a folder `a/` that became the file `a`) is pending
+ *   or running — on a local destination the new path cannot exist beside the old one — and such
+ *   a delete is never held for a rename (each would wait for the other).
  */
 export interface PendingOp {
   readonly key: string;
@@ -41,8 +45,35 @@ export interface QueueStats {
   readonly oldestChangeAt: number | undefined;
 }
 
+/** Keys counted by each folder above them ('a/', 'a/b/'): "anything under this folder?" in one lookup. */
+class FolderCounts {
+  readonly #counts = new Map<string, number>();
+
+  change(key: string, delta: number): void {
+    for (let slash = key.indexOf('/'); slash >= 0; slash = key.indexOf('/', slash + 1)) {
+      const folder = key.slice(0, slash + 1);
+      const n = (this.#counts.get(folder) ?? 0) + delta;
+      if (n <= 0) this.#counts.delete(folder);
+      else this.#counts.set(folder, n);
+    }
+  }
+
+  has(folder: string): boolean {
+    return this.#counts.has(folder);
+  }
+}
+
+/** The folders above `key`, as keys ('a/b/c' → 'a', 'a/b'). */
+function* keysAbove(key: string): Generator<string> {
+  for (let slash = key.indexOf('/'); slash >= 0; slash = key.indexOf('/', slash + 1)) yield key.slice(0, slash);
+}
+
 export class LaneQueue {
   readonly #writes = new Map<string, PendingOp>();
+  /** Deletes pending or running, by folder: writes under or at their paths wait for them. */
+  readonly #deleteFolders = new FolderCounts();
+  /** Writes pending, by folder: a delete in their way is never held for a rename. */
+  readonly #writeFolders = new FolderCounts();
   readonly #deletes = new Map<string, PendingOp>();
   readonly #deletesBySize = new Map<number, Set<string>>();
   /** Size → writes of new keys pending or running: deletes of that size wait for them. */
@@ -69,9 +100,11 @@ export class LaneQueue {
     if (this.#running.has(op.key) || this.pending(op.key) !== undefined) throw new Error(`${op.key} is queued already`);
     if (op.kind === 'write') {
       this.#writes.set(op.key, op);
+      this.#writeFolders.change(op.key, 1);
       if (op.newKey) this.#count(this.#renameTargets, op.bytes, 1);
     } else {
       this.#deletes.set(op.key, op);
+      this.#deleteFolders.change(op.key, 1);
       if (op.knownSize !== undefined) {
         let keys = this.#deletesBySize.get(op.knownSize);
         if (keys === undefined) this.#deletesBySize.set(op.knownSize, (keys = new Set()));
@@ -82,9 +115,17 @@ export class LaneQueue {
 
   /** Takes a pending operation out (the change was undone, or it is being replaced). */
   remove(key: string): PendingOp | undefined {
+    const op = this.#unqueue(key);
+    if (op?.kind === 'delete') this.#deleteFolders.change(key, -1);
+    return op;
+  }
+
+  /** Out of the pending maps; a delete stays counted in #deleteFolders (it may be moving to running). */
+  #unqueue(key: string): PendingOp | undefined {
     const write = this.#writes.get(key);
     if (write !== undefined) {
       this.#writes.delete(key);
+      this.#writeFolders.change(key, -1);
       if (write.newKey) this.#count(this.#renameTargets, write.bytes, -1);
       return write;
     }
@@ -111,8 +152,9 @@ export class LaneQueue {
   /** The first write allowed to start now, moved to running. */
   nextWrite(now: number, held: (key: string) => boolean): PendingOp | undefined {
     for (const op of this.#writes.values()) {
-      if (op.notBefore > now || held(op.key)) continue;
+      if (op.notBefore > now || held(op.key) || this.#deleteInTheWay(op.key)) continue;
       this.#writes.delete(op.key); // stays counted as a rename target while it runs
+      this.#writeFolders.change(op.key, -1);
       this.#running.set(op.key, { op, againSince: undefined });
       return op;
     }
@@ -125,7 +167,7 @@ export class LaneQueue {
     for (const op of this.#deletes.values()) {
       if (batch.length >= limit) break;
       if (op.notBefore > now || held(op.key)) continue;
-      if (op.knownSize !== undefined && this.#renameTargets.has(op.knownSize)) continue;
+      if (op.knownSize !== undefined && this.#renameTargets.has(op.knownSize) && !this.#inTheWayOfWrite(op.key)) continue;
       batch.push(op);
     }
     for (const op of batch) this.#claim(op);
@@ -153,6 +195,7 @@ export class LaneQueue {
     const running = this.#running.get(key);
     if (running === undefined) return undefined;
     this.#running.delete(key);
+    if (running.op.kind === 'delete') this.#deleteFolders.change(key, -1);
     if (running.op.kind === 'write' && running.op.newKey) this.#count(this.#renameTargets, running.op.bytes, -1);
     return running.againSince;
   }
@@ -195,8 +238,22 @@ export class LaneQueue {
   }
 
   #claim(op: PendingOp): void {
-    this.remove(op.key);
+    this.#unqueue(op.key);
     this.#running.set(op.key, { op, againSince: undefined });
+  }
+
+  /** A delete, pending or running, of one of `key`'s folders or of anything under `key/`. */
+  #deleteInTheWay(key: string): boolean {
+    if (this.#deleteFolders.has(`${key}/`)) return true;
+    for (const above of keysAbove(key)) if (this.#deletes.has(above) || this.#running.get(above)?.op.kind === 'delete') return true;
+    return false;
+  }
+
+  /** A pending write at one of `key`'s folders or under `key/`, which this delete must clear first. */
+  #inTheWayOfWrite(key: string): boolean {
+    if (this.#writeFolders.has(`${key}/`)) return true;
+    for (const above of keysAbove(key)) if (this.#writes.has(above)) return true;
+    return false;
   }
 
   #count(map: Map<number, number>, size: number, delta: number): void {

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
+import { redactUrlsIn } from '../../adapters/redact-url.ts';
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 type Level = (typeof LEVELS)[number];
@@ -32,10 +33,17 @@ export function createLogger(level: string): Log {
     }
     return logger;
   };
+  // Every line passes here: a URL in a message or a field never shows its credentials.
   const at = (name: Level) => (first: unknown, message?: string): void => {
     if (LEVELS.indexOf(name) < threshold) return;
-    if (message === undefined) real()[name](first as string);
-    else real()[name](first as object, message);
+    if (message === undefined) real()[name](typeof first === 'string' ? redactUrlsIn(first) : (first as string));
+    else real()[name](redactedFields(first), redactUrlsIn(message));
   };
   return { warn: at('warn'), info: at('info'), debug: at('debug'), error: at('error') };
+}
+
+/** The fields of a log line with URLs in their string values redacted (one level: our fields are flat). */
+function redactedFields(fields: unknown): object {
+  if (fields === null || typeof fields !== 'object' || fields instanceof Error) return fields as object;
+  return Object.fromEntries(Object.entries(fields).map(([name, value]) => [name, typeof value === 'string' ? redactUrlsIn(value) : value]));
 }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { basicAuthOf, redactUrlsIn } from '../../adapters/redact-url.ts';
 import { messageOf } from '../errors.ts';
 import type { Log } from './logger.ts';
 
@@ -72,8 +73,9 @@ export class Notifier {
   #send(event: NotifyEvent): void {
     const { webhook, command } = this.#settings;
     this.#log.info({ ...event }, `notify: ${event.job} → ${event.destination}: ${event.event}`);
-    if (webhook !== undefined) this.#track(postWebhook(webhook, event).catch((error: unknown) => this.#log.warn({ webhook: redactUrl(webhook), error: messageOf(error) }, 'notify: webhook failed')));
-    if (command !== undefined) this.#track(runCommand(command, event).catch((error: unknown) => this.#log.warn({ error: messageOf(error) }, 'notify: command failed')));
+    // Whatever the failure says (an error may quote the URL it was given), no secret of the URL is logged.
+    if (webhook !== undefined) this.#track(postWebhook(webhook, event).catch((error: unknown) => this.#log.warn({ webhook: webhookForLog(webhook), error: redactUrlsIn(messageOf(error)) }, 'notify: webhook failed')));
+    if (command !== undefined) this.#track(runCommand(command, event).catch((error: unknown) => this.#log.warn({ error: redactUrlsIn(messageOf(error)) }, 'notify: command failed')));
   }
 
   #track(work: Promise<void>): void {
@@ -82,10 +84,12 @@ export class Notifier {
   }
 }
 
-async function postWebhook(url: string, event: NotifyEvent): Promise<void> {
+async function postWebhook(webhook: string, event: NotifyEvent): Promise<void> {
+  // `https://user:password@host/…` is how users write Basic auth; fetch refuses it in the URL.
+  const { url, authorization } = basicAuthOf(webhook);
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...(authorization === undefined ? {} : { authorization }) },
     body: JSON.stringify(event),
     signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
   });
@@ -109,8 +113,8 @@ function runCommand(command: string, event: NotifyEvent): Promise<void> {
   });
 }
 
-/** A webhook URL often carries a token in its path or query: log only its origin. */
-function redactUrl(url: string): string {
+/** A webhook's path is often its secret too (Slack's /services/T…/B…/token): log only its origin. */
+function webhookForLog(url: string): string {
   try {
     return new URL(url).origin;
   } catch {

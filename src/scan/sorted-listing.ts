@@ -39,22 +39,34 @@ export async function* sortedListing(adapter: StorageAdapter, prefix?: string): 
   const window = new KeyHeap<ObjectEntry>();
   let last: string | undefined;
   let given = 0;
-  for await (const entry of adapter.list(prefix)) {
-    if (last !== undefined && compareKeys(entry.key, last) <= 0) {
-      // Out of order further than the window reaches (or a restarted listing repeating keys).
-      unsortedAfterAll.add(adapter);
-      yield* resumeSorted(adapter, prefix, last, given, entry.key);
-      return;
+  try {
+    for await (const entry of adapter.list(prefix)) {
+      if (last !== undefined && compareKeys(entry.key, last) <= 0) {
+        // Out of order further than the window reaches (or a restarted listing repeating keys).
+        unsortedAfterAll.add(adapter);
+        yield* resumeSorted(adapter, prefix, last, given, entry.key);
+        return;
+      }
+      window.push(entry);
+      if (window.size > REORDER_WINDOW) {
+        const next = window.pop() as ObjectEntry;
+        if (next.key === last) continue; // the same key twice within the window
+        last = next.key;
+        given++;
+        yield next;
+      }
     }
-    window.push(entry);
-    if (window.size > REORDER_WINDOW) {
-      const next = window.pop() as ObjectEntry;
-      if (next.key === last) continue; // the same key twice within the window
-      last = next.key;
-      given++;
-      yield next;
-    }
+  } catch (error) {
+    // A listing that fails part-way ends here: what it gave is still listed, in order, so a run
+    // can finish with those entries and report the failure after them (src/scan/until-failure.ts).
+    yield* drain(window, last);
+    throw error;
   }
+  yield* drain(window, last);
+}
+
+function* drain(window: KeyHeap<ObjectEntry>, after: string | undefined): Generator<ObjectEntry> {
+  let last = after;
   for (let next = window.pop(); next !== undefined; next = window.pop()) {
     if (next.key === last) continue;
     last = next.key;

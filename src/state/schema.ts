@@ -12,7 +12,8 @@ CREATE TABLE IF NOT EXISTS destinations (
   indexed_at  INTEGER,                -- when the manifest last became complete (listing adopted or sync finished)
   last_run_at INTEGER,
   last_ok_at  INTEGER,
-  last_error  TEXT
+  last_error  TEXT,
+  last_failed INTEGER                 -- keys the last run counted as failed (null: not counted, e.g. watch)
 );
 
 -- What each destination holds, as far as we confirmed it. mtime_ms and size are the source
@@ -106,3 +107,12 @@ CREATE TABLE IF NOT EXISTS verify_results (
   PRIMARY KEY (dest_id, job)
 ) WITHOUT ROWID;
 `;
+
+/**
+ * Columns added to tables after the stores that exist were made: CREATE TABLE IF NOT EXISTS
+ * leaves an older table as it was, so each is added here when missing. Older versions of
+ * cloudmirror ignore a column they do not know, so this needs no schema version.
+ */
+export const ADDED_COLUMNS: ReadonlyArray<{ readonly table: string; readonly column: string; readonly type: string }> = [
+  { table: 'destinations', column: 'last_failed', type: 'INTEGER' },
+];

@@ -21,6 +21,8 @@ export interface DestinationStatus {
   readonly lastRunAt: number | null;
   readonly lastOkAt: number | null;
   readonly lastError: string | null;
+  /** Keys the last run counted as failed, as its summary did; null when that run did not count them. */
+  readonly lastFailed: number | null;
   /** Journal rows by state: operations planned, under way (or interrupted), failed. */
   readonly journal: { readonly planned: number; readonly running: number; readonly failed: number };
   /** When the oldest planned or running operation was planned. */
@@ -91,6 +93,7 @@ function read(file: string, now: number): { file: string; exists: boolean; desti
         lastRunAt: numberOrNull(row.last_run_at),
         lastOkAt: numberOrNull(row.last_ok_at),
         lastError: row.last_error === null || row.last_error === undefined ? null : String(row.last_error),
+        lastFailed: numberOrNull(row.last_failed),
         journal: { planned: j?.planned ?? 0, running: j?.running ?? 0, failed: j?.failed ?? 0 },
         oldestPendingAt: j?.oldest ?? null,
         objects: m?.objects ?? 0,

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { withoutCredentials } from '../url-credentials.ts';
 import { DestinationLocks, type LockTarget } from './destination-locks.ts';
-import { SCHEMA, SCHEMA_VERSION } from './schema.ts';
+import { ADDED_COLUMNS, SCHEMA, SCHEMA_VERSION } from './schema.ts';
 import { scrubSecrets } from './scrub-secrets.ts';
 import { StateStoreError, stateErrorOf } from './state-error.ts';
 import { moveDamagedAside, privateStateFolder } from './state-files.ts';
@@ -71,6 +71,7 @@ export class StateStore {
         throw new StateStoreError('Newer', `${file} was written by a newer cloudmirror (schema ${version}, this one knows ${SCHEMA_VERSION}): use that version, or --state-dir with another folder`);
       }
       db.exec(SCHEMA);
+      addMissingColumns(db);
       db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
       scrubSecrets(db);
       this.#reader = new DatabaseSync(file, { readOnly: true, timeout: 10_000 });
@@ -151,6 +152,11 @@ export class StateStore {
   manifestEntry(destId: number, key: string): ManifestRow | undefined {
     const row = this.#stmts.getManifestEntry.get(destId, key);
     return row === undefined ? undefined : toManifestRow(row);
+  }
+
+  /** Whether the index holds any key under `prefix` (a folder prefix ending in '/'). */
+  hasKeysUnder(destId: number, prefix: string): boolean {
+    return this.#stmts.anyUnder.get(destId, prefix, `${prefix.slice(0, -1)}0`) !== undefined;
   }
 
   counts(destId: number): { files: number; bytes: number } {
@@ -289,9 +295,10 @@ export class StateStore {
     while (this.#groupCommitted !== undefined) await this.#groupCommitted;
   }
 
-  recordRun(destId: number, error: string | null): void {
+  /** The end of a run at a destination: its error (null: a success) and, where the run counts them, its failed keys. */
+  recordRun(destId: number, error: string | null, failed: number | null = null): void {
     const now = Date.now();
-    this.#write(() => this.#stmts.recordRun.run(now, error === null ? now : null, error === null ? null : withoutCredentials(error), destId));
+    this.#write(() => this.#stmts.recordRun.run(now, error === null ? now : null, error === null ? null : withoutCredentials(error), failed, destId));
   }
 
   // --- watch: one planned journal row per pending change, from planning until the manifest records it ---
@@ -456,6 +463,13 @@ export class StateStore {
   }
 }
 
+function addMissingColumns(db: DatabaseSync): void {
+  for (const { table, column, type } of ADDED_COLUMNS) {
+    const columns = db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>;
+    if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+  }
+}
+
 function prepareStatements(db: DatabaseSync) {
   const p = (sql: string): StatementSync => db.prepare(sql);
   return {
@@ -464,8 +478,9 @@ function prepareStatements(db: DatabaseSync) {
     allDestinations: p('SELECT * FROM destinations ORDER BY url'),
     markIndexed: p('UPDATE destinations SET indexed_at = ? WHERE id = ?'),
     unmarkIndexed: p('UPDATE destinations SET indexed_at = NULL WHERE id = ?'),
-    recordRun: p('UPDATE destinations SET last_run_at = ?1, last_ok_at = COALESCE(?2, last_ok_at), last_error = ?3 WHERE id = ?4'),
+    recordRun: p('UPDATE destinations SET last_run_at = ?1, last_ok_at = COALESCE(?2, last_ok_at), last_error = ?3, last_failed = ?4 WHERE id = ?5'),
     getManifestEntry: p('SELECT key, size, mtime_ms, md5, etag, adopted FROM manifest WHERE dest_id = ? AND key = ?'),
+    anyUnder: p('SELECT 1 FROM manifest WHERE dest_id = ? AND key >= ? AND key < ? LIMIT 1'),
     countManifest: p('SELECT COUNT(*) AS files, SUM(size) AS bytes FROM manifest WHERE dest_id = ?'),
     clearManifest: p('DELETE FROM manifest WHERE dest_id = ?'),
     clearListing: p('DELETE FROM manifest_listing WHERE dest_id = ?'),
