@@ -25,6 +25,11 @@ export class ServiceMetrics {
   readonly runs = new Counter({ name: 'cloudmirror_job_runs_total', help: 'Job runs by result (ok, failed, interrupted)', labelNames: ['job', 'result'] as const, registers: [this.registry] });
   readonly skipped = new Counter({ name: 'cloudmirror_job_skipped_total', help: 'Runs skipped because the previous run of the same job was still going', labelNames: ['job'] as const, registers: [this.registry] });
   readonly running = new Gauge({ name: 'cloudmirror_job_running', help: '1 while a run of the job is going', labelNames: ['job'] as const, registers: [this.registry] });
+  readonly deletesHeld = new Gauge({
+    name: 'cloudmirror_deletes_held',
+    help: '1 while a watch job holds back the deletes of a destination (its source folder unmounted, replaced or emptied, or more deletes at once than maxDelete allows), else 0',
+    labelNames: ['job', 'destination'] as const, registers: [this.registry],
+  });
 
   constructor(lag: LagSource, now: () => number = Date.now) {
     new Gauge({
@@ -43,7 +48,7 @@ export class ServiceMetrics {
 
   /** Drops the series of jobs no longer in the config (after a reload). */
   forgetJobsExcept(jobs: ReadonlySet<string>): void {
-    for (const metric of [this.bytes, this.objects, this.deleted, this.failures, this.queueDepth, this.lastSuccess, this.runs, this.skipped, this.running]) {
+    for (const metric of [this.bytes, this.objects, this.deleted, this.failures, this.queueDepth, this.lastSuccess, this.runs, this.skipped, this.running, this.deletesHeld]) {
       const values = (metric as Counter<string> | Gauge<string>).get();
       void values.then((v) => {
         for (const sample of v.values) {
