@@ -14,7 +14,7 @@ export interface DeleteHoldOptions {
   readonly destinationUrl: string;
   readonly maxDelete: MaxDelete | undefined;
   readonly force: boolean;
-  /** Objects the destination holds now, as its index knows. */
+  /** Objects the destination holds now, as its index knows (asked once per burst: it reads the index). */
   readonly destinationFiles: () => number;
   /** Keys of the deletes waiting in the destination's backlog (not the batch being checked). */
   readonly pendingDeletes: () => readonly string[];
@@ -39,6 +39,8 @@ export const BURST_QUIET_MS = 10_000;
 export const YOUNG_MS = 60_000;
 
 interface Burst {
+  /** What the destination held when the burst began: the limit's base (counted once per burst, not per delete). */
+  readonly destinationFiles: number;
   /** Deletes carried out in it that count (of objects that were not young). */
   deleted: number;
   /** The last time a delete was asked for or carried out. */
@@ -87,15 +89,14 @@ export class DeleteHold {
     const counted = (key: string): boolean => !this.#isYoung(key, now);
     const waitingCounted = keys.filter(counted).length + pending.filter(counted).length;
     const deleted = burst?.deleted ?? 0;
+    const destinationFiles = burst?.destinationFiles ?? this.#o.destinationFiles();
     const input = {
       sourceFiles: undefined, root, maxDelete: this.#o.maxDelete, force: this.#o.force, sourceUrl: this.#o.sourceUrl, destinationUrl: this.#o.destinationUrl,
     };
     // The source rules first, on their own: a hold for a missing source ends only when it is
     // back, even when nothing waits any more.
-    const refusal = deleteHold({ ...input, planned: Math.max(waiting, 1), destinationFiles: this.#o.destinationFiles(), limited: false })
-      ?? (kind === 'delete' && waitingCounted > 0
-        ? deleteHold({ ...input, planned: deleted + waitingCounted, destinationFiles: this.#o.destinationFiles() + deleted })
-        : undefined);
+    const refusal = deleteHold({ ...input, planned: Math.max(waiting, 1), destinationFiles, limited: false })
+      ?? (kind === 'delete' && waitingCounted > 0 ? deleteHold({ ...input, planned: deleted + waitingCounted, destinationFiles }) : undefined);
     if (refusal !== undefined) {
       if (this.#held?.cause !== refusal.cause) {
         this.#held = { cause: refusal.cause, message: refusal.message, since: this.#held?.since ?? now };
@@ -139,7 +140,7 @@ export class DeleteHold {
   #currentBurst(now: number, deleting: boolean): Burst | undefined {
     if (this.#burst !== undefined && this.#held === undefined && now - this.#burst.lastAt > BURST_QUIET_MS) this.#burst = undefined;
     if (deleting) {
-      this.#burst ??= { deleted: 0, lastAt: now };
+      this.#burst ??= { destinationFiles: this.#o.destinationFiles(), deleted: 0, lastAt: now };
       this.#burst.lastAt = now;
     }
     return this.#burst;
