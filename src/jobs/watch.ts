@@ -248,6 +248,8 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
         else log.warn({ destination: url, deletesHeld: null }, `deletes at ${url} resume: the source ${root} is back as it was and the deletes are within the limit; those still needed are carried out`);
         store.recordRun(lane.destId, problemOf(lane.snapshot()));
         observer.deletesHeld?.(url, held?.message);
+        // The source is back: what its events missed meanwhile (a remounted disk sends none) is found by a rescan.
+        if (held === undefined) scheduleRescan(0);
         printStatus();
         publish();
       },
