@@ -29,7 +29,7 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { flags: '--include <glob>', help: 'only files matching GLOB take part (repeatable); a glob without "/" matches names in any folder', repeatable: true },
   { flags: '--exclude <glob>', help: 'leave out files matching GLOB (repeatable); excluded files are never deleted', repeatable: true },
   { flags: '--max-delete <n|p%>', help: 'refuse to delete more than N objects or P% of a destination (default: half of it)' },
-  { flags: '--force', help: 'allow deletes beyond --max-delete and deletes when the source is empty' },
+  { flags: '--force', help: 'allow deletes beyond --max-delete and deletes when the source is empty, missing, unmounted or replaced' },
   { flags: '--keep-versions', help: 'sync only: move what the run overwrites or deletes into .cloudmirror/archive/<run>/ at each destination and record the run in .cloudmirror/history/, so the mirror as it was after any earlier sync can be restored' },
   { flags: '--concurrency <n>', help: 'transfers in flight per destination', defaultValue: '16' },
   { flags: '--retries <n>', help: 'tries per operation for retryable errors (throttling, timeouts)', defaultValue: String(DEFAULT_RETRY.attempts) },

@@ -86,6 +86,7 @@ function toJson(d: DestinationStatus, now: number) {
     watch: d.watch === null ? null : {
       pid: d.watch.pid, source: d.watch.source, state: d.watch.state, since: iso(d.watch.since), reason: d.watch.reason,
       pendingOps: d.watch.pendingOps, pendingBytes: d.watch.pendingBytes, updated: iso(d.watch.updatedAt),
+      deletesHeld: d.watch.deletesHeld === null ? null : { reason: d.watch.deletesHeld.reason, since: iso(d.watch.deletesHeld.since) },
     },
   };
 }
@@ -116,6 +117,8 @@ function toText(stateDir: string, exists: boolean, destinations: readonly Destin
     if (d.watch !== null) {
       const state = d.watch.state === 'up' ? 'up' : `DOWN for ${formatDuration(now - d.watch.since)}${d.watch.reason === null ? '' : ` (${d.watch.reason.split('\n')[0]})`}`;
       lines.push(`  watch (pid ${d.watch.pid}) of ${d.watch.source}: ${state}, ${d.watch.pendingOps} pending (${formatBytes(d.watch.pendingBytes)})`);
+      const held = d.watch.deletesHeld;
+      if (held !== null) lines.push(`  deletes HELD for ${formatDuration(now - held.since)}: ${held.reason.split('\n')[0]}`);
     }
   }
   return `${lines.join('\n')}\n`;

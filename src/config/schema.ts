@@ -92,7 +92,7 @@ export const jobSchema = z.strictObject({
   delete: z.strictObject({
     max: z.union([z.int().min(0), z.string().regex(/^\s*\d+\s*%?\s*$/, 'expected a count like 100 or a percentage like 10%')]).optional()
       .describe('refuse to delete more than this many objects (or percent of a destination); default: half of it'),
-    force: z.boolean().optional().describe('allow deletes beyond max and deletes when the source is empty'),
+    force: z.boolean().optional().describe('allow deletes beyond max and deletes when the source is empty, missing, unmounted or replaced'),
   }).optional().describe('the delete guard of mirror mode (not for backup jobs)'),
   keepVersions: z.boolean().optional()
     .describe('mirror only, not for watch schedules: move what a run overwrites or deletes into .cloudmirror/archive/<run>/ at each destination and record each run in .cloudmirror/history/, so the mirror as it was after any earlier run can be restored; default false'),

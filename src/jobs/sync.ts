@@ -12,6 +12,7 @@ import { keyFilter } from '../scan/filter.ts';
 import { LocalSource } from '../scan/local-source.ts';
 import { isMirrorReserved } from '../scan/mirror-content.ts';
 import { openSource } from '../scan/open-source.ts';
+import { SourceRootWatch } from '../scan/source-root.ts';
 import { untilFailure } from '../scan/until-failure.ts';
 import type { TransferSource } from '../scan/source.ts';
 import type { ManifestRow, StateStore } from '../state/store.ts';
@@ -107,6 +108,8 @@ async function syncLocked(options: SyncOptions, store: StateStore, observer: Syn
   }
 
   try {
+    // A local source folder is checked again before deleting: unmounted or replaced meanwhile, it proves nothing gone.
+    const rootWatch = source instanceof LocalSource ? await SourceRootWatch.capture(source.root, ownFolderAtTop(source.root, store)) : undefined;
     observer.phase?.('index');
     await Promise.all(destinations.map(async (d) => {
       try {
@@ -225,8 +228,9 @@ async function syncLocked(options: SyncOptions, store: StateStore, observer: Syn
 
     if (!signal.aborted && policy.deleteExtras && listingFailure === undefined) {
       observer.phase?.('delete');
+      const rootState = await rootWatch?.check();
       await Promise.all(live.map((d) => deleteGuarded(d, store, {
-        planned: plannedDeletes.get(d) ?? 0, destinationFiles: destinationFiles.get(d) ?? 0, sourceFiles: source.scanned.files,
+        planned: plannedDeletes.get(d) ?? 0, destinationFiles: destinationFiles.get(d) ?? 0, sourceFiles: source.scanned.files, root: rootState,
         maxDelete: options.maxDelete, force: options.force, sourceUrl: options.source.url, destinationUrl: d.endpoint.url,
       }, { dryRun: options.dryRun, retry: options.retry, signal, history })));
     }
@@ -273,6 +277,12 @@ function runError(d: Destination): string | null {
   if (d.isDown) return d.downReason ?? null;
   if (d.summary.failed > 0) return `${d.summary.failed} failed`;
   return d.summary.errors.find((e) => e.key === '')?.message ?? null;
+}
+
+/** The state folder's name when it lies right inside the source folder: our own files are no content of the source. */
+export function ownFolderAtTop(root: string, store: StateStore): string | undefined {
+  const stateDir = path.dirname(store.file);
+  return path.dirname(stateDir) === root ? path.basename(stateDir) : undefined;
 }
 
 /** Decides again with the source file's hash, computed once for all destinations that asked for it. */

@@ -1,13 +1,12 @@
 import type { StorageAdapter } from '../../adapters/index.ts';
 import type { LocalSource } from '../scan/local-source.ts';
 import { sourceStateOf } from '../watch/source-state.ts';
+import type { DeleteHold } from './watch-delete-hold.ts';
 import { DONE, SourceReadError, down, failKey, isDestinationWide, keyFailed, retrying, succeeded, type LaneHealth, type Outcome } from './watch-lane-health.ts';
 import type { LaneQueue, PendingOp } from './watch-queue.ts';
 
 /** Keys per delete request (S3's DeleteObjects maximum; adapters split further as they need). */
 export const DELETE_BATCH = 1000;
-/** How often deletes are looked at again while the source folder itself is missing. */
-const MISSING_ROOT_RETRY_MS = 5000;
 
 /** What the delete path of a lane works with (its health included). */
 export interface DeleteContext extends LaneHealth {
@@ -16,12 +15,12 @@ export interface DeleteContext extends LaneHealth {
   readonly adapter: () => StorageAdapter;
   readonly source: LocalSource;
   readonly queue: LaneQueue;
-  /** Whether the source folder itself is there (see LaneContext). */
-  readonly sourceRootPresent: () => Promise<boolean>;
+  /** Asked right before anything is deleted: the source folder's state and the burst's size. */
+  readonly guard: DeleteHold;
+  /** How long held deletes wait before they are looked at again. */
+  readonly heldRetryMs: number;
   /** An operation on `key` ended (or went back to waiting): the lane looks at a change that came meanwhile. */
   readonly afterward: (key: string, outcome: Outcome) => void;
-  /** The missing source folder was reported: not again until it is back. */
-  warnedMissingRoot: boolean;
 }
 
 /** A batch of deletes taken from the queue: each is checked against the source, the rest sent in one request. */
@@ -42,7 +41,11 @@ export async function runDeletes(d: DeleteContext, ops: readonly PendingOp[]): P
         rows.push({ key: op.key, id });
       }
     }
-    if (rows.length === 0) return;
+    if (rows.length === 0) {
+      // Every held delete proved moot: the hold may end here.
+      if (d.guard.held !== undefined) await d.guard.check([]);
+      return;
+    }
     await Promise.all(rows.map((r) => d.store.journalStartAs(r.id, 'delete')));
     const outcome = await deleteKeys(d, rows);
     for (const r of rows) outcomes.set(r.key, outcome);
@@ -53,17 +56,18 @@ export async function runDeletes(d: DeleteContext, ops: readonly PendingOp[]): P
   }
 }
 
-/** Deletes keys already marked running; each is recorded once the batch is confirmed. */
-export async function deleteKeys(d: DeleteContext, rows: ReadonlyArray<{ key: string; id: number }>): Promise<Outcome> {
-  const { store, log } = d;
-  if (!(await d.sourceRootPresent())) {
-    // The whole source folder is gone: an unmounted disk looks like that. Deletes wait for it.
-    if (!d.warnedMissingRoot) log.error({ destination: d.url }, `source folder ${d.source.root} is missing: deletes at ${d.url} wait until it is back`);
-    d.warnedMissingRoot = true;
-    await Promise.all(rows.map((r) => store.journalReplan(r.id, 'source folder missing')));
-    return { kind: 'later', notBefore: Date.now() + MISSING_ROOT_RETRY_MS };
+/**
+ * Deletes keys already marked running; each is recorded once the batch is confirmed. The guard
+ * decides first: while it holds, the rows go back to planned (nothing is lost) and wait.
+ * `rename`: the old names of renamed files (see DeleteHold.check).
+ */
+export async function deleteKeys(d: DeleteContext, rows: ReadonlyArray<{ key: string; id: number }>, kind: 'delete' | 'rename' = 'delete'): Promise<Outcome> {
+  const { store } = d;
+  const refusal = await d.guard.check(rows.map((r) => r.key), kind);
+  if (refusal !== undefined) {
+    await Promise.all(rows.map((r) => store.journalReplan(r.id, `held: ${refusal.message}`)));
+    return { kind: 'later', notBefore: Date.now() + d.heldRetryMs };
   }
-  d.warnedMissingRoot = false;
   const adapter = d.adapter();
   try {
     await retrying(d, () => adapter.delete(rows.map((r) => r.key)));
@@ -78,6 +82,7 @@ export async function deleteKeys(d: DeleteContext, rows: ReadonlyArray<{ key: st
   }
   await Promise.all(rows.map((r) => store.recordDeleted(d.destId(), r.id, r.key)));
   d.tally.deleted += rows.length;
+  if (kind === 'delete') d.guard.deleted(rows.map((r) => r.key));
   succeeded(d);
   return DONE;
 }

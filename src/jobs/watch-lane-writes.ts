@@ -107,6 +107,7 @@ async function upload(w: WriteContext, file: SourceFile, id: number): Promise<vo
   }
   await store.recordStored(w.destId(), id, { key: file.key, size: file.size, mtimeMs: file.mtimeMs, md5, etag: result.etag ?? null });
   w.tally.uploaded++;
+  w.guard.written(file.key);
   w.tally.bytes += file.size;
   succeeded(w);
 }
@@ -145,6 +146,7 @@ async function moveInto(w: WriteContext, file: SourceFile, id: number): Promise<
       }
       await store.recordStored(w.destId(), id, { key: file.key, size: file.size, mtimeMs: file.mtimeMs, md5, etag: result.etag ?? null });
       w.tally.copied++;
+      w.guard.written(file.key);
       succeeded(w);
       fromOutcome = await deleteRenamed(w, from, fromId);
       return true;
@@ -162,7 +164,7 @@ async function deleteRenamed(w: WriteContext, key: string, id: number): Promise<
       w.queue.markAgain(key, Date.now());
       return await discard(w, id);
     }
-    return await deleteKeys(w, [{ key, id }]);
+    return await deleteKeys(w, [{ key, id }], 'rename');
   } catch (error) {
     keyFailed(w, key, error);
     return DONE;

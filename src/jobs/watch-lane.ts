@@ -5,12 +5,15 @@ import { messageOf } from '../errors.ts';
 import type { Log } from '../observe/logger.ts';
 import type { RetryPolicy } from '../queue/retry.ts';
 import type { LocalSource } from '../scan/local-source.ts';
-import { adoptFreshListing } from './destination-index.ts';
+import type { SourceRootWatch } from '../scan/source-root.ts';
 import type { StateStore } from '../state/store.ts';
 import type { SharedReads } from '../watch/shared-reads.ts';
 import { sourceStateOf, type SourceState } from '../watch/source-state.ts';
+import type { MaxDelete } from './delete-guard.ts';
+import { adoptFreshListing } from './destination-index.ts';
 import { staleIndexReason } from './index-age.ts';
 import { Breaker } from './watch-breaker.ts';
+import { DeleteHold, type HeldDeletes } from './watch-delete-hold.ts';
 import { DELETE_BATCH, runDeletes } from './watch-lane-deletes.ts';
 import { probe, settleRow, type LaneTally, type Outcome } from './watch-lane-health.ts';
 import { observedOf, planOp, wanted } from './watch-lane-plan.ts';
@@ -39,12 +42,19 @@ export interface LaneContext {
   readonly unsettle: (key: string) => void;
   /** Events for the key are still settling: its operation waits for them. */
   readonly settling: (key: string) => boolean;
-  /** Whether the source folder itself is there; deletes wait while it is not (an unmounted disk). */
-  readonly sourceRootPresent: () => Promise<boolean>;
   /** List the destination again at start and at rescans when its last listing is older than this (0: always). */
   readonly refreshAfterMs: number;
   /** An index listed since then (by the initial sync) is fresh at the lane's start, whatever refreshAfter says. */
   readonly listedSince: number;
+  /** The source folder as it was when the watch began: deletes wait while it is not (an unmounted disk). */
+  readonly root: SourceRootWatch;
+  readonly sourceUrl: string;
+  readonly maxDelete: MaxDelete | undefined;
+  readonly force: boolean;
+  /** How often held deletes (and a hold with none left) are looked at again. */
+  readonly heldRetryMs: number;
+  /** The delete guard began (or changed) holding this destination's deletes, or let them go (undefined). */
+  readonly deletesHeld: (lane: DestinationLane, held: HeldDeletes | undefined) => void;
   /** The destination needs a rescan (its index was just listed for the first time). */
   readonly requestRescan: () => void;
   /** Up/down changed, or an operation finished: for the status line. */
@@ -63,6 +73,8 @@ export interface LaneSnapshot {
   readonly oldestChangeAt: number | undefined;
   readonly probes: number;
   readonly tally: Readonly<LaneTally>;
+  /** Deletes the guard holds back, and why; undefined when it does not. */
+  readonly deletesHeld: HeldDeletes | undefined;
 }
 
 /**
@@ -96,6 +108,8 @@ export class DestinationLane {
   #stopping = false;
   #needsListing = false;
   #wake: NodeJS.Timeout | undefined;
+  /** A check that may lift a hold with nothing left to hold is due. */
+  #releasing: NodeJS.Timeout | undefined;
   #idle: Array<() => void> = [];
 
   constructor(endpoint: Endpoint, ctx: LaneContext) {
@@ -119,7 +133,14 @@ export class DestinationLane {
       url: endpoint.url, store: ctx.store, log: ctx.log, retry: ctx.retry, breaker: this.#breaker, tally: this.tally,
       authFailures: 0, abort: new AbortController(),
       destId: () => this.destId, adapter: () => this.#adapterOrThrow(), source: ctx.source, queue: this.#queue,
-      sourceRootPresent: () => ctx.sourceRootPresent(), afterward: (key, outcome) => this.#afterward(key, outcome), warnedMissingRoot: false,
+      guard: new DeleteHold({
+        root: ctx.root, sourceUrl: ctx.sourceUrl, destinationUrl: endpoint.url, maxDelete: ctx.maxDelete, force: ctx.force,
+        destinationFiles: () => ctx.store.counts(this.destId).files,
+        pendingDeletes: () => this.#queue.plainDeletes(),
+        recheckPending: () => this.#recheckPendingDeletes(),
+        changed: (held) => ctx.deletesHeld(this, held),
+      }),
+      heldRetryMs: ctx.heldRetryMs, afterward: (key, outcome) => this.#afterward(key, outcome),
       reads: ctx.reads, policy: ctx.policy, tuning: ctx.tuning, debounceMs: ctx.debounceMs, maxWaitMs: ctx.maxWaitMs, unsettle: (key) => ctx.unsettle(key),
     };
   }
@@ -237,7 +258,7 @@ export class DestinationLane {
     return {
       url: this.endpoint.url, destId: this.destId, state: this.#breaker.state, since: this.#breaker.since, reason: this.#breaker.reason,
       pendingOps: stats.ops, pendingBytes: stats.bytes, running: stats.running, oldestChangeAt: stats.oldestChangeAt,
-      probes: this.#breaker.probes, tally: this.tally,
+      probes: this.#breaker.probes, tally: this.tally, deletesHeld: this.#work.guard.held,
     };
   }
 
@@ -250,6 +271,7 @@ export class DestinationLane {
     this.#breaker.stop();
     this.#work.abort.abort();
     if (this.#wake !== undefined) clearTimeout(this.#wake);
+    if (this.#releasing !== undefined) clearTimeout(this.#releasing);
     if (this.#inFlight > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, graceMs);
@@ -279,6 +301,24 @@ export class DestinationLane {
       this.#launch(() => runDeletes(this.#work, deletes));
     }
     this.#armWake(now);
+    this.#releaseHoldWhenMoot();
+  }
+
+  /**
+   * Held deletes can also vanish without being tried again: their files came back and the
+   * events planned nothing instead. With no delete left, the hold has nothing to hold: the
+   * guard is asked once more, so it says so (and `status` stops showing it).
+   */
+  #releaseHoldWhenMoot(): void {
+    const guard = this.#work.guard;
+    if (guard.held === undefined || this.#releasing !== undefined || this.#stopping || this.#queue.hasDeletes()) return;
+    this.#releasing = setTimeout(() => {
+      void guard.check([]).catch(() => undefined).finally(() => {
+        this.#releasing = undefined;
+        // Still held (the source is not back): looked at again later, as held deletes are.
+        this.#releaseHoldWhenMoot();
+      });
+    }, this.#ctx.heldRetryMs);
   }
 
   #launch(work: () => Promise<void>): void {
@@ -309,6 +349,15 @@ export class DestinationLane {
     const again = outcome.kind === 'done' ? this.#queue.finish(key) : this.#queue.requeue(key, outcome.notBefore);
     if (again === undefined || this.#stopping) return;
     void sourceStateOf(this.#ctx.source.root, key).then((state) => this.nominate(key, state, again));
+  }
+
+  /** Held deletes whose file is back are moot: each key is looked at anew (planned again as a write, or dropped). */
+  async #recheckPendingDeletes(): Promise<void> {
+    for (const key of this.#queue.pendingDeletes()) {
+      const state = await sourceStateOf(this.#ctx.source.root, key);
+      const op = this.#queue.pending(key);
+      if (state.kind === 'file' && op?.kind === 'delete') this.nominate(key, state, op.since);
+    }
   }
 
   // --- the destination ---

@@ -174,6 +174,25 @@ export class LaneQueue {
     return batch;
   }
 
+  /** Keys of the deletes waiting (not running). */
+  pendingDeletes(): string[] {
+    return [...this.#deletes.keys()];
+  }
+
+  /** Whether any delete waits or runs. */
+  hasDeletes(): boolean {
+    if (this.#deletes.size > 0) return true;
+    for (const r of this.#running.values()) if (r.op.kind === 'delete') return true;
+    return false;
+  }
+
+  /** Deletes waiting that no rename may yet turn into a copy: what the delete guard counts. */
+  plainDeletes(): string[] {
+    const keys: string[] = [];
+    for (const op of this.#deletes.values()) if (op.knownSize === undefined || !this.#renameTargets.has(op.knownSize)) keys.push(op.key);
+    return keys;
+  }
+
   /** Pending deletes of objects of `size`: the candidates a new key of that size may have been renamed from. */
   renameSources(size: number): string[] {
     return [...(this.#deletesBySize.get(size) ?? [])];

@@ -5,7 +5,6 @@ import type { Log } from '../observe/logger.ts';
 import type { KeyFilter } from '../scan/filter.ts';
 import { LocalSource } from '../scan/local-source.ts';
 import type { ManifestRow, StateStore } from '../state/store.ts';
-import { deleteRefusal, type MaxDelete } from './delete-guard.ts';
 import type { DestinationLane } from './watch-lane.ts';
 
 export interface RescanContext {
@@ -14,8 +13,6 @@ export interface RescanContext {
   readonly store: StateStore;
   readonly filter: KeyFilter;
   readonly compare: CompareMode;
-  readonly maxDelete: MaxDelete | undefined;
-  readonly force: boolean;
   readonly log: Log;
   readonly signal: AbortSignal;
 }
@@ -24,15 +21,16 @@ export interface RescanResult {
   readonly files: number;
   /** Keys handed to some destination's backlog. */
   readonly nominated: number;
-  /** Destinations whose deletes the delete guard refused. */
-  readonly refused: number;
 }
 
 /**
  * The watch's safety net: walks the source, merges it with every destination's index as `sync`
  * does, and hands each key that differs to that destination's backlog, where it is ordered with
  * the live changes (a rescan never runs an operation itself, so it cannot overtake one). Costs no
- * request to any destination when nothing changed and no index is older than refreshAfter. Deletes pass the same guard as `sync`.
+ * request to any destination when nothing changed and no index is older than refreshAfter. Its
+ * deletes are planned like those of live events and pass the same guard right before they are
+ * sent (DeleteHold): a rescan of an unmounted or emptied folder finds everything gone, and the
+ * guard holds all of it.
  */
 export async function rescanInto(lanes: readonly DestinationLane[], ctx: RescanContext): Promise<RescanResult> {
   // An index older than refreshAfter is listed again first, so the comparison below sees what
@@ -41,7 +39,6 @@ export async function rescanInto(lanes: readonly DestinationLane[], ctx: RescanC
   const source = new LocalSource(ctx.root);
   if (ctx.stateDir.startsWith(ctx.root + path.sep)) source.skipName = (name) => name === path.basename(ctx.stateDir);
   const policy: DiffPolicy = { compare: ctx.compare, deleteExtras: true };
-  const destinationFiles = lanes.map((lane) => ctx.store.counts(lane.destId).files);
   const deletes = lanes.map((): string[] => []);
   const keys = new Set<string>();
   const now = Date.now();
@@ -63,26 +60,15 @@ export async function rescanInto(lanes: readonly DestinationLane[], ctx: RescanC
   }
   for (const problem of source.problems) ctx.log.warn({ key: problem.key }, problem.message);
 
-  let refused = 0;
   if (!ctx.signal.aborted) {
     lanes.forEach((lane, i) => {
-      const planned = deletes[i] ?? [];
-      const refusal = deleteRefusal({
-        planned: planned.length, destinationFiles: destinationFiles[i] ?? 0, sourceFiles: source.scanned.files,
-        maxDelete: ctx.maxDelete, force: ctx.force, sourceUrl: ctx.root, destinationUrl: lane.endpoint.url,
-      });
-      if (refusal !== undefined) {
-        refused++;
-        ctx.log.error({ destination: lane.endpoint.url }, `rescan: ${refusal}`);
-        return;
-      }
-      for (const key of planned) {
+      for (const key of deletes[i] ?? []) {
         lane.nominate(key, { kind: 'absent' }, now);
         keys.add(key);
       }
     });
   }
-  return { files: source.scanned.files, nominated: keys.size, refused };
+  return { files: source.scanned.files, nominated: keys.size };
 }
 
 /** With --checksum (or objects adopted from a listing), hashes the file once for every destination. */

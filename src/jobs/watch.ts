@@ -6,6 +6,7 @@ import type { Log } from '../observe/logger.ts';
 import { folderProblem } from '../scan/folder-problem.ts';
 import { keyFilter } from '../scan/filter.ts';
 import { LocalSource } from '../scan/local-source.ts';
+import { SourceRootWatch } from '../scan/source-root.ts';
 import { StateStoreError } from '../state/state-error.ts';
 import type { StateStore } from '../state/store.ts';
 import { Coalescer, type SettledChange } from '../watch/coalescer.ts';
@@ -33,6 +34,8 @@ export interface WatchObserver {
   status(line: string): void;
   /** The initial sync's observer (progress display). */
   readonly initialSync?: SyncObserver;
+  /** The delete guard began holding a destination's deletes (with why), or let them go (undefined). */
+  deletesHeld?(destination: string, reason: string | undefined): void;
 }
 
 export interface WatchResult {
@@ -56,6 +59,8 @@ const PUBLISH_MS = 1000;
 const HEARTBEAT_MS = 5000;
 /** Small files read once for every destination are kept this long, within this many bytes. */
 const SHARED_READS = Object.freeze({ limitBytes: 64 * 1024 * 1024, ttlMs: 5000 });
+/** Deletes held by the delete guard (an unmounted source) are looked at again this often. */
+const HELD_RETRY_MS = 5000;
 /** Time given to transfers under way when stopping; the command exits within 10 s in all. */
 const STOP_GRACE_MS = 6000;
 
@@ -123,7 +128,7 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
       const t0 = performance.now();
       try {
         const result = await rescanInto(lanes, {
-          root, stateDir: options.stateDir, store, filter, compare: options.compare, maxDelete: options.maxDelete, force: options.force, log, signal: rescanAbort.signal,
+          root, stateDir: options.stateDir, store, filter, compare: options.compare, log, signal: rescanAbort.signal,
         });
         log.info({ rescan: result, ms: Math.round(performance.now() - t0) }, `rescan of ${result.files} files: ${result.nominated} changes found`);
       } catch (error) {
@@ -185,7 +190,10 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
   const publish = (): void => {
     const rows = lanes.map((l) => {
       const s = l.snapshot();
-      return { destId: s.destId, source: root, state: s.state, since: s.since, reason: s.reason ?? null, pendingOps: s.pendingOps, pendingBytes: s.pendingBytes, oldestChangeAt: s.oldestChangeAt ?? null };
+      return {
+        destId: s.destId, source: root, state: s.state, since: s.since, reason: s.reason ?? null, pendingOps: s.pendingOps, pendingBytes: s.pendingBytes, oldestChangeAt: s.oldestChangeAt ?? null,
+        deletesHeld: s.deletesHeld === undefined ? null : { reason: s.deletesHeld.message, since: s.deletesHeld.since },
+      };
     });
     // Written when something changed, else as a heartbeat that tells `status` the watch is alive.
     const text = JSON.stringify(rows);
@@ -199,6 +207,8 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
   try {
     const problem = await folderProblem(root);
     if (problem !== undefined) throw new FatalRunError(`source ${options.source.input} ${problem.reason}`);
+    // What the source folder is now: every later delete checks it is still that folder (see DeleteHold).
+    const rootWatch = await SourceRootWatch.capture(root, path.dirname(options.stateDir) === root ? path.basename(options.stateDir) : undefined);
     // Watching first: whatever changes after the initial sync's scan passed by is an event.
     await Promise.race([watcher.ready(), aborted(stop)]);
     if (stop.aborted) return { durationMs: elapsed(started), initialSync, destinations: [] };
@@ -228,13 +238,23 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
       backoff: BACKOFF, log, refreshAfterMs: options.refreshAfterMs, listedSince: initialSyncStarted,
       unsettle: (key) => coalescer.touch(key),
       settling: (key) => coalescer.isSettling(key),
-      sourceRootPresent: async () => (await folderProblem(root)) === undefined,
+      root: rootWatch, sourceUrl: root, maxDelete: options.maxDelete, force: options.force, heldRetryMs: HELD_RETRY_MS,
       requestRescan: () => scheduleRescan(0),
       changed: (lane, stateChanged) => {
         if (!stateChanged) return;
-        const s = lane.snapshot();
         // The outage and the recovery are what `status` shows as last error and last success.
-        store.recordRun(s.destId, s.state === 'down' ? (s.reason ?? 'down') : null);
+        store.recordRun(lane.destId, problemOf(lane.snapshot()));
+        printStatus();
+        publish();
+      },
+      deletesHeld: (lane, held) => {
+        const url = lane.endpoint.url;
+        if (held !== undefined) log.error({ destination: url, deletesHeld: held.cause }, `deletes at ${url} held: ${held.message}`);
+        else log.warn({ destination: url, deletesHeld: null }, `deletes at ${url} resume: the source ${root} is back as it was and the deletes are within the limit; those still needed are carried out`);
+        store.recordRun(lane.destId, problemOf(lane.snapshot()));
+        observer.deletesHeld?.(url, held?.message);
+        // The source is back: what its events missed meanwhile (a remounted disk sends none) is found by a rescan.
+        if (held === undefined) scheduleRescan(0);
         printStatus();
         publish();
       },
@@ -263,8 +283,7 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
     await Promise.all(lanes.map((lane) => lane.stop(STOP_GRACE_MS)));
     for (const lane of lanes) {
       const s = lane.snapshot();
-      const problem = s.state === 'down' ? (s.reason ?? 'down') : s.tally.failed > 0 ? `${s.tally.failed} failed` : null;
-      store.recordRun(s.destId, problem);
+      store.recordRun(s.destId, problemOf(s) ?? (s.tally.failed > 0 ? `${s.tally.failed} failed` : null));
     }
     await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 1000))]);
     await store.flush();
@@ -273,6 +292,12 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
     store.unlock(options.destinations);
   }
   return { durationMs: elapsed(started), initialSync, destinations: lanes.map((l) => l.snapshot()) };
+}
+
+/** What `status` shows as a destination's last error while the watch runs: an outage, else held deletes. */
+function problemOf(s: LaneSnapshot): string | null {
+  if (s.state === 'down') return s.reason ?? 'down';
+  return s.deletesHeld === undefined ? null : `deletes held: ${s.deletesHeld.message}`;
 }
 
 function aborted(signal: AbortSignal): Promise<void> {

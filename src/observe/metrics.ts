@@ -31,6 +31,11 @@ export class ServiceMetrics {
     labelNames: ['job', 'destination', 'kind'] as const, registers: [this.registry],
   });
   readonly verifyLastRun = new Gauge({ name: 'cloudmirror_verify_last_run_timestamp_seconds', help: 'End time of the last run of a verify job that compared a destination completely', labelNames: ['job', 'destination'] as const, registers: [this.registry] });
+  readonly deletesHeld = new Gauge({
+    name: 'cloudmirror_deletes_held',
+    help: '1 while a watch job holds back the deletes of a destination (its source folder unmounted, replaced or emptied, or more deletes at once than maxDelete allows), else 0',
+    labelNames: ['job', 'destination'] as const, registers: [this.registry],
+  });
 
   constructor(lag: LagSource, now: () => number = Date.now) {
     new Gauge({
@@ -49,7 +54,7 @@ export class ServiceMetrics {
 
   /** Drops the series of jobs no longer in the config (after a reload). */
   forgetJobsExcept(jobs: ReadonlySet<string>): void {
-    for (const metric of [this.bytes, this.objects, this.deleted, this.failures, this.queueDepth, this.lastSuccess, this.runs, this.skipped, this.running, this.verifyDifferences, this.verifyLastRun]) {
+    for (const metric of [this.bytes, this.objects, this.deleted, this.failures, this.queueDepth, this.lastSuccess, this.runs, this.skipped, this.running, this.verifyDifferences, this.verifyLastRun, this.deletesHeld]) {
       const values = (metric as Counter<string> | Gauge<string>).get();
       void values.then((v) => {
         for (const sample of v.values) {

@@ -2,6 +2,8 @@ import { WATCH_NOT_FOR_BACKUP, WATCH_NOT_FOR_VERIFY, type ResolvedJob } from '..
 import { messageOf } from '../errors.ts';
 import { runWatch } from '../jobs/watch.ts';
 import type { Log } from '../observe/logger.ts';
+import type { ServiceMetrics } from '../observe/metrics.ts';
+import type { Notifier } from '../observe/notify.ts';
 import { StateStore } from '../state/store.ts';
 
 /**
@@ -11,6 +13,9 @@ import { StateStore } from '../state/store.ts';
 export interface WatchContext {
   readonly stateDir: string;
   readonly log: Log;
+  /** Held deletes are counted and notified (the rest of a watch job's life is in its log). */
+  readonly metrics?: ServiceMetrics | undefined;
+  readonly notifier?: Notifier | undefined;
 }
 
 export interface RunningWatch {
@@ -33,9 +38,18 @@ export const watchStarter: StartWatchJob = (job, context) => {
   // Its own connection to the state store: a watch outlives the scheduler's one-shot runs.
   const store = StateStore.open(context.stateDir);
   const { mode: _mode, dryRun: _dryRun, ...options } = job.options;
+  // Present from the start, so a dashboard tells "nothing held" from "not watched".
+  for (const d of options.destinations) context.metrics?.deletesHeld.set({ job: job.name, destination: d.url }, 0);
   const running = runWatch(
     { ...options, stateDir: context.stateDir, debounceMs: DEBOUNCE_MS, rescanIntervalMs: RESCAN_INTERVAL_MS, statusIntervalMs: STATUS_INTERVAL_MS },
-    store, log, { status: (line) => log.info({ job: job.name }, line) }, stop.signal,
+    store, log, {
+      status: (line) => log.info({ job: job.name }, line),
+      deletesHeld: (destination, reason) => {
+        context.metrics?.deletesHeld.set({ job: job.name, destination }, reason === undefined ? 0 : 1);
+        // As a failure of the destination and its recovery: what people are paged for.
+        context.notifier?.outcome(job.name, destination, reason === undefined ? undefined : `deletes held: ${reason}`);
+      },
+    }, stop.signal,
   ).then(
     () => log.info({ job: job.name }, `job ${job.name}: watch stopped`),
     (error: unknown) => log.error({ job: job.name }, `job ${job.name}: watch failed: ${messageOf(error)}`),

@@ -87,6 +87,15 @@ CREATE TABLE IF NOT EXISTS locks (
   owner         TEXT NOT NULL,
   since         INTEGER NOT NULL
 );
+
+-- Deletes a running watch holds back for a destination (its source folder unmounted or replaced,
+-- or too many at once), and why: written with watch_live, read by cloudmirror status beside it.
+CREATE TABLE IF NOT EXISTS deletes_held (
+  dest_id INTEGER PRIMARY KEY REFERENCES destinations(id) ON DELETE CASCADE,
+  pid     INTEGER NOT NULL,
+  reason  TEXT NOT NULL,
+  since   INTEGER NOT NULL
+);
 `;
 
 /**

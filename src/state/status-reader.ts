@@ -58,12 +58,13 @@ function read(file: string, now: number): { file: string; exists: boolean; desti
   const db = new DatabaseSync(file, { readOnly: true, timeout: 10_000 });
   try {
     db.exec('BEGIN');
+    const hasTable = (name: string): boolean => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
     // The file exists before its tables do (StateStore creates it empty, private, then SQLite fills it).
-    if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'destinations'").get() === undefined) {
+    if (!hasTable('destinations')) {
       db.exec('COMMIT');
       return { file, exists: true, destinations: [] };
     }
-    const hasLive = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'watch_live'").get() !== undefined;
+    const hasLive = hasTable('watch_live');
     const journal = new Map<number, { planned: number; running: number; failed: number; oldest: number | null }>();
     for (const row of db.prepare('SELECT dest_id, state, COUNT(*) AS n, MIN(created_at) AS oldest FROM journal GROUP BY dest_id, state').all() as Array<{ dest_id: number; state: string; n: number; oldest: number }>) {
       const entry = journal.get(Number(row.dest_id)) ?? { planned: 0, running: 0, failed: 0, oldest: null };
@@ -83,6 +84,13 @@ function read(file: string, now: number): { file: string; exists: boolean; desti
       }
     }
     const verifications = readVerifications(db);
+    // Held deletes count while the watch that holds them runs (its pid still publishing).
+    if (hasTable('deletes_held')) {
+      for (const row of db.prepare('SELECT dest_id, pid, reason, since FROM deletes_held').all() as Array<{ dest_id: number; pid: number; reason: string; since: number }>) {
+        const entry = live.get(Number(row.dest_id));
+        if (entry?.pid === Number(row.pid)) live.set(Number(row.dest_id), { ...entry, deletesHeld: { reason: String(row.reason), since: Number(row.since) } });
+      }
+    }
     const destinations = (db.prepare('SELECT * FROM destinations ORDER BY url').all() as Array<Record<string, string | number | null>>).map((row): DestinationStatus => {
       const id = Number(row.id);
       const j = journal.get(id);
@@ -114,7 +122,7 @@ function toLive(row: Record<string, string | number | null>): WatchLive {
   return {
     pid: Number(row.pid), source: String(row.source), state: row.state === 'down' ? 'down' : 'up', since: Number(row.since),
     reason: row.reason === null ? null : String(row.reason), pendingOps: Number(row.pending_ops), pendingBytes: Number(row.pending_bytes),
-    oldestChangeAt: numberOrNull(row.oldest_change_at), updatedAt: Number(row.updated_at),
+    oldestChangeAt: numberOrNull(row.oldest_change_at), updatedAt: Number(row.updated_at), deletesHeld: null,
   };
 }
 

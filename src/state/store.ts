@@ -349,6 +349,8 @@ export class StateStore {
       const now = Date.now();
       for (const r of rows) {
         this.#watch.publishLive.run(r.destId, process.pid, r.source, r.state, r.since, r.reason, r.pendingOps, r.pendingBytes, r.oldestChangeAt, now);
+        if (r.deletesHeld === null) this.#watch.releaseDeletes.run(r.destId, process.pid);
+        else this.#watch.holdDeletes.run(r.destId, process.pid, r.deletesHeld.reason, r.deletesHeld.since);
       }
     });
   }
@@ -356,7 +358,10 @@ export class StateStore {
   /** Removes this process's watch rows when it ends cleanly. */
   clearWatchLive(destIds: readonly number[]): Promise<void> {
     return this.#inGroup(() => {
-      for (const id of destIds) this.#watch.clearLive.run(id, process.pid);
+      for (const id of destIds) {
+        this.#watch.clearLive.run(id, process.pid);
+        this.#watch.releaseDeletes.run(id, process.pid);
+      }
     });
   }
 

@@ -21,6 +21,9 @@ export function prepareWatchStatements(db: DatabaseSync) {
                     reason = excluded.reason, pending_ops = excluded.pending_ops, pending_bytes = excluded.pending_bytes,
                     oldest_change_at = excluded.oldest_change_at, updated_at = excluded.updated_at`),
     clearLive: p('DELETE FROM watch_live WHERE dest_id = ? AND pid = ?'),
+    holdDeletes: p(`INSERT INTO deletes_held (dest_id, pid, reason, since) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (dest_id) DO UPDATE SET pid = excluded.pid, reason = excluded.reason, since = excluded.since`),
+    releaseDeletes: p('DELETE FROM deletes_held WHERE dest_id = ? AND pid = ?'),
   };
 }
 
@@ -34,4 +37,6 @@ export interface WatchLiveRow {
   readonly pendingOps: number;
   readonly pendingBytes: number;
   readonly oldestChangeAt: number | null;
+  /** Deletes the delete guard holds back: why and since when; null when it does not. */
+  readonly deletesHeld: { readonly reason: string; readonly since: number } | null;
 }

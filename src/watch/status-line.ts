@@ -9,6 +9,8 @@ export interface DestinationStatus {
   readonly pendingOps: number;
   readonly pendingBytes: number;
   readonly oldestChangeAt: number | undefined;
+  /** Deletes the delete guard holds back; never "up to date" while there are. */
+  readonly deletesHeld?: { readonly since: number } | undefined;
 }
 
 /**
@@ -17,7 +19,8 @@ export interface DestinationStatus {
  */
 export function statusLine(destinations: readonly DestinationStatus[], now: number = Date.now()): string {
   const parts = destinations.map((d) => {
-    const state = d.state === 'up' ? 'up' : `DOWN for ${formatDuration(now - d.since)}${d.reason === undefined ? '' : ` (${oneLine(d.reason)})`}`;
+    const up = d.state === 'up' ? 'up' : `DOWN for ${formatDuration(now - d.since)}${d.reason === undefined ? '' : ` (${oneLine(d.reason)})`}`;
+    const state = d.deletesHeld === undefined ? up : `${up}, deletes HELD for ${formatDuration(now - d.deletesHeld.since)}`;
     if (d.pendingOps === 0) return `${d.url}: ${state}, up to date`;
     const behind = d.oldestChangeAt === undefined ? '' : `, ${formatDuration(Math.max(0, now - d.oldestChangeAt))} behind`;
     return `${d.url}: ${state}, ${d.pendingOps} pending (${formatBytes(d.pendingBytes)})${behind}`;

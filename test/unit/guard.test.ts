@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deleteLimit, deleteRefusal, type GuardInput } from '../../src/jobs/delete-guard.ts';
+import { deleteHold, deleteLimit, deleteRefusal, type GuardInput } from '../../src/jobs/delete-guard.ts';
 
 const input = (over: Partial<GuardInput>): GuardInput => ({
   planned: 0, destinationFiles: 100, sourceFiles: 50, maxDelete: undefined, force: false, sourceUrl: '/src', destinationUrl: 's3://b', ...over,
@@ -21,5 +21,16 @@ describe('delete guard', () => {
   it('refuses any delete when the source is empty, unless forced', () => {
     expect(deleteRefusal(input({ planned: 1, sourceFiles: 0, maxDelete: { kind: 'percent', percent: 100 } }))).toMatch(/source \/src is empty/);
     expect(deleteRefusal(input({ planned: 100, sourceFiles: 0, force: true }))).toBeUndefined();
+  });
+  it('refuses any delete while the source folder is missing, on another device, another folder or empty, unless forced; the limit aside for a rename', () => {
+    const all = { maxDelete: { kind: 'percent', percent: 100 } } as const;
+    expect(deleteHold(input({ planned: 1, ...all, root: { kind: 'missing' } }))).toMatchObject({ cause: 'source-missing', message: expect.stringMatching(/source folder \/src is missing/) as string });
+    expect(deleteHold(input({ planned: 1, ...all, root: { kind: 'device-changed' } }))?.cause).toBe('source-device-changed');
+    expect(deleteHold(input({ planned: 1, ...all, root: { kind: 'replaced' } }))?.cause).toBe('source-replaced');
+    expect(deleteHold(input({ planned: 1, ...all, root: { kind: 'empty' } }))?.cause).toBe('source-empty');
+    expect(deleteHold(input({ planned: 1, ...all, root: { kind: 'unreadable', detail: 'EIO' } }))?.message).toMatch(/cannot be read \(EIO\)/);
+    expect(deleteHold(input({ planned: 100, root: { kind: 'missing' }, force: true }))).toBeUndefined();
+    expect(deleteHold(input({ planned: 100, root: { kind: 'ok' }, limited: false }))).toBeUndefined();
+    expect(deleteHold(input({ planned: 51, root: { kind: 'ok' } }))?.cause).toBe('over-limit');
   });
 });

@@ -84,7 +84,10 @@ export interface StatusJson {
   destinations: Array<{
     url: string; lastRun: string | null; lastSuccess: string | null; lastError: string | null;
     pending: { total: number; planned: number; running: number; failed: number }; lagMs: number; objects: number; bytes: number;
-    watch: null | { pid: number; source: string; state: 'up' | 'down'; since: string; reason: string | null; pendingOps: number; pendingBytes: number };
+    watch: null | {
+      pid: number; source: string; state: 'up' | 'down'; since: string; reason: string | null; pendingOps: number; pendingBytes: number;
+      deletesHeld?: { reason: string; since: string } | null;
+    };
   }>;
 }
 
