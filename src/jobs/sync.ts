@@ -195,7 +195,8 @@ export async function runSync(options: SyncOptions, store: StateStore, observer:
     await history?.finish();
 
     for (const d of destinations) {
-      if (d.isDown && !d.summary.errors.some((e) => e.message === d.downReason)) d.summary.errors.unshift({ key: '', message: d.downReason ?? '' });
+      // The destination as a whole gets its own entry (key ''), even when keys failed with the same message.
+      if (d.isDown && !d.summary.errors.some((e) => e.key === '' && e.message === d.downReason)) d.summary.errors.unshift({ key: '', message: d.downReason ?? '' });
       if (!options.dryRun && d.destId !== 0) store.recordRun(d.destId, d.isDown ? (d.downReason ?? null) : d.summary.failed > 0 ? `${d.summary.failed} failed` : null);
     }
     observer.phase?.('done');

@@ -168,7 +168,8 @@ export async function runBackup(options: BackupOptions, observer: SyncObserver =
     observer.phase?.('done');
     for (const t of targets) {
       const d = t.destination;
-      if (d.isDown && !d.summary.errors.some((e) => e.message === d.downReason)) d.summary.errors.unshift({ key: '', message: d.downReason ?? '' });
+      // The destination as a whole gets its own entry (key ''), even when keys failed with the same message.
+      if (d.isDown && !d.summary.errors.some((e) => e.key === '' && e.message === d.downReason)) d.summary.errors.unshift({ key: '', message: d.downReason ?? '' });
     }
     return {
       ok: !signal.aborted && targets.every((t) => !t.destination.isDown && t.destination.summary.failed === 0 && t.destination.summary.errors.length === 0),
