@@ -16,6 +16,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { subscribe } from 'node:diagnostics_channel';
 import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { StorageError } from './errors.ts';
 import { DEFAULT_TIMEOUT_MS } from './spec.ts';
 
@@ -125,8 +126,9 @@ function watchRequest(request: ClientRequest, watch: IdleWatch): void {
       lastProgress = now;
       return;
     }
-    // Bytes that really left (written minus still buffered) or arrived.
-    const moved = socket.bytesRead + socket.bytesWritten - socket.writableLength;
+    // Any byte that arrived or reached the kernel. A large body goes to libuv in one write,
+    // counted in bytesWritten at once: what drains it is the handle's write queue shrinking.
+    const moved = socket.bytesRead + socket.bytesWritten - unsentInWriteQueue(socket);
     if (moved !== lastMoved || !waitingOnServer(request)) {
       lastMoved = moved;
       lastProgress = now;
@@ -141,6 +143,15 @@ function watchRequest(request: ClientRequest, watch: IdleWatch): void {
     if (response !== undefined && response !== null && !response.complete) response.destroy(error);
     request.destroy(error);
   }
+}
+
+/**
+ * Bytes handed to libuv that it has not written to the kernel yet. Node keeps the figure on the
+ * socket's handle (`writeQueueSize`, as net.Socket itself reads it) and publishes it nowhere else.
+ */
+function unsentInWriteQueue(socket: Socket): number {
+  const queued = (socket as { _handle?: { writeQueueSize?: unknown } | null })._handle?.writeQueueSize;
+  return typeof queued === 'number' ? queued : 0;
 }
 
 /**
