@@ -45,7 +45,7 @@ const current = new AsyncLocalStorage<IdleWatch>();
 let subscribed = false;
 
 /** Runs `action` (an adapter call) so that every HTTP request it makes has an idle timeout of `idleMs`. */
-export function withIdleTimeout<T>(idleMs: number, action: () => T, watch: IdleWatch = { idleMs, timedOut: undefined }): T {
+export function withIdleTimeout<T>(idleMs: number, action: () => T): T {
   if (!subscribed) {
     subscribed = true;
     subscribe('http.client.request.created', (message) => {
@@ -53,7 +53,7 @@ export function withIdleTimeout<T>(idleMs: number, action: () => T, watch: IdleW
       if (active !== undefined) watchRequest((message as { request: ClientRequest }).request, active);
     });
   }
-  return current.run(watch, action);
+  return current.run({ idleMs, timedOut: undefined }, action);
 }
 
 /** The watch of the adapter call running now, if any: to learn later that a stream it returned timed out. */
