@@ -3,7 +3,7 @@ import { DEFAULT_TRANSFER } from './spec.ts';
 import type { StorageAdapter } from './types.ts';
 
 export type { AdapterSpec, Scheme, TransferTuning } from './spec.ts';
-export { DEFAULT_TRANSFER } from './spec.ts';
+export { DEFAULT_TIMEOUT_MS, DEFAULT_TRANSFER } from './spec.ts';
 export type * from './types.ts';
 export { StorageError, isStorageError, ERROR_CODES, type ErrorCode } from './errors.ts';
 

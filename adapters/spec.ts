@@ -8,9 +8,18 @@ export interface TransferTuning {
   readonly partSize: number;
   /** Parts of one object in flight at once; memory is bounded by partSize × this. */
   readonly partConcurrency: number;
+  /**
+   * A request that sends and receives nothing for this long while it waits on the server fails
+   * with a retryable Transient error (adapters/idle-request.ts). Idle time, not total: a large
+   * transfer that keeps moving never times out. Default: DEFAULT_TIMEOUT_MS.
+   */
+  readonly timeoutMs?: number | undefined;
 }
 
-export const DEFAULT_TRANSFER: TransferTuning = Object.freeze({ partSize: 8 * 1024 * 1024, partConcurrency: 4 });
+/** The default idle timeout of one request (--timeout). */
+export const DEFAULT_TIMEOUT_MS = 60_000;
+
+export const DEFAULT_TRANSFER: TransferTuning = Object.freeze({ partSize: 8 * 1024 * 1024, partConcurrency: 4, timeoutMs: DEFAULT_TIMEOUT_MS });
 
 export interface LocalSpec {
   readonly scheme: 'local';

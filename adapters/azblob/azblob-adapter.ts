@@ -2,8 +2,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { BlobClient, BlobHTTPHeaders, BlockBlobUploadOptions } from '@azure/storage-blob';
 import { StorageError } from '../errors.ts';
+import { currentIdleWatch } from '../idle-request.ts';
 import type { AzureBlobSpec, TransferTuning } from '../spec.ts';
 import { AZURE_METADATA, checkStandardProperties } from '../metadata-names.ts';
+import { guardIdle } from '../idle-guard.ts';
 import { notACopyPartner, sameService } from '../server-side-copy.ts';
 import type {
   Capabilities, CopyInfo, ObjectDetails, ObjectEntry, PrepareOptions, ReadRange, StorageAdapter, StorageLocation, WriteBody, WriteInfo, WriteResult,
@@ -299,11 +301,14 @@ export function createAzureBlobAdapter(spec: AzureBlobSpec, tuning: TransferTuni
       if (start < 0 || (count !== undefined && count <= 0)) {
         throw new StorageError('Fatal', `read of "${key}": invalid range ${start}-${range?.end}`, { key, retryable: false });
       }
+      // The SDK's download stream reports any broken body as "Data corruption failure": the
+      // call's idle watch tells whether it broke because the server stopped answering.
+      const watch = currentIdleWatch();
       try {
         const response = await c.container.getBlobClient(name).download(start, count);
         const stream = response.readableStreamBody;
         if (stream === undefined) throw new StorageError('Fatal', `read of "${key}": Azure returned no body`, { key });
-        return Readable.from(mapStreamErrors(stream, (err) => mapAzureError(err, ctx(c, key))), { objectMode: false });
+        return Readable.from(mapStreamErrors(stream, (err) => mapAzureError(watch?.timedOut ?? err, ctx(c, key))), { objectMode: false });
       } catch (err) {
         throw mapAzureError(err, ctx(c, key));
       }
@@ -379,5 +384,5 @@ export function createAzureBlobAdapter(spec: AzureBlobSpec, tuning: TransferTuni
       closed = true;
     },
   } satisfies StorageAdapter;
-  return adapter;
+  return guardIdle(adapter, tuning);
 }

@@ -1,5 +1,6 @@
 import { RestError } from '@azure/storage-blob';
 import { StorageError, isStorageError, socketErrorCode } from '../errors.ts';
+import { idleTimeoutFailure } from '../idle-request.ts';
 
 /**
  * The one place where @azure/storage-blob errors become StorageErrors. The SDK error is kept as
@@ -54,6 +55,8 @@ function what(ctx: AzureErrorContext): string {
 
 export function mapAzureError(err: unknown, ctx: AzureErrorContext): StorageError {
   if (isStorageError(err)) return err;
+  const idle = idleTimeoutFailure(err, { root: ctx.url, endpoint: ctx.endpoint, key: ctx.key });
+  if (idle !== undefined) return idle;
   const opts = { cause: err, key: ctx.key };
 
   if (isRestError(err) && err.statusCode !== undefined) {

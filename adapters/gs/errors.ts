@@ -5,6 +5,7 @@
  * adds its own for missing credentials. The SDK error is always kept as `cause`.
  */
 import { StorageError, isStorageError, socketErrorCode, type ErrorCode } from '../errors.ts';
+import { idleTimeoutFailure } from '../idle-request.ts';
 
 export interface GcsErrorContext {
   /** What we were doing, for the message: 'reading', 'listing', 'checking bucket', ... */
@@ -19,6 +20,8 @@ export interface GcsErrorContext {
 
 export function toStorageError(err: unknown, ctx: GcsErrorContext): StorageError {
   if (isStorageError(err)) return err;
+  const idle = idleTimeoutFailure(err, { root: ctx.url, endpoint: ctx.endpoint, key: ctx.key });
+  if (idle !== undefined) return idle;
   const where = ctx.key === undefined ? ctx.url : `${ctx.url.replace(/\/$/, '')}/${ctx.key}`;
   const detail = errorMessage(err);
   const opts = { cause: err, key: ctx.key };

@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import type { FileMetadata } from '@google-cloud/storage';
 import { StorageError } from '../errors.ts';
 import type { GcsSpec, TransferTuning } from '../spec.ts';
+import { guardIdle } from '../idle-guard.ts';
 import { notACopyPartner, sameService } from '../server-side-copy.ts';
 import type {
   CopyInfo, ObjectDetails, ObjectEntry, PrepareOptions, ReadRange, StorageAdapter, StorageLocation, WriteBody, WriteInfo, WriteResult,
@@ -178,7 +179,7 @@ export function createGcsAdapter(spec: GcsSpec, tuning: TransferTuning): Storage
       // The SDK keeps no pool of its own beyond Node's global agent; nothing to release.
     },
   } satisfies StorageAdapter;
-  return adapter;
+  return guardIdle(adapter, tuning);
 }
 
 /**

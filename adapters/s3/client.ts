@@ -33,8 +33,11 @@ export function connectS3(spec: S3Spec, env: NodeJS.ProcessEnv = process.env): S
     forcePathStyle: spec.forcePathStyle ?? custom,
     // A bucket in another region answers 301; let the SDK follow instead of failing.
     followRegionRedirects: true,
-    // Idle-socket limits, so a hung server becomes a retryable timeout instead of a stuck run.
-    requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
+    // A connection that cannot even be opened fails fast. A server that stops answering is caught
+    // by the idle timeout every adapter call runs under (adapters/idle-request.ts): the SDK's own
+    // requestTimeout only logs a warning, and its socketTimeout would blame the server for a
+    // download that waits on our reader.
+    requestHandler: { connectionTimeout: 10_000 },
     ...(spec.accessKeyId !== undefined && spec.secretAccessKey !== undefined
       ? { credentials: { accessKeyId: spec.accessKeyId, secretAccessKey: spec.secretAccessKey } }
       : {}),

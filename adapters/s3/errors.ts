@@ -1,4 +1,5 @@
 import { StorageError, socketErrorCode, type ErrorCode } from '../errors.ts';
+import { idleTimeoutFailure } from '../idle-request.ts';
 
 /**
  * The one place where AWS SDK (and S3 per-key) errors become StorageErrors. The SDK names an
@@ -14,6 +15,8 @@ export interface S3ErrorContext {
   readonly key?: string | undefined;
   /** The endpoint as configured (without credentials), named when it cannot be reached. */
   readonly endpoint: string;
+  /** The root (e.g. `s3://bucket/prefix`), named when the whole endpoint stopped answering; default: `where`. */
+  readonly root?: string | undefined;
 }
 
 const BY_NAME: Readonly<Record<string, ErrorCode>> = {
@@ -81,6 +84,8 @@ export function mapS3Error(error: unknown, ctx: S3ErrorContext): StorageError {
   if (error instanceof StorageError) return error;
   const { key } = ctx;
 
+  const idle = idleTimeoutFailure(error, { root: ctx.root ?? ctx.where, endpoint: ctx.endpoint, key });
+  if (idle !== undefined) return idle;
   const socket = socketErrorCode(error);
   if (socket !== undefined) {
     return new StorageError('Transient', `${ctx.where}: cannot reach ${ctx.endpoint} (${socket})`, { cause: error, key });

@@ -15,6 +15,7 @@ import { StorageError } from '../errors.ts';
 import { ContentChangedError, hexToBase64 } from '../hash.ts';
 import type { S3Spec, TransferTuning } from '../spec.ts';
 import { S3_METADATA, checkStandardProperties } from '../metadata-names.ts';
+import { guardIdle } from '../idle-guard.ts';
 import { notACopyPartner, sameService } from '../server-side-copy.ts';
 import type { CopyInfo, ObjectDetails, ObjectEntry, ReadRange, StorageAdapter, StorageLocation, WriteBody, WriteInfo, WriteResult } from '../types.ts';
 import { connectS3, DEFAULT_REGION } from './client.ts';
@@ -57,7 +58,7 @@ export function createS3Adapter(spec: S3Spec, tuning: TransferTuning): StorageAd
   };
 
   const fail = (error: unknown, key?: string): StorageError =>
-    mapS3Error(error, { bucket, where: key === undefined ? url : `s3://${bucket}/${objectKey(key)}`, key, endpoint: endpointLabel });
+    mapS3Error(error, { bucket, where: key === undefined ? url : `s3://${bucket}/${objectKey(key)}`, key, endpoint: endpointLabel, root: url });
 
   const call = async <T>(key: string | undefined, action: () => Promise<T>): Promise<T> => {
     try {
@@ -125,9 +126,9 @@ export function createS3Adapter(spec: S3Spec, tuning: TransferTuning): StorageAd
       { sourceBucket: from.bucket, sourceKey: from.prefix + sourceKey, bucket, key: objectKey(key), info, callerKey: key },
       {
         tuning,
-        failSource: (error) => mapS3Error(error, { bucket: from.bucket, where: sourceWhere, key: sourceKey, endpoint: endpointLabel }),
+        failSource: (error) => mapS3Error(error, { bucket: from.bucket, where: sourceWhere, key: sourceKey, endpoint: endpointLabel, root: source.url }),
         failTarget: (error) =>
-          mapS3Error(error, { bucket, where: `copy of ${sourceWhere} to s3://${bucket}/${objectKey(key)}`, key, endpoint: endpointLabel }),
+          mapS3Error(error, { bucket, where: `copy of ${sourceWhere} to s3://${bucket}/${objectKey(key)}`, key, endpoint: endpointLabel, root: url }),
       },
     );
   };
@@ -286,7 +287,7 @@ export function createS3Adapter(spec: S3Spec, tuning: TransferTuning): StorageAd
       client.destroy();
     },
   } satisfies StorageAdapter;
-  return adapter;
+  return guardIdle(adapter, tuning);
 }
 
 /** Errors of the root itself get the root in their message, not an object name. */

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_TRANSFER, type TransferTuning } from '../../adapters/index.ts';
+import { DEFAULT_TIMEOUT_MS, DEFAULT_TRANSFER, type TransferTuning } from '../../adapters/index.ts';
 import { UsageError } from '../errors.ts';
 import type { MaxDelete } from '../jobs/delete-guard.ts';
 import { DEFAULT_REFRESH_AFTER_TEXT, MAX_REFRESH_AFTER_MS } from '../jobs/index-age.ts';
@@ -35,6 +35,7 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { flags: '--retries <n>', help: 'tries per operation for retryable errors (throttling, timeouts)', defaultValue: String(DEFAULT_RETRY.attempts) },
   { flags: '--part-size <size>', help: 'files above SIZE are uploaded in parts of SIZE (e.g. 8M, 64M; at least 5M)', defaultValue: '8M' },
   { flags: '--part-concurrency <n>', help: 'parts of one large file in flight at once (memory: part size × this)', defaultValue: String(DEFAULT_TRANSFER.partConcurrency) },
+  { flags: '--timeout <duration>', help: 'a request to a cloud that sends and receives nothing for this long fails and is retried; idle time, not total: a large transfer that keeps moving never times out (e.g. 30s, 2m)', defaultValue: '60s' },
   { flags: '--bwlimit <rate>', help: 'cap the upload bandwidth of the run, all destinations together, in bytes per second (e.g. 512K, 10M)' },
   { flags: '--verify', help: 'afterwards, compare every destination with the source by size and MD5, as `cloudmirror verify` does' },
   { flags: '--refresh', help: 'list every destination again instead of trusting the index' },
@@ -79,6 +80,8 @@ export interface CommonOptions {
   readonly retries: number;
   readonly partSize: number;
   readonly partConcurrency: number;
+  /** Idle timeout of one request, in milliseconds. */
+  readonly timeoutMs: number;
   /** Bytes per second for the whole run; undefined: no cap. */
   readonly bandwidth: number | undefined;
   readonly refresh: boolean;
@@ -121,6 +124,7 @@ export function validateCommon(raw: Record<string, unknown>, env: NodeJS.Process
     partSize: parsePartSize(String(raw.partSize ?? '8M')),
     bandwidth: optionalString(raw.bwlimit) === undefined ? undefined : parseRate(String(raw.bwlimit)),
     partConcurrency: intIn(raw.partConcurrency ?? String(DEFAULT_TRANSFER.partConcurrency), '--part-concurrency', 1, 64),
+    timeoutMs: parseTimeout(String(raw.timeout ?? `${DEFAULT_TIMEOUT_MS / 1000}s`)),
     refresh: flag(raw.refresh),
     refreshAfterMs: parseDuration(String(raw.refreshAfter ?? DEFAULT_REFRESH_AFTER_TEXT), '--refresh-after', { minMs: 0, maxMs: MAX_REFRESH_AFTER_MS }),
     verify: flag(raw.verify),
@@ -160,10 +164,18 @@ export function parseRate(raw: string, option = '--bwlimit'): number {
   return bytes;
 }
 
+/** Below a second a healthy server under load looks dead; a day is as good as none. */
+export const TIMEOUT_BOUNDS = Object.freeze({ minMs: 1000, maxMs: 24 * 3_600_000 });
+
+/** An idle timeout such as 30s or 2m, for --timeout (and `timeout:` in a config file, named by `option`). */
+export function parseTimeout(raw: string, option = '--timeout'): number {
+  return parseDuration(raw, option, TIMEOUT_BOUNDS);
+}
+
 export function defaultStateDir(env: NodeJS.ProcessEnv): string {
   if (env.CLOUDMIRROR_STATE_DIR !== undefined && env.CLOUDMIRROR_STATE_DIR !== '') return env.CLOUDMIRROR_STATE_DIR;
   const base = env.XDG_STATE_HOME !== undefined && env.XDG_STATE_HOME !== '' ? env.XDG_STATE_HOME : path.join(os.homedir(), '.local', 'state');
   return path.join(base, 'cloudmirror');
 }
 
-export const transferTuning = (o: CommonOptions): TransferTuning => ({ partSize: o.partSize, partConcurrency: o.partConcurrency });
+export const transferTuning = (o: CommonOptions): TransferTuning => ({ partSize: o.partSize, partConcurrency: o.partConcurrency, timeoutMs: o.timeoutMs });

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Cron } from 'croner';
 import { assertKeepRule, type KeepPolicy } from '../backup/forget/retention.ts';
-import { defaultStateDir, parseMaxDelete, parsePartSize, parseRate } from '../cli/options.ts';
+import { defaultStateDir, parseMaxDelete, parsePartSize, parseRate, parseTimeout } from '../cli/options.ts';
 import type { Endpoint } from '../endpoints.ts';
 import { messageOf } from '../errors.ts';
 import type { MaxDelete } from '../jobs/delete-guard.ts';
@@ -73,6 +73,14 @@ export function resolveConfig(config: Config, file: string, env: NodeJS.ProcessE
         issues.push({ path: at('partSize'), message: 'not a size from 5M to 5G', hint: 'write e.g. 8M or 64M' });
       }
     }
+    let timeoutMs = DEFAULT_TRANSFER.timeoutMs;
+    if (job.timeout !== undefined) {
+      try {
+        timeoutMs = parseTimeout(job.timeout, 'timeout');
+      } catch (error) {
+        issues.push({ path: at('timeout'), message: messageOf(error), hint: 'write e.g. 30s or 2m' });
+      }
+    }
     let bandwidth: number | undefined;
     if (job.bandwidth !== undefined) {
       try {
@@ -107,7 +115,7 @@ export function resolveConfig(config: Config, file: string, env: NodeJS.ProcessE
       compare: job.compare ?? 'size-mtime', include: job.include ?? [], exclude: job.exclude ?? [],
       concurrency: job.concurrency ?? 16,
       retry: { ...DEFAULT_RETRY, attempts: retries },
-      tuning: { partSize, partConcurrency: job.partConcurrency ?? DEFAULT_TRANSFER.partConcurrency },
+      tuning: { partSize, partConcurrency: job.partConcurrency ?? DEFAULT_TRANSFER.partConcurrency, timeoutMs },
       bandwidth,
     } as const;
     const options: JobOptions = job.mode === 'backup'
@@ -187,6 +195,7 @@ function checkVerifyKeys(job: JobConfig, at: (...rest: PropertyKey[]) => Propert
     partSize: 'a verify job uploads nothing',
     partConcurrency: 'a verify job uploads nothing',
     maxLag: 'a verify job replicates nothing, so it has no lag; its differences are in cloudmirror_verify_differences',
+    timeout: 'a verify job uses the default idle timeout (60s) in this version, as cloudmirror verify does',
   } as const;
   for (const [key, why] of Object.entries(unused) as Array<[keyof typeof unused, string]>) {
     if (job[key] !== undefined) issues.push({ path: at(key), message: `${key} means nothing to a verify job: ${why}`, hint: `remove ${key}` });

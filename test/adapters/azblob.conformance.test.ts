@@ -1,5 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
 import { createAzureBlobAdapter } from '../../adapters/azblob/azblob-adapter.ts';
+import { bySigstop } from '../harness/unanswering.ts';
 import { runConformanceSuite } from '../conformance/suite.ts';
 import { startAzureEmulator, type AzureEmulator } from '../harness/azure-emulator.ts';
 
@@ -14,10 +15,15 @@ afterAll(async () => {
 
 let n = 0;
 const container = (): string => `conformance-${process.pid}-${n++}`;
+const unanswering = bySigstop(() => emulator.pid);
 
 runConformanceSuite('azure blob on azurite (container root)', async (tuning) =>
   createAzureBlobAdapter({ scheme: 'azblob', container: container(), prefix: '', connectionString: emulator.connectionString }, tuning),
+  {},
+  unanswering,
 );
 runConformanceSuite('azure blob on azurite (under a prefix)', async (tuning) =>
   createAzureBlobAdapter({ scheme: 'azblob', container: container(), prefix: 'mirror/äö/', connectionString: emulator.connectionString }, tuning),
+  {},
+  unanswering,
 );

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
 import { createGcsAdapter } from '../../adapters/gs/gs-adapter.ts';
+import { bySigstop } from '../harness/unanswering.ts';
 import { runConformanceSuite } from '../conformance/suite.ts';
 import { startGcsEmulator, type GcsEmulator } from '../harness/gcs-emulator.ts';
 
@@ -18,4 +19,4 @@ let n = 0;
 runConformanceSuite('gcs (firebase emulator)', (tuning) => {
   if (emulator === undefined) return Promise.reject(new Error('gcs emulator not started'));
   return Promise.resolve(createGcsAdapter({ scheme: 'gs', bucket: 'conformance', prefix: `run-${n++}/`, endpoint: emulator.endpoint }, tuning));
-});
+}, {}, bySigstop(() => emulator?.pid));

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
 import { createS3Adapter } from '../../adapters/s3/s3-adapter.ts';
+import { bySigstop } from '../harness/unanswering.ts';
 import { runConformanceSuite } from '../conformance/suite.ts';
 import { startS3Emulator, type S3Emulator } from '../harness/s3-emulator.ts';
 
@@ -27,4 +28,6 @@ runConformanceSuite('s3 (fauxqs)', async (tuning) =>
     },
     tuning,
   ),
+  {},
+  bySigstop(() => emulator.pid),
 );

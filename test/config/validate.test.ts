@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.ts';
 import { runCli } from '../harness/cli.ts';
 import { tempDir } from '../harness/temp-dir.ts';
 
@@ -107,6 +108,19 @@ jobs:
     expect(out).toContain(`${fixed.file}:9:19: jobs.nightly.destinations.0.endpoint: no endpoint named 'bakup' (value: bakup); hint: did you mean 'backup'?`);
     expect(out.find((l) => l.startsWith(`${fixed.file}:11:13: jobs.nightly.schedule.cron: invalid cron expression:`) && l.includes('(value: "0 25 * * *"); hint: five fields'))).toBeDefined();
     expect(out.find((l) => l.startsWith(`${fixed.file}:14:20: jobs.weekly.destinations.0: `) && l.includes('not a valid bucket name'))).toBeDefined();
+  });
+
+  it('takes a job\'s idle timeout as a duration of 1s to 1d (60s when left out), and names a bad one at its line', async () => {
+    const yaml = (timeout: string) => `version: 1\njobs:\n  docs:\n    source: ./docs\n    destinations: [s3://bucket-one/docs]\n    schedule: once\n${timeout}`;
+    const timeoutOf = (text: string): number | undefined => {
+      const options = parseConfig(yaml(text), 'c.yaml', '/srv/c.yaml', {}).jobs[0]?.options;
+      return options !== undefined && 'tuning' in options ? options.tuning.timeoutMs : undefined;
+    };
+    expect(timeoutOf('    timeout: 2m\n')).toBe(120_000);
+    expect(timeoutOf('')).toBe(60_000);
+    const { file, run } = await validate(yaml('    timeout: 500ms\n'));
+    expect(run.code).toBe(2);
+    expect(lines(run.stderr)).toContain(`${file}:7:14: jobs.docs.timeout: timeout must be a duration from 1s to 1d such as 30s, 10m or 1h, got '500ms' (value: 500ms); hint: write e.g. 30s or 2m`);
   });
 
   it('reports YAML syntax errors with their line', async () => {

@@ -5,12 +5,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { md5Hex } from '../../adapters/hash.ts';
 import { StorageError } from '../../adapters/errors.ts';
 import { createLocalAdapter } from '../../adapters/local/local-adapter.ts';
 import { serverSideCopier } from '../../adapters/server-side-copy.ts';
 import type { ObjectProperties, StorageAdapter, TransferTuning, WriteInfo } from '../../adapters/index.ts';
+import type { Unanswering } from '../harness/unanswering.ts';
 
 /**
  * The one suite every adapter must pass. `open` returns an adapter on a new, empty root each
@@ -122,7 +123,7 @@ function keyOfLength(bytes: number, segment: number): string {
   return parts.join('/');
 }
 
-export function runConformanceSuite(name: string, open: OpenAdapter, gaps: ConformanceGaps = {}): void {
+export function runConformanceSuite(name: string, open: OpenAdapter, gaps: ConformanceGaps = {}, unanswering?: Unanswering): void {
   describe(`adapter conformance: ${name}`, () => {
     let adapter: StorageAdapter;
 
@@ -375,6 +376,35 @@ export function runConformanceSuite(name: string, open: OpenAdapter, gaps: Confo
       } finally {
         await rm(folder, { recursive: true, force: true });
       }
+    });
+
+    it('fails calls to a server that stops answering with a retryable Transient error naming the timeout (skipped for stores without a server)', { timeout: 30_000 }, async (ctx) => {
+      if (unanswering === undefined) return ctx.skip();
+      // Answering again even if this test fails by its timeout, so the tests after it can run.
+      onTestFinished(() => unanswering.resume());
+      const stalled = await open({ ...TUNING, timeoutMs: 1000 });
+      await stalled.prepare({ create: true });
+      await put(stalled, 'there.txt', Buffer.from('there'));
+      const failures: unknown[] = [];
+      unanswering.stop();
+      try {
+        for (const call of [() => stalled.stat('there.txt'), () => put(stalled, 'new.txt', Buffer.from('new')), () => keysOf(stalled)]) {
+          failures.push(await call().then(() => 'answered', (error: unknown) => error));
+        }
+      } finally {
+        unanswering.resume();
+      }
+      expect(failures).toHaveLength(3);
+      for (const error of failures) {
+        expect(error).toBeInstanceOf(StorageError);
+        expect(error).toMatchObject({ code: 'Transient', retryable: true });
+        expect((error as Error).message).toMatch(/stopped answering \(nothing sent or received for 1s, the --timeout\)/);
+      }
+      expect(failures.map((e) => (e as StorageError).key)).toEqual(['there.txt', 'new.txt', undefined]);
+      // Answering again, it works again. (The timed-out write may have reached the server: it
+      // sat in the kernel's buffers, and a stopped server reads them once it runs again.)
+      expect(await keysOf(stalled)).toContain('there.txt');
+      await stalled.close();
     });
 
     it('tells where it lives without any secret', () => {

@@ -51,6 +51,13 @@ describe('options', () => {
     expect(() => parsePartSize('1M')).toThrow(/--part-size .* got '1M'/);
     expect(parsePartSize('64MiB')).toBe(64 * 1024 * 1024);
   });
+  it('takes --timeout as a duration of 1s to 1d, 60s by default', () => {
+    expect(validateCommon(base).timeoutMs).toBe(60_000);
+    expect(validateCommon({ ...base, timeout: '2s' }).timeoutMs).toBe(2000);
+    expect(validateCommon({ ...base, timeout: '1m30s' }).timeoutMs).toBe(90_000);
+    expect(() => validateCommon({ ...base, timeout: '500ms' })).toThrow("--timeout must be a duration from 1s to 1d such as 30s, 10m or 1h, got '500ms'");
+    expect(() => validateCommon({ ...base, timeout: 'soon' })).toThrow(/--timeout .* got 'soon'/);
+  });
 });
 
 describe('keys', () => {
