@@ -1,4 +1,3 @@
-import http from 'node:http';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,28 +6,17 @@ import { startEmulators, type Emulators } from '../harness/emulators.ts';
 import { freePort } from '../harness/free-port.ts';
 import { tempDir } from '../harness/temp-dir.ts';
 import { ServiceProcess } from '../service/service-process.ts';
+import { startWebhookReceiver, type WebhookReceiver } from '../harness/webhook-receiver.ts';
 
 let emulators: Emulators;
-let hook: http.Server;
-const notifications: Array<Record<string, string>> = [];
-let hookUrl = '';
+let hook: WebhookReceiver;
 
 beforeAll(async () => {
   emulators = await startEmulators();
-  hook = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      notifications.push(JSON.parse(body) as Record<string, string>);
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
-  const address = hook.address();
-  hookUrl = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/hook`;
+  hook = await startWebhookReceiver();
 });
 afterAll(async () => {
-  await new Promise((r) => hook?.close(r));
+  await hook?.close();
   await emulators?.stop();
 });
 
@@ -39,7 +27,7 @@ logLevel: info
 metrics: { port: ${o.metricsPort} }
 health: { maxLag: 1h }
 notify:
-  webhook: ${hookUrl}
+  webhook: ${hook.url}
   command: echo "$EVENT $JOB $DESTINATION" >> ${o.notifyFile}
 endpoints:
   local-s3:
@@ -133,8 +121,8 @@ describe('cloudmirror run (a real service process against the emulators)', () =>
       const report = JSON.parse(health.body) as { status: string; destinations: Array<{ job: string; healthy: boolean }> };
       expect(report.status).toBe('unhealthy');
       expect(report.destinations.filter((d) => !d.healthy).map((d) => d.job)).toEqual(['flaky']);
-      expect(notifications).toContainEqual(expect.objectContaining({ event: 'failure', job: 'flaky', destination: `s3://run-${o.run}/flaky` }));
-      expect(notifications.filter((n) => n.job === 'flaky' && n.event === 'failure')).toHaveLength(1);
+      expect(hook.notifications).toContainEqual(expect.objectContaining({ event: 'failure', job: 'flaky', destination: `s3://run-${o.run}/flaky` }));
+      expect(hook.notifications.filter((n) => n.job === 'flaky' && n.event === 'failure')).toHaveLength(1);
 
       // An invalid new config is refused and the old one keeps running.
       await writeFile(file, config(o).replace('schedule: { interval: 1s }\n    retries', 'schedul: { interval: 1s }\n    retries'));
@@ -150,8 +138,8 @@ describe('cloudmirror run (a real service process against the emulators)', () =>
       service.kill('SIGHUP');
       await service.waitFor((l) => l.msg.startsWith('reload: config applied'), 10_000, mark);
       await service.waitFor(done('flaky'), 10_000, mark);
-      await service.waitFor(() => notifications.some((n) => n.job === 'flaky' && n.event === 'recovery'), 5000).catch(() => undefined);
-      expect(notifications).toContainEqual(expect.objectContaining({ event: 'recovery', job: 'flaky', error: '' }));
+      await service.waitFor(() => hook.notifications.some((n) => n.job === 'flaky' && n.event === 'recovery'), 5000).catch(() => undefined);
+      expect(hook.notifications).toContainEqual(expect.objectContaining({ event: 'recovery', job: 'flaky', error: '' }));
       expect((await get(`http://127.0.0.1:${metricsPort}/healthz`)).status).toBe(200);
 
       // The once-job was not run again by the reload (its definition did not change).

@@ -1,4 +1,3 @@
-import http from 'node:http';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -9,12 +8,11 @@ import { startS3Emulator, type S3Emulator } from '../harness/s3-emulator.ts';
 import { tempDir } from '../harness/temp-dir.ts';
 import { writeTree } from '../harness/tree.ts';
 import { ServiceProcess } from '../service/service-process.ts';
+import { startWebhookReceiver, type WebhookReceiver } from '../harness/webhook-receiver.ts';
 
 let s3: S3Emulator;
 let client: S3Client;
-let hook: http.Server;
-let hookUrl = '';
-const notifications: Array<Record<string, string>> = [];
+let hook: WebhookReceiver;
 
 beforeAll(async () => {
   s3 = await startS3Emulator();
@@ -23,20 +21,10 @@ beforeAll(async () => {
     credentials: { accessKeyId: s3.env.AWS_ACCESS_KEY_ID ?? '', secretAccessKey: s3.env.AWS_SECRET_ACCESS_KEY ?? '' },
     requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
   });
-  hook = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      notifications.push(JSON.parse(body) as Record<string, string>);
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
-  const address = hook.address();
-  hookUrl = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/hook`;
+  hook = await startWebhookReceiver();
 });
 afterAll(async () => {
-  await new Promise((r) => hook?.close(r));
+  await hook?.close();
   client?.destroy();
   await s3?.stop();
 });
@@ -71,7 +59,7 @@ stateDir: ./state
 logLevel: info
 metrics: { port: ${metricsPort} }
 notify:
-  webhook: ${hookUrl}
+  webhook: ${hook.url}
 jobs:
   nightly-check:
     source: ./src
@@ -87,7 +75,7 @@ jobs:
     try {
       const identical = (l: { msg: string }) => l.msg.startsWith(`job nightly-check: ${dest}: identical to `);
       await service.waitFor(identical);
-      expect(notifications.filter((n) => n.job === 'nightly-check')).toEqual([]);
+      expect(hook.notifications.filter((n) => n.job === 'nightly-check')).toEqual([]);
 
       // Someone else deletes one object and overwrites another (a different size).
       await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'mirror/a.txt' }));
@@ -95,8 +83,8 @@ jobs:
 
       const found = await service.waitFor((l) => l.msg.startsWith(`job nightly-check: ${dest}: 2 differences`));
       expect(found.msg).toContain('(1 missing, 0 extra, 1 differing): missing a.txt; differs b.txt: size 5 ≠ 14');
-      await waitUntil(() => notifications.some((n) => n.event === 'differences'));
-      const differences = notifications.filter((n) => n.event === 'differences');
+      await waitUntil(() => hook.notifications.some((n) => n.event === 'differences'));
+      const differences = hook.notifications.filter((n) => n.event === 'differences');
       expect(differences).toEqual([expect.objectContaining({ event: 'differences', job: 'nightly-check', destination: dest })]);
       expect(differences[0]?.error).toContain('missing a.txt; differs b.txt: size 5 ≠ 14');
 
@@ -121,9 +109,9 @@ jobs:
       // Repaired (a sync that lists again sees the change): one 'identical' notification follows.
       const repaired = await runCli(['sync', src, dest, '--state-dir', state, '--refresh-after', '0'], { env });
       expect(repaired.code, repaired.stderr).toBe(0);
-      await waitUntil(() => notifications.some((n) => n.event === 'identical'));
-      expect(notifications.filter((n) => n.job === 'nightly-check').map((n) => n.event)).toEqual(['differences', 'identical']);
-      expect(notifications.find((n) => n.event === 'identical')).toMatchObject({ job: 'nightly-check', destination: dest, error: '' });
+      await waitUntil(() => hook.notifications.some((n) => n.event === 'identical'));
+      expect(hook.notifications.filter((n) => n.job === 'nightly-check').map((n) => n.event)).toEqual(['differences', 'identical']);
+      expect(hook.notifications.find((n) => n.event === 'identical')).toMatchObject({ job: 'nightly-check', destination: dest, error: '' });
     } finally {
       service.kill('SIGTERM');
       expect((await service.exited).code).toBe(0);
@@ -161,7 +149,7 @@ jobs:
 async function waitUntil(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; notifications: ${JSON.stringify(notifications)}`);
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; notifications: ${JSON.stringify(hook.notifications)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -1,4 +1,3 @@
-import http from 'node:http';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,27 +6,16 @@ import { canMount, mountTmpfs, unmount, unmountAll } from '../harness/mounts.ts'
 import { tempDir } from '../harness/temp-dir.ts';
 import { readTree, writeTree } from '../harness/tree.ts';
 import { ServiceProcess } from '../service/service-process.ts';
+import { startWebhookReceiver, type WebhookReceiver } from '../harness/webhook-receiver.ts';
 
 /** Issue 10 item 1 in `cloudmirror run`: a watch job whose source disk is unmounted. */
-let hook: http.Server;
-const notifications: Array<Record<string, string>> = [];
-let hookUrl = '';
+let hook: WebhookReceiver;
 
 beforeAll(async () => {
-  hook = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      notifications.push(JSON.parse(body) as Record<string, string>);
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
-  const address = hook.address();
-  hookUrl = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/hook`;
+  hook = await startWebhookReceiver();
 });
 afterAll(async () => {
-  await new Promise((r) => hook?.close(r));
+  await hook?.close();
 });
 
 const FILES = { 'a.txt': 'alpha', 'b.txt': 'bravo', 'dir/c.txt': 'charlie' };
@@ -53,7 +41,7 @@ describe.skipIf(!canMount)('cloudmirror run: a watch job whose source disk is un
 stateDir: ./state
 logLevel: info
 metrics: { port: ${metricsPort} }
-notify: { webhook: ${hookUrl} }
+notify: { webhook: ${hook.url} }
 jobs:
   photos:
     source: ./src
@@ -76,7 +64,7 @@ jobs:
       expect(await gauge()).toBe(0);
 
       unmount(src);
-      const notified = await until('notification', async () => notifications.find((n) => n.job === 'photos'), s);
+      const notified = await until('notification', async () => hook.notifications.find((n) => n.job === 'photos'), s);
       expect(notified).toMatchObject({ event: 'failure', job: 'photos', destination: out });
       expect(notified.error).toMatch(/^deletes held: refusing to delete 3 of 3 objects at .*: the source folder .* is on another device/);
       expect(await until('held gauge', async () => ((await gauge()) === 1 ? 1 : undefined), s)).toBe(1);
