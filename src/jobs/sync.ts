@@ -228,7 +228,8 @@ async function syncLocked(options: SyncOptions, store: StateStore, observer: Syn
 
     if (!signal.aborted && policy.deleteExtras && listingFailure === undefined) {
       observer.phase?.('delete');
-      const rootState = await rootWatch?.check();
+      // Asked only when something would go: a re-sync with nothing to delete looks at nothing more.
+      const rootState = [...plannedDeletes.values()].some((n) => n > 0) ? await rootWatch?.check() : undefined;
       await Promise.all(live.map((d) => deleteGuarded(d, store, {
         planned: plannedDeletes.get(d) ?? 0, destinationFiles: destinationFiles.get(d) ?? 0, sourceFiles: source.scanned.files, root: rootState,
         maxDelete: options.maxDelete, force: options.force, sourceUrl: options.source.url, destinationUrl: d.endpoint.url,
