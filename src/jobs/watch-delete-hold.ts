@@ -32,6 +32,13 @@ export interface DeleteHoldOptions {
 export const BURST_QUIET_MS = 10_000;
 
 /**
+ * A delete carried out longer ago than this no longer counts towards the burst: a folder where
+ * files come and go all day (a spool, rotated logs) never pauses 10 s, and without a window its
+ * ordinary deletes would add up until one is held, and every later one with it, for good.
+ */
+export const BURST_WINDOW_MS = 60_000;
+
+/**
  * An object this watch wrote less than this long ago is young: deleting it again takes nothing
  * the mirror had kept (a file created and deleted again, a build's temporary output), so its
  * delete does not count towards a burst. The source rules apply to it as to any other.
@@ -41,8 +48,8 @@ export const YOUNG_MS = 60_000;
 interface Burst {
   /** What the destination held when the burst began: the limit's base (counted once per burst, not per delete). */
   readonly destinationFiles: number;
-  /** Deletes carried out in it that count (of objects that were not young). */
-  deleted: number;
+  /** When each delete that counts (of an object that was not young) was carried out, oldest first. */
+  readonly deletedAt: number[];
   /** The last time a delete was asked for or carried out. */
   lastAt: number;
 }
@@ -50,8 +57,8 @@ interface Burst {
 /**
  * The delete guard of one destination during a watch: the pure rule (delete-guard.ts) fed with
  * the source folder's state now (SourceRootWatch) and with the current burst — the deletes
- * carried out since the guard last stood quiet plus those waiting, of objects that are not
- * young, against what the destination held when the burst began. Every delete a
+ * carried out since the guard last stood quiet (those of the last minute) plus those waiting, of
+ * objects that are not young, against what the destination held when the burst began. Every delete a
  * watch makes (live events, rescans, the old name of a rename) asks it right before it is sent.
  * While it refuses, deletes wait in the journal (`held`); it lets them go once the source is
  * back as it was and the burst is within the limit, after the waiting deletes were checked
@@ -88,7 +95,7 @@ export class DeleteHold {
     if (waiting === 0 && this.#held === undefined) return undefined;
     const counted = (key: string): boolean => !this.#isYoung(key, now);
     const waitingCounted = keys.filter(counted).length + pending.filter(counted).length;
-    const deleted = burst?.deleted ?? 0;
+    const deleted = burst?.deletedAt.length ?? 0;
     const destinationFiles = burst?.destinationFiles ?? this.#o.destinationFiles();
     const input = {
       sourceFiles: undefined, root, maxDelete: this.#o.maxDelete, force: this.#o.force, sourceUrl: this.#o.sourceUrl, destinationUrl: this.#o.destinationUrl,
@@ -116,7 +123,7 @@ export class DeleteHold {
   deleted(keys: readonly string[]): void {
     const now = Date.now();
     const burst = this.#currentBurst(now, true);
-    if (burst !== undefined) burst.deleted += keys.filter((k) => !this.#isYoung(k, now)).length;
+    if (burst !== undefined) for (const key of keys) if (!this.#isYoung(key, now)) burst.deletedAt.push(now);
     for (const key of keys) this.#recentWrites.delete(key);
   }
 
@@ -136,11 +143,16 @@ export class DeleteHold {
     return at !== undefined && now - at <= YOUNG_MS;
   }
 
-  /** The burst under way (started by a delete when `deleting`), or undefined once quiet. */
+  /** The burst under way (started by a delete when `deleting`), or undefined once quiet; its deletes of the last BURST_WINDOW_MS. */
   #currentBurst(now: number, deleting: boolean): Burst | undefined {
     if (this.#burst !== undefined && this.#held === undefined && now - this.#burst.lastAt > BURST_QUIET_MS) this.#burst = undefined;
+    const deletedAt = this.#burst?.deletedAt;
+    if (deletedAt !== undefined) {
+      const inWindow = deletedAt.findIndex((at) => now - at <= BURST_WINDOW_MS);
+      deletedAt.splice(0, inWindow === -1 ? deletedAt.length : inWindow);
+    }
     if (deleting) {
-      this.#burst ??= { destinationFiles: this.#o.destinationFiles(), deleted: 0, lastAt: now };
+      this.#burst ??= { destinationFiles: this.#o.destinationFiles(), deletedAt: [], lastAt: now };
       this.#burst.lastAt = now;
     }
     return this.#burst;

@@ -1,6 +1,6 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { MaxDelete } from '../../src/jobs/delete-guard.ts';
 import { DeleteHold, type HeldDeletes } from '../../src/jobs/watch-delete-hold.ts';
 import { SourceRootWatch } from '../../src/scan/source-root.ts';
@@ -25,6 +25,25 @@ async function guard(o: { files: number; maxDelete?: MaxDelete; force?: boolean 
 }
 
 describe('the delete guard of a watch (DeleteHold)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('a folder where old files go one by one all day, never 10 s apart, never adds up to a held burst', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const { hold, state } = await guard({ files: 100 });
+    // An old file deleted every 5 s (a spool, rotated logs): 12 a minute, 60 in all, against a limit of 50.
+    for (let i = 0; i < 60; i++) {
+      vi.setSystemTime(Date.now() + 5000);
+      expect(await hold.check([`old-${i}`]), `delete ${i + 1}`).toBeUndefined();
+      hold.deleted([`old-${i}`]);
+    }
+    expect(state.changes).toEqual([]);
+    // Half of the destination at once is still a burst beyond the limit.
+    state.pending = Array.from({ length: 45 }, (_, i) => `p${i}`);
+    expect((await hold.check(['p45']))?.cause).toBe('over-limit');
+  });
+
   it('holds a burst beyond half of the destination, the batch and the backlog together, and tells once', async () => {
     const { hold, state } = await guard();
     expect(await hold.check(['a', 'b'])).toBeUndefined();
