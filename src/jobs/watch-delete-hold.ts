@@ -48,8 +48,12 @@ export const YOUNG_MS = 60_000;
 interface Burst {
   /** What the destination held when the burst began: the limit's base (counted once per burst, not per delete). */
   readonly destinationFiles: number;
-  /** When each delete that counts (of an object that was not young) was carried out, oldest first. */
-  readonly deletedAt: number[];
+  /**
+   * The deletes that count (of objects that were not young), each from the moment it was let go,
+   * oldest first: a batch still in flight counts as much as one carried out, and a delete let
+   * go again after an outage counts once.
+   */
+  readonly counted: Map<string, number>;
   /** The last time a delete was asked for or carried out. */
   lastAt: number;
 }
@@ -57,7 +61,7 @@ interface Burst {
 /**
  * The delete guard of one destination during a watch: the pure rule (delete-guard.ts) fed with
  * the source folder's state now (SourceRootWatch) and with the current burst — the deletes
- * carried out since the guard last stood quiet (those of the last minute) plus those waiting, of
+ * let go since the guard last stood quiet (those of the last minute) plus those waiting, of
  * objects that are not young, against what the destination held when the burst began. Every delete a
  * watch makes (live events, rescans, the old name of a rename) asks it right before it is sent.
  * While it refuses, deletes wait in the journal (`held`); it lets them go once the source is
@@ -93,9 +97,9 @@ export class DeleteHold {
     const waiting = keys.length + pending.length;
     // Nothing to delete and nothing held: nothing to decide.
     if (waiting === 0 && this.#held === undefined) return undefined;
-    const counted = (key: string): boolean => !this.#isYoung(key, now);
-    const waitingCounted = keys.filter(counted).length + pending.filter(counted).length;
-    const deleted = burst?.deletedAt.length ?? 0;
+    const counts = (key: string): boolean => !this.#isYoung(key, now) && burst?.counted.has(key) !== true;
+    const waitingCounted = keys.filter(counts).length + pending.filter(counts).length;
+    const deleted = burst?.counted.size ?? 0;
     const destinationFiles = burst?.destinationFiles ?? this.#o.destinationFiles();
     const input = {
       sourceFiles: undefined, root, maxDelete: this.#o.maxDelete, force: this.#o.force, sourceUrl: this.#o.sourceUrl, destinationUrl: this.#o.destinationUrl,
@@ -112,18 +116,19 @@ export class DeleteHold {
       return refusal;
     }
     // A rename passing says nothing of the limit: only a plain delete lifts a hold.
-    if (this.#held !== undefined && kind === 'delete') {
+    if (kind === 'rename') return undefined;
+    // Counted from now on, not once carried out: a batch sent beside this one sees these.
+    for (const key of keys) if (counts(key)) burst?.counted.set(key, now);
+    if (this.#held !== undefined) {
       this.#held = undefined;
       this.#o.changed(undefined);
     }
     return undefined;
   }
 
-  /** The deletes of `keys` were carried out (not the old names of renames). */
+  /** The deletes of `keys` were carried out (not the old names of renames); check() counted them already. */
   deleted(keys: readonly string[]): void {
-    const now = Date.now();
-    const burst = this.#currentBurst(now, true);
-    if (burst !== undefined) for (const key of keys) if (!this.#isYoung(key, now)) burst.deletedAt.push(now);
+    this.#currentBurst(Date.now(), true);
     for (const key of keys) this.#recentWrites.delete(key);
   }
 
@@ -146,13 +151,12 @@ export class DeleteHold {
   /** The burst under way (started by a delete when `deleting`), or undefined once quiet; its deletes of the last BURST_WINDOW_MS. */
   #currentBurst(now: number, deleting: boolean): Burst | undefined {
     if (this.#burst !== undefined && this.#held === undefined && now - this.#burst.lastAt > BURST_QUIET_MS) this.#burst = undefined;
-    const deletedAt = this.#burst?.deletedAt;
-    if (deletedAt !== undefined) {
-      const inWindow = deletedAt.findIndex((at) => now - at <= BURST_WINDOW_MS);
-      deletedAt.splice(0, inWindow === -1 ? deletedAt.length : inWindow);
+    for (const [key, at] of this.#burst?.counted ?? []) {
+      if (now - at <= BURST_WINDOW_MS) break;
+      this.#burst?.counted.delete(key);
     }
     if (deleting) {
-      this.#burst ??= { destinationFiles: this.#o.destinationFiles(), deletedAt: [], lastAt: now };
+      this.#burst ??= { destinationFiles: this.#o.destinationFiles(), counted: new Map(), lastAt: now };
       this.#burst.lastAt = now;
     }
     return this.#burst;
