@@ -1,5 +1,5 @@
 import type { SourceRootWatch } from '../scan/source-root.ts';
-import { deleteHold, type HoldCause, type MaxDelete, type Refusal } from './delete-guard.ts';
+import { deleteHold, type GuardSettings, type HoldCause, type MaxDelete, type Refusal } from './delete-guard.ts';
 
 /** Deletes of one destination held by the guard: why, and since when. */
 export interface HeldDeletes {
@@ -14,6 +14,7 @@ export interface DeleteHoldOptions {
   readonly destinationUrl: string;
   readonly maxDelete: MaxDelete | undefined;
   readonly force: boolean;
+  readonly settings?: GuardSettings | undefined;
   /** Objects the destination holds now, as its index knows (asked once per burst: it reads the index). */
   readonly destinationFiles: () => number;
   /** Keys of the deletes waiting in the destination's backlog (not the batch being checked). */
@@ -103,6 +104,7 @@ export class DeleteHold {
     const destinationFiles = burst?.destinationFiles ?? this.#o.destinationFiles();
     const input = {
       sourceFiles: undefined, root, maxDelete: this.#o.maxDelete, force: this.#o.force, sourceUrl: this.#o.sourceUrl, destinationUrl: this.#o.destinationUrl,
+      settings: this.#o.settings,
     };
     // The source rules first, on their own: a hold for a missing source ends only when it is
     // back, even when nothing waits any more.
