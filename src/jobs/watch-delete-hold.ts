@@ -150,12 +150,15 @@ export class DeleteHold {
     return at !== undefined && now - at <= YOUNG_MS;
   }
 
-  /** The burst under way (started by a delete when `deleting`), or undefined once quiet; its deletes of the last BURST_WINDOW_MS. */
+  /** The burst under way (started by a delete when `deleting`), or undefined once quiet; its deletes of the last BURST_WINDOW_MS (while nothing is held). */
   #currentBurst(now: number, deleting: boolean): Burst | undefined {
     if (this.#burst !== undefined && this.#held === undefined && now - this.#burst.lastAt > BURST_QUIET_MS) this.#burst = undefined;
-    for (const [key, at] of this.#burst?.counted ?? []) {
-      if (now - at <= BURST_WINDOW_MS) break;
-      this.#burst?.counted.delete(key);
+    // Held, a burst stays as it was: what the operator is told is what waits for them.
+    if (this.#held === undefined) {
+      for (const [key, at] of this.#burst?.counted ?? []) {
+        if (now - at <= BURST_WINDOW_MS) break;
+        this.#burst?.counted.delete(key);
+      }
     }
     if (deleting) {
       this.#burst ??= { destinationFiles: this.#o.destinationFiles(), counted: new Map(), lastAt: now };

@@ -54,6 +54,11 @@ describe('the delete guard of a watch (DeleteHold)', () => {
     // Half of the destination at once is still a burst beyond the limit.
     state.pending = Array.from({ length: 45 }, (_, i) => `p${i}`);
     expect((await hold.check(['p45']))?.cause).toBe('over-limit');
+    // 12 sent in the last minute + 39 waiting: held, and it stays held as time passes (the operator decides).
+    state.pending = state.pending.slice(0, 38);
+    expect((await hold.check(['p45']))?.cause).toBe('over-limit');
+    vi.setSystemTime(Date.now() + 5 * 60_000);
+    expect((await hold.check(['p45']))?.cause).toBe('over-limit');
   });
 
   it('holds a burst beyond half of the destination, the batch and the backlog together, and tells once', async () => {
