@@ -127,7 +127,7 @@ export function resolveConfig(config: Config, file: string, env: NodeJS.ProcessE
         })
         : Object.freeze({
         mode: MODE_TO_TRANSFER[job.mode], ...transfer,
-        maxDelete, force: job.delete?.force ?? false, refresh: false, refreshAfterMs, keepVersions: job.keepVersions ?? false,
+        maxDelete, force: job.delete?.force ?? false, guardSettings: 'config', refresh: false, refreshAfterMs, keepVersions: job.keepVersions ?? false,
       });
     jobs.push({
       name, schedule, maxLagMs: jobLag ?? healthLag,

@@ -24,7 +24,12 @@ export interface GuardInput {
   readonly force: boolean;
   readonly sourceUrl: string;
   readonly destinationUrl: string;
+  /** How the operator sets the limit and --force: on the command line (default), or in a job of a config file. */
+  readonly settings?: GuardSettings | undefined;
 }
+
+/** Where the delete guard's settings come from, for what the refusal tells the operator to change. */
+export type GuardSettings = 'command-line' | 'config';
 
 /** Why deletes stop, as a closed set (status, metrics and tests tell them apart by it). */
 export type HoldCause = 'source-missing' | 'source-unreadable' | 'source-device-changed' | 'source-replaced' | 'source-empty' | 'over-limit';
@@ -39,15 +44,18 @@ export interface Refusal {
 export function deleteHold(input: GuardInput): Refusal | undefined {
   const { planned, destinationFiles, maxDelete, force } = input;
   if (planned === 0 || force) return undefined;
+  const config = input.settings === 'config';
+  const forceIt = config ? 'set delete: { force: true } in the job' : 'pass --force';
+  const limitOf = (n: number | string): string => (config ? `delete: { max: ${n} }` : `--max-delete ${n}`);
   const refusing = `refusing to delete ${planned} of ${destinationFiles} objects at ${input.destinationUrl}`;
   const source = sourceProblem(input);
   if (source !== undefined) {
-    return { cause: source.cause, message: `${refusing}: ${source.why}. Deletes wait until the source is back as it was; pass --force to delete them anyway` };
+    return { cause: source.cause, message: `${refusing}: ${source.why}. Deletes wait until the source is back as it was; ${forceIt} to delete them anyway` };
   }
   const limit = deleteLimit(maxDelete, destinationFiles);
   if (planned <= limit || input.limited === false) return undefined;
-  const rule = maxDelete === undefined ? 'half of the destination by default' : maxDelete.kind === 'count' ? `--max-delete ${maxDelete.count}` : `--max-delete ${maxDelete.percent}%`;
-  return { cause: 'over-limit', message: `${refusing}: more than the limit of ${limit} (${rule}). Pass --max-delete ${planned} or --force to allow it` };
+  const rule = maxDelete === undefined ? 'half of the destination by default' : limitOf(maxDelete.kind === 'count' ? maxDelete.count : `${maxDelete.percent}%`);
+  return { cause: 'over-limit', message: `${refusing}: more than the limit of ${limit} (${rule}). ${config ? `Set ${limitOf(planned)} or delete: { force: true } in the job` : `Pass --max-delete ${planned} or --force`} to allow it` };
 }
 
 /** The message of deleteHold, for callers that need only that. */

@@ -16,7 +16,7 @@ import { SourceRootWatch } from '../scan/source-root.ts';
 import { untilFailure } from '../scan/until-failure.ts';
 import type { TransferSource } from '../scan/source.ts';
 import type { ManifestRow, StateStore } from '../state/store.ts';
-import type { MaxDelete } from './delete-guard.ts';
+import type { GuardSettings, MaxDelete } from './delete-guard.ts';
 import { deleteGuarded } from './deletes.ts';
 import { Destination, type DestinationSummary } from './destination.ts';
 import { prepareIndex } from './destination-index.ts';
@@ -37,6 +37,8 @@ export interface SyncOptions {
   readonly exclude: readonly string[];
   readonly maxDelete: MaxDelete | undefined;
   readonly force: boolean;
+  /** Where maxDelete and force were set: a refusal names what to change there (default: the command line). */
+  readonly guardSettings?: GuardSettings | undefined;
   readonly concurrency: number;
   readonly retry: RetryPolicy;
   readonly tuning: TransferTuning;
@@ -232,7 +234,7 @@ async function syncLocked(options: SyncOptions, store: StateStore, observer: Syn
       const rootState = [...plannedDeletes.values()].some((n) => n > 0) ? await rootWatch?.check() : undefined;
       await Promise.all(live.map((d) => deleteGuarded(d, store, {
         planned: plannedDeletes.get(d) ?? 0, destinationFiles: destinationFiles.get(d) ?? 0, sourceFiles: source.scanned.files, root: rootState,
-        maxDelete: options.maxDelete, force: options.force, sourceUrl: options.source.url, destinationUrl: d.endpoint.url,
+        maxDelete: options.maxDelete, force: options.force, sourceUrl: options.source.url, destinationUrl: d.endpoint.url, settings: options.guardSettings,
       }, { dryRun: options.dryRun, retry: options.retry, signal, history })));
     }
     // The uploads that needed a path cleared by the deletes (a file that became a folder, or the reverse).

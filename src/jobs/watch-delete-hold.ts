@@ -1,5 +1,5 @@
 import type { SourceRootWatch } from '../scan/source-root.ts';
-import { deleteHold, type HoldCause, type MaxDelete, type Refusal } from './delete-guard.ts';
+import { deleteHold, type GuardSettings, type HoldCause, type MaxDelete, type Refusal } from './delete-guard.ts';
 
 /** Deletes of one destination held by the guard: why, and since when. */
 export interface HeldDeletes {
@@ -14,6 +14,7 @@ export interface DeleteHoldOptions {
   readonly destinationUrl: string;
   readonly maxDelete: MaxDelete | undefined;
   readonly force: boolean;
+  readonly settings?: GuardSettings | undefined;
   /** Objects the destination holds now, as its index knows (asked once per burst: it reads the index). */
   readonly destinationFiles: () => number;
   /** Keys of the deletes waiting in the destination's backlog (not the batch being checked). */
@@ -32,6 +33,13 @@ export interface DeleteHoldOptions {
 export const BURST_QUIET_MS = 10_000;
 
 /**
+ * A delete carried out longer ago than this no longer counts towards the burst: a folder where
+ * files come and go all day (a spool, rotated logs) never pauses 10 s, and without a window its
+ * ordinary deletes would add up until one is held, and every later one with it, for good.
+ */
+export const BURST_WINDOW_MS = 60_000;
+
+/**
  * An object this watch wrote less than this long ago is young: deleting it again takes nothing
  * the mirror had kept (a file created and deleted again, a build's temporary output), so its
  * delete does not count towards a burst. The source rules apply to it as to any other.
@@ -41,8 +49,12 @@ export const YOUNG_MS = 60_000;
 interface Burst {
   /** What the destination held when the burst began: the limit's base (counted once per burst, not per delete). */
   readonly destinationFiles: number;
-  /** Deletes carried out in it that count (of objects that were not young). */
-  deleted: number;
+  /**
+   * The deletes that count (of objects that were not young), each from the moment it was let go,
+   * oldest first: a batch still in flight counts as much as one carried out, and a delete let
+   * go again after an outage counts once.
+   */
+  readonly counted: Map<string, number>;
   /** The last time a delete was asked for or carried out. */
   lastAt: number;
 }
@@ -50,8 +62,8 @@ interface Burst {
 /**
  * The delete guard of one destination during a watch: the pure rule (delete-guard.ts) fed with
  * the source folder's state now (SourceRootWatch) and with the current burst — the deletes
- * carried out since the guard last stood quiet plus those waiting, of objects that are not
- * young, against what the destination held when the burst began. Every delete a
+ * let go since the guard last stood quiet (those of the last minute) plus those waiting, of
+ * objects that are not young, against what the destination held when the burst began. Every delete a
  * watch makes (live events, rescans, the old name of a rename) asks it right before it is sent.
  * While it refuses, deletes wait in the journal (`held`); it lets them go once the source is
  * back as it was and the burst is within the limit, after the waiting deletes were checked
@@ -86,12 +98,13 @@ export class DeleteHold {
     const waiting = keys.length + pending.length;
     // Nothing to delete and nothing held: nothing to decide.
     if (waiting === 0 && this.#held === undefined) return undefined;
-    const counted = (key: string): boolean => !this.#isYoung(key, now);
-    const waitingCounted = keys.filter(counted).length + pending.filter(counted).length;
-    const deleted = burst?.deleted ?? 0;
+    const counts = (key: string): boolean => !this.#isYoung(key, now) && burst?.counted.has(key) !== true;
+    const waitingCounted = keys.filter(counts).length + pending.filter(counts).length;
+    const deleted = burst?.counted.size ?? 0;
     const destinationFiles = burst?.destinationFiles ?? this.#o.destinationFiles();
     const input = {
       sourceFiles: undefined, root, maxDelete: this.#o.maxDelete, force: this.#o.force, sourceUrl: this.#o.sourceUrl, destinationUrl: this.#o.destinationUrl,
+      settings: this.#o.settings,
     };
     // The source rules first, on their own: a hold for a missing source ends only when it is
     // back, even when nothing waits any more.
@@ -105,18 +118,19 @@ export class DeleteHold {
       return refusal;
     }
     // A rename passing says nothing of the limit: only a plain delete lifts a hold.
-    if (this.#held !== undefined && kind === 'delete') {
+    if (kind === 'rename') return undefined;
+    // Counted from now on, not once carried out: a batch sent beside this one sees these.
+    for (const key of keys) if (counts(key)) burst?.counted.set(key, now);
+    if (this.#held !== undefined) {
       this.#held = undefined;
       this.#o.changed(undefined);
     }
     return undefined;
   }
 
-  /** The deletes of `keys` were carried out (not the old names of renames). */
+  /** The deletes of `keys` were carried out (not the old names of renames); check() counted them already. */
   deleted(keys: readonly string[]): void {
-    const now = Date.now();
-    const burst = this.#currentBurst(now, true);
-    if (burst !== undefined) burst.deleted += keys.filter((k) => !this.#isYoung(k, now)).length;
+    this.#currentBurst(Date.now(), true);
     for (const key of keys) this.#recentWrites.delete(key);
   }
 
@@ -136,11 +150,18 @@ export class DeleteHold {
     return at !== undefined && now - at <= YOUNG_MS;
   }
 
-  /** The burst under way (started by a delete when `deleting`), or undefined once quiet. */
+  /** The burst under way (started by a delete when `deleting`), or undefined once quiet; its deletes of the last BURST_WINDOW_MS (while nothing is held). */
   #currentBurst(now: number, deleting: boolean): Burst | undefined {
     if (this.#burst !== undefined && this.#held === undefined && now - this.#burst.lastAt > BURST_QUIET_MS) this.#burst = undefined;
+    // Held, a burst stays as it was: what the operator is told is what waits for them.
+    if (this.#held === undefined) {
+      for (const [key, at] of this.#burst?.counted ?? []) {
+        if (now - at <= BURST_WINDOW_MS) break;
+        this.#burst?.counted.delete(key);
+      }
+    }
     if (deleting) {
-      this.#burst ??= { destinationFiles: this.#o.destinationFiles(), deleted: 0, lastAt: now };
+      this.#burst ??= { destinationFiles: this.#o.destinationFiles(), counted: new Map(), lastAt: now };
       this.#burst.lastAt = now;
     }
     return this.#burst;

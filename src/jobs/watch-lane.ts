@@ -9,7 +9,7 @@ import type { SourceRootWatch } from '../scan/source-root.ts';
 import type { StateStore } from '../state/store.ts';
 import type { SharedReads } from '../watch/shared-reads.ts';
 import { sourceStateOf, type SourceState } from '../watch/source-state.ts';
-import type { MaxDelete } from './delete-guard.ts';
+import type { GuardSettings, MaxDelete } from './delete-guard.ts';
 import { adoptFreshListing } from './destination-index.ts';
 import { staleIndexReason } from './index-age.ts';
 import { Breaker } from './watch-breaker.ts';
@@ -51,6 +51,7 @@ export interface LaneContext {
   readonly sourceUrl: string;
   readonly maxDelete: MaxDelete | undefined;
   readonly force: boolean;
+  readonly guardSettings?: GuardSettings | undefined;
   /** How often held deletes (and a hold with none left) are looked at again. */
   readonly heldRetryMs: number;
   /** The delete guard began (or changed) holding this destination's deletes, or let them go (undefined). */
@@ -134,7 +135,7 @@ export class DestinationLane {
       authFailures: 0, abort: new AbortController(),
       destId: () => this.destId, adapter: () => this.#adapterOrThrow(), source: ctx.source, queue: this.#queue,
       guard: new DeleteHold({
-        root: ctx.root, sourceUrl: ctx.sourceUrl, destinationUrl: endpoint.url, maxDelete: ctx.maxDelete, force: ctx.force,
+        root: ctx.root, sourceUrl: ctx.sourceUrl, destinationUrl: endpoint.url, maxDelete: ctx.maxDelete, force: ctx.force, settings: ctx.guardSettings,
         destinationFiles: () => ctx.store.counts(this.destId).files,
         pendingDeletes: () => this.#queue.plainDeletes(),
         recheckPending: () => this.#recheckPendingDeletes(),

@@ -217,7 +217,7 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
     try {
       initialSync = await runSync({
         mode: 'sync', source: options.source, destinations: options.destinations, dryRun: false, compare: options.compare,
-        include: options.include, exclude, maxDelete: options.maxDelete, force: options.force, concurrency: options.concurrency,
+        include: options.include, exclude, maxDelete: options.maxDelete, force: options.force, guardSettings: options.guardSettings, concurrency: options.concurrency,
         retry: options.retry, tuning: options.tuning, refresh: options.refresh, refreshAfterMs: options.refreshAfterMs,
       }, store, { ...observer.initialSync, info: (message) => log.info(message) }, stop);
       needRescan = !initialSync.ok;
@@ -238,7 +238,7 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
       backoff: BACKOFF, log, refreshAfterMs: options.refreshAfterMs, listedSince: initialSyncStarted,
       unsettle: (key) => coalescer.touch(key),
       settling: (key) => coalescer.isSettling(key),
-      root: rootWatch, sourceUrl: root, maxDelete: options.maxDelete, force: options.force, heldRetryMs: HELD_RETRY_MS,
+      root: rootWatch, sourceUrl: root, maxDelete: options.maxDelete, force: options.force, guardSettings: options.guardSettings, heldRetryMs: HELD_RETRY_MS,
       requestRescan: () => scheduleRescan(0),
       changed: (lane, stateChanged) => {
         if (!stateChanged) return;

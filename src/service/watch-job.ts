@@ -4,6 +4,7 @@ import { runWatch } from '../jobs/watch.ts';
 import type { Log } from '../observe/logger.ts';
 import type { ServiceMetrics } from '../observe/metrics.ts';
 import type { Notifier } from '../observe/notify.ts';
+import { StateStoreError } from '../state/state-error.ts';
 import { StateStore } from '../state/store.ts';
 
 /**
@@ -28,6 +29,8 @@ export type StartWatchJob = (job: ResolvedJob, context: WatchContext) => Running
 const DEBOUNCE_MS = 200;
 const RESCAN_INTERVAL_MS = 60 * 60 * 1000;
 const STATUS_INTERVAL_MS = 60 * 1000;
+/** A watch job whose destination another writer holds tries to start again this often. */
+const LOCKED_RETRY_MS = 5000;
 
 export const watchStarter: StartWatchJob = (job, context) => {
   // The config refuses watch schedules for backup jobs; a backup has nothing to watch with.
@@ -35,25 +38,71 @@ export const watchStarter: StartWatchJob = (job, context) => {
   if (job.options.mode === 'verify') throw new Error(`job ${job.name}: ${WATCH_NOT_FOR_VERIFY}`);
   const stop = new AbortController();
   const log = context.log;
-  // Its own connection to the state store: a watch outlives the scheduler's one-shot runs.
-  const store = StateStore.open(context.stateDir);
   const { mode: _mode, dryRun: _dryRun, ...options } = job.options;
   // Present from the start, so a dashboard tells "nothing held" from "not watched".
   for (const d of options.destinations) context.metrics?.deletesHeld.set({ job: job.name, destination: d.url }, 0);
-  const running = runWatch(
-    { ...options, stateDir: context.stateDir, debounceMs: DEBOUNCE_MS, rescanIntervalMs: RESCAN_INTERVAL_MS, statusIntervalMs: STATUS_INTERVAL_MS },
-    store, log, {
-      status: (line) => log.info({ job: job.name }, line),
-      deletesHeld: (destination, reason) => {
-        context.metrics?.deletesHeld.set({ job: job.name, destination }, reason === undefined ? 0 : 1);
-        // As a failure of the destination and its recovery: what people are paged for.
-        context.notifier?.outcome(job.name, destination, reason === undefined ? undefined : `deletes held: ${reason}`);
-      },
-    }, stop.signal,
-  ).then(
-    () => log.info({ job: job.name }, `job ${job.name}: watch stopped`),
-    (error: unknown) => log.error({ job: job.name }, `job ${job.name}: watch failed: ${messageOf(error)}`),
-  ).finally(() => store.close());
+  /** Undefined while the watch runs; the reason it could not start while it waits for a destination in use. */
+  let blocked: string | undefined;
+  // Its own connection to the state store: a watch outlives the scheduler's one-shot runs. The
+  // first is opened here, so a store that cannot be opened fails the start as it always did.
+  let opened: StateStore | undefined = StateStore.open(context.stateDir);
+  const watchOnce = async (): Promise<void> => {
+    const store = opened ?? StateStore.open(context.stateDir);
+    opened = undefined;
+    try {
+      await runWatch(
+        { ...options, stateDir: context.stateDir, debounceMs: DEBOUNCE_MS, rescanIntervalMs: RESCAN_INTERVAL_MS, statusIntervalMs: STATUS_INTERVAL_MS },
+        store, log, {
+          status: (line) => {
+            if (blocked !== undefined) {
+              blocked = undefined;
+              for (const d of options.destinations) context.notifier?.outcome(job.name, d.url, undefined);
+            }
+            log.info({ job: job.name }, line);
+          },
+          deletesHeld: (destination, reason) => {
+            context.metrics?.deletesHeld.set({ job: job.name, destination }, reason === undefined ? 0 : 1);
+            // As a failure of the destination and its recovery: what people are paged for.
+            context.notifier?.outcome(job.name, destination, reason === undefined ? undefined : `deletes held: ${reason}`);
+          },
+        }, stop.signal,
+      );
+    } finally {
+      store.close();
+    }
+  };
+  const running = (async () => {
+    for (;;) {
+      try {
+        await watchOnce();
+        log.info({ job: job.name }, `job ${job.name}: watch stopped`);
+        return;
+      } catch (error) {
+        // A destination another writer holds (a run of another job, a `cloudmirror sync`): the
+        // watch starts once it is free, instead of being gone until the service restarts.
+        if (!(error instanceof StateStoreError && error.code === 'Locked') || stop.signal.aborted) {
+          log.error({ job: job.name }, `job ${job.name}: watch failed: ${messageOf(error)}`);
+          return;
+        }
+        const message = messageOf(error);
+        if (blocked !== message) {
+          log.error({ job: job.name }, `job ${job.name}: the watch waits to start: ${message}. It tries again every ${LOCKED_RETRY_MS / 1000} s`);
+          for (const d of options.destinations) context.notifier?.outcome(job.name, d.url, `watch not started: ${message}`);
+        }
+        blocked = message;
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            clearTimeout(timer);
+            stop.signal.removeEventListener('abort', done);
+            resolve();
+          };
+          const timer = setTimeout(done, LOCKED_RETRY_MS);
+          stop.signal.addEventListener('abort', done, { once: true });
+        });
+        if (stop.signal.aborted) return;
+      }
+    }
+  })();
   return {
     async stop() {
       stop.abort();

@@ -1,6 +1,6 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { MaxDelete } from '../../src/jobs/delete-guard.ts';
 import { DeleteHold, type HeldDeletes } from '../../src/jobs/watch-delete-hold.ts';
 import { SourceRootWatch } from '../../src/scan/source-root.ts';
@@ -25,6 +25,42 @@ async function guard(o: { files: number; maxDelete?: MaxDelete; force?: boolean 
 }
 
 describe('the delete guard of a watch (DeleteHold)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('counts a batch let go but still in flight: a second batch beside it does not slip past the limit; a batch let go again after an outage counts once', async () => {
+    const { hold, state } = await guard({ files: 10 });
+    expect(await hold.check(['a', 'b', 'c'])).toBeUndefined();
+    // a, b and c are still being deleted (a slow destination) when the next deletes are asked for.
+    expect((await hold.check(['d', 'e', 'f']))?.message).toMatch(/refusing to delete 6 of 10 objects at s3:\/\/b\/p: more than the limit of 5/);
+    // The first batch met an outage and comes back to be let go again: still 3, not 6.
+    state.pending = ['d', 'e', 'f'];
+    expect((await hold.check(['a', 'b', 'c']))?.message).toMatch(/refusing to delete 6 of 10/);
+    state.pending = [];
+    expect(await hold.check(['a', 'b', 'c'])).toBeUndefined();
+  });
+
+  it('a folder where old files go one by one all day, never 10 s apart, never adds up to a held burst', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const { hold, state } = await guard({ files: 100 });
+    // An old file deleted every 5 s (a spool, rotated logs): 12 a minute, 60 in all, against a limit of 50.
+    for (let i = 0; i < 60; i++) {
+      vi.setSystemTime(Date.now() + 5000);
+      expect(await hold.check([`old-${i}`]), `delete ${i + 1}`).toBeUndefined();
+      hold.deleted([`old-${i}`]);
+    }
+    expect(state.changes).toEqual([]);
+    // Half of the destination at once is still a burst beyond the limit.
+    state.pending = Array.from({ length: 45 }, (_, i) => `p${i}`);
+    expect((await hold.check(['p45']))?.cause).toBe('over-limit');
+    // 12 sent in the last minute + 39 waiting: held, and it stays held as time passes (the operator decides).
+    state.pending = state.pending.slice(0, 38);
+    expect((await hold.check(['p45']))?.cause).toBe('over-limit');
+    vi.setSystemTime(Date.now() + 5 * 60_000);
+    expect((await hold.check(['p45']))?.cause).toBe('over-limit');
+  });
+
   it('holds a burst beyond half of the destination, the batch and the backlog together, and tells once', async () => {
     const { hold, state } = await guard();
     expect(await hold.check(['a', 'b'])).toBeUndefined();
