@@ -147,6 +147,22 @@ jobs:
     expect(run.stderr).toMatch(/:10:\d+: jobs\.nightly\.destinations\.1: the watch job live writes \S*mirror too/);
   });
 
+  it('status --config with a refused config and --json prints one object with ok:false and the problems, exit 2', async () => {
+    const { file } = await validate(`version: 1
+jobs:
+  docs:
+    source: ./docs
+    destinations: [./out]
+    shedule: once
+`);
+    const run = await runCli(['status', '--config', file, '--json']);
+    expect(run.code, run.stderr).toBe(2);
+    const json = JSON.parse(run.stdout) as { ok: boolean; error: { kind: string; message: string }; destinations: unknown[] };
+    expect(json).toMatchObject({ ok: false, error: { kind: 'usage' }, destinations: [] });
+    expect(json.error.message).toContain(`${file}:6:5: jobs.docs.shedule: unknown key 'shedule'`);
+    expect(run.stderr).toContain('problems; nothing was run');
+  });
+
   it('reports YAML syntax errors with their line', async () => {
     const { file, run } = await validate('version: 1\njobs:\n  a: [unclosed\n');
     expect(run.code).toBe(2);
