@@ -35,25 +35,33 @@ export const watchStarter: StartWatchJob = (job, context) => {
   if (job.options.mode === 'verify') throw new Error(`job ${job.name}: ${WATCH_NOT_FOR_VERIFY}`);
   const stop = new AbortController();
   const log = context.log;
-  // Its own connection to the state store: a watch outlives the scheduler's one-shot runs.
-  const store = StateStore.open(context.stateDir);
   const { mode: _mode, dryRun: _dryRun, ...options } = job.options;
   // Present from the start, so a dashboard tells "nothing held" from "not watched".
   for (const d of options.destinations) context.metrics?.deletesHeld.set({ job: job.name, destination: d.url }, 0);
-  const running = runWatch(
-    { ...options, stateDir: context.stateDir, debounceMs: DEBOUNCE_MS, rescanIntervalMs: RESCAN_INTERVAL_MS, statusIntervalMs: STATUS_INTERVAL_MS },
-    store, log, {
-      status: (line) => log.info({ job: job.name }, line),
-      deletesHeld: (destination, reason) => {
-        context.metrics?.deletesHeld.set({ job: job.name, destination }, reason === undefined ? 0 : 1);
-        // As a failure of the destination and its recovery: what people are paged for.
-        context.notifier?.outcome(job.name, destination, reason === undefined ? undefined : `deletes held: ${reason}`);
-      },
-    }, stop.signal,
-  ).then(
+  const watch = async (): Promise<void> => {
+    // Its own connection to the state store: a watch outlives the scheduler's one-shot runs. A
+    // store that cannot be opened fails this job, as it fails a run; it is no error of scheduling.
+    const store = StateStore.open(context.stateDir);
+    try {
+      await runWatch(
+        { ...options, stateDir: context.stateDir, debounceMs: DEBOUNCE_MS, rescanIntervalMs: RESCAN_INTERVAL_MS, statusIntervalMs: STATUS_INTERVAL_MS },
+        store, log, {
+          status: (line) => log.info({ job: job.name }, line),
+          deletesHeld: (destination, reason) => {
+            context.metrics?.deletesHeld.set({ job: job.name, destination }, reason === undefined ? 0 : 1);
+            // As a failure of the destination and its recovery: what people are paged for.
+            context.notifier?.outcome(job.name, destination, reason === undefined ? undefined : `deletes held: ${reason}`);
+          },
+        }, stop.signal,
+      );
+    } finally {
+      store.close();
+    }
+  };
+  const running = watch().then(
     () => log.info({ job: job.name }, `job ${job.name}: watch stopped`),
     (error: unknown) => log.error({ job: job.name }, `job ${job.name}: watch failed: ${messageOf(error)}`),
-  ).finally(() => store.close());
+  );
   return {
     async stop() {
       stop.abort();
