@@ -25,11 +25,11 @@ export async function runRunCommand(jobNames: readonly string[], raw: Record<str
     reportConfigError(error);
     return EXIT.usage;
   }
-  if (raw.rebuildIndex === true) {
-    // Before any job opens the store: they all share it.
-    const { StateStore } = await import('../state/store.ts');
-    StateStore.open(config.stateDir, { rebuildIndex: true, warn: (message) => process.stderr.write(`cloudmirror: ${message}\n`) }).close();
-  }
+  // Before any job opens the store (they all share it): a damaged, newer or unwritable one stops
+  // the service here, exit 2, naming the file and the fix (--rebuild-index moves a damaged one
+  // aside), instead of failing every job alike or leaving a service that stopped but never exits.
+  const { StateStore } = await import('../state/store.ts');
+  StateStore.open(config.stateDir, { rebuildIndex: raw.rebuildIndex === true, warn: (message) => process.stderr.write(`cloudmirror: ${message}\n`) }).close();
   const { runService } = await import('../service/service.ts');
   return runService(config, { configFile, jobNames, metricsPort, metricsHost, logLevel });
 }

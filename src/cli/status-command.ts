@@ -1,8 +1,8 @@
 import path from 'node:path';
-import { EXIT, messageOf } from '../errors.ts';
+import { EXIT, UsageError, messageOf } from '../errors.ts';
 import { formatAge, formatBytes, formatDuration } from '../observe/format.ts';
 import { StateStoreError } from '../state/state-error.ts';
-import { failureKind, printJsonResult } from './json-result.ts';
+import { failureJson, failureKind, printJsonResult } from './json-result.ts';
 import { readStatus, type DestinationStatus } from '../state/status-reader.ts';
 import { defaultStateDir } from './options.ts';
 
@@ -13,8 +13,13 @@ import { defaultStateDir } from './options.ts';
  * Read-only: it never creates or changes the store.
  */
 export async function runStatusCommand(raw: Record<string, unknown>): Promise<number> {
+  const started = performance.now();
   const jobs = typeof raw.config === 'string' ? await jobsOf(raw.config) : undefined;
-  if (jobs === null) return EXIT.usage;
+  if (jobs instanceof Error) {
+    // --json promises one object for a refused config too.
+    if (raw.json === true) printJsonResult(failureJson(new UsageError(jobs.message), performance.now() - started));
+    return EXIT.usage;
+  }
   const stateDir = path.resolve(typeof raw.stateDir === 'string' ? raw.stateDir : (jobs?.stateDir ?? defaultStateDir(process.env)));
   const now = Date.now();
   let status: ReturnType<typeof readStatus>;
@@ -42,8 +47,8 @@ export async function runStatusCommand(raw: Record<string, unknown>): Promise<nu
   return EXIT.ok;
 }
 
-/** The config's state directory and each job's destinations; null (after reporting) when the config is invalid. */
-async function jobsOf(file: string): Promise<{ stateDir: string; jobs: Array<{ name: string; mode: string; identities: string[] }> } | null> {
+/** The config's state directory and each job's destinations; the config's problems (reported already) when it is invalid. */
+async function jobsOf(file: string): Promise<{ stateDir: string; jobs: Array<{ name: string; mode: string; identities: string[] }> } | Error> {
   const [{ loadConfig }, { ConfigError }, { reportConfigError }] = await Promise.all([
     import('../config/load.ts'), import('../config/problem.ts'), import('./config-command.ts'),
   ]);
@@ -53,7 +58,7 @@ async function jobsOf(file: string): Promise<{ stateDir: string; jobs: Array<{ n
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     reportConfigError(error);
-    return null;
+    return error;
   }
 }
 

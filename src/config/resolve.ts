@@ -137,6 +137,7 @@ export function resolveConfig(config: Config, file: string, env: NodeJS.ProcessE
     });
   }
 
+  checkWatchedDestinations(jobs, issues);
   const stateDir = config.stateDir === undefined ? defaultStateDir(env) : path.resolve(configDir, config.stateDir);
   return {
     issues,
@@ -147,6 +148,33 @@ export function resolveConfig(config: Config, file: string, env: NodeJS.ProcessE
       jobs,
     },
   };
+}
+
+/**
+ * A watch job holds the lock of each of its destinations for as long as it runs, so another job
+ * that writes one of them (and locks it: mirror, copy, migrate) could never run: it would fail
+ * with "in use" on every turn. Jobs on interval and cron schedules that share a destination take
+ * turns instead. Verify and backup jobs take no lock. A `once` job may share it: it runs at
+ * start-up and ends, and the watch job waits for it and starts then (src/service/watch-job.ts).
+ */
+function checkWatchedDestinations(jobs: readonly ResolvedJob[], issues: PlainIssue[]): void {
+  const watchedBy = new Map<string, string>();
+  for (const job of jobs) {
+    if (job.schedule.kind !== 'watch') continue;
+    for (const d of job.options.destinations) if (!watchedBy.has(d.identity)) watchedBy.set(d.identity, job.name);
+  }
+  for (const job of jobs) {
+    if (job.options.mode === 'verify' || job.options.mode === 'backup' || job.schedule.kind === 'once') continue;
+    job.options.destinations.forEach((d, i) => {
+      const watcher = watchedBy.get(d.identity);
+      if (watcher === undefined || watcher === job.name) return;
+      issues.push({
+        path: ['jobs', job.name, 'destinations', i],
+        message: `the watch job ${watcher} writes ${d.url} too, and holds it for as long as it runs: this job could never run`,
+        hint: `leave ${d.url} to ${watcher}, or give both jobs an interval or cron schedule (jobs that share a destination take turns)`,
+      });
+    });
+  }
 }
 
 /**

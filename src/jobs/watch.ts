@@ -85,6 +85,17 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
   store.lock(options.destinations, (message) => log.warn(message));
   const destIds = options.destinations.map((d) => store.destination(d.identity, d.url).id);
   let lanes: DestinationLane[] = [];
+  // The state store failing (a full disk) ends the watch as it ends a sync (exit 2): the failure
+  // is remembered by the store, so every later change would fail alike, for ever.
+  const storeFailed = new AbortController();
+  /** A destination's last run and error, for `status`; never throws into the lanes' callbacks. */
+  const recordRun = (destId: number, problem: string | null): void => {
+    try {
+      store.recordRun(destId, problem);
+    } catch {
+      if (store.failure !== undefined) storeFailed.abort();
+    }
+  };
   const warned = new Set<string>();
   const warnOnce = (message: string): void => {
     if (warned.has(message) || warned.size > 1000) return;
@@ -188,6 +199,7 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
   let published = '';
   let publishedAt = 0;
   const publish = (): void => {
+    if (store.failure !== undefined) storeFailed.abort();
     const rows = lanes.map((l) => {
       const s = l.snapshot();
       return {
@@ -243,7 +255,7 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
       changed: (lane, stateChanged) => {
         if (!stateChanged) return;
         // The outage and the recovery are what `status` shows as last error and last success.
-        store.recordRun(lane.destId, problemOf(lane.snapshot()));
+        recordRun(lane.destId, problemOf(lane.snapshot()));
         printStatus();
         publish();
       },
@@ -251,7 +263,7 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
         const url = lane.endpoint.url;
         if (held !== undefined) log.error({ destination: url, deletesHeld: held.cause }, `deletes at ${url} held: ${held.message}`);
         else log.warn({ destination: url, deletesHeld: null }, `deletes at ${url} resume: the source ${root} is back as it was and the deletes are within the limit; those still needed are carried out`);
-        store.recordRun(lane.destId, problemOf(lane.snapshot()));
+        recordRun(lane.destId, problemOf(lane.snapshot()));
         observer.deletesHeld?.(url, held?.message);
         // The source is back: what its events missed meanwhile (a remounted disk sends none) is found by a rescan.
         if (held === undefined) scheduleRescan(0);
@@ -272,7 +284,7 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
       if (activity() !== lastActivity || lanes.some((l) => l.snapshot().pendingOps > 0)) printStatus();
     }, options.statusIntervalMs);
 
-    await aborted(stop);
+    await Promise.race([aborted(stop), aborted(storeFailed.signal)]);
   } finally {
     if (rescanTimer !== undefined) clearTimeout(rescanTimer);
     if (publishTimer !== undefined) clearInterval(publishTimer);
@@ -283,7 +295,7 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
     await Promise.all(lanes.map((lane) => lane.stop(STOP_GRACE_MS)));
     for (const lane of lanes) {
       const s = lane.snapshot();
-      store.recordRun(s.destId, problemOf(s) ?? (s.tally.failed > 0 ? `${s.tally.failed} failed` : null));
+      recordRun(s.destId, problemOf(s) ?? (s.tally.failed > 0 ? `${s.tally.failed} failed` : null));
     }
     await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 1000))]);
     await store.flush();
@@ -291,6 +303,7 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
     await store.flush();
     store.unlock(options.destinations);
   }
+  if (store.failure !== undefined) throw store.failure;
   return { durationMs: elapsed(started), initialSync, destinations: lanes.map((l) => l.snapshot()) };
 }
 

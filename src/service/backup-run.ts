@@ -1,12 +1,11 @@
 import { runBackup, type BackupResult } from '../backup/make/backup-job.ts';
 import type { BackupJobOptions } from '../config/resolved.ts';
 import type { Endpoint } from '../endpoints.ts';
-import { messageOf } from '../errors.ts';
 import type { SyncObserver } from '../jobs/sync.ts';
 import type { Log } from '../observe/logger.ts';
 import { formatBytes } from '../observe/format.ts';
-import { StateStore } from '../state/store.ts';
 import { problemOf } from './destination-problem.ts';
+import { recordForStatus } from './record-for-status.ts';
 
 export interface BackupRunContext {
   readonly stateDir: string;
@@ -43,14 +42,7 @@ export function recordBackupFailure(destinations: readonly Endpoint[], message: 
 }
 
 function recordRuns(destinations: readonly Endpoint[], errors: ReadonlyArray<string | null>, context: BackupRunContext): void {
-  let store: StateStore | undefined;
-  try {
-    store = StateStore.open(context.stateDir);
-    const opened = store;
-    destinations.forEach((d, i) => opened.recordRun(opened.destination(d.identity, d.url).id, errors[i] ?? null));
-  } catch (error) {
-    context.log.warn({ stateDir: context.stateDir, error: messageOf(error) }, `could not record the backup run in the state store (the backup itself does not depend on it): ${messageOf(error)}`);
-  } finally {
-    store?.close();
-  }
+  recordForStatus(context, 'the backup run (the backup itself does not depend on it)', (store) => {
+    destinations.forEach((d, i) => store.recordRun(store.destination(d.identity, d.url).id, errors[i] ?? null));
+  });
 }

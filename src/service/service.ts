@@ -98,6 +98,10 @@ export async function runService(config: ResolvedConfig, options: ServiceOptions
   });
   process.on('SIGHUP', onHangup);
 
+  // A service runs until it is stopped, whatever its jobs do: a watch job that ended (its
+  // destination in use by another process, a full disk) left nothing to keep the process alive,
+  // and Node ended it (exit 13, "unsettled top-level await") instead of going on with the others.
+  const alive = setInterval(() => undefined, 1 << 30);
   try {
     await scheduler.apply(jobs);
     log.info({ jobs: jobs.map((j) => j.name), config: options.configFile }, `cloudmirror run: ${jobs.length} job${jobs.length === 1 ? '' : 's'} scheduled`);
@@ -106,6 +110,7 @@ export async function runService(config: ResolvedConfig, options: ServiceOptions
     const finished = scheduler.whenIdle().then(() => stopping ?? ([...scheduler.outcomes.values()].every((o) => o === 'ok') ? EXIT.ok : EXIT.partial));
     return await Promise.race([signalled, finished]);
   } finally {
+    clearInterval(alive);
     process.off('SIGHUP', onHangup);
     await notifier.settle();
     await server?.close();

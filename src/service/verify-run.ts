@@ -1,11 +1,10 @@
 import type { VerifyJobOptions } from '../config/resolved.ts';
-import { messageOf } from '../errors.ts';
 import { runVerify, type DestinationVerification } from '../jobs/verify.ts';
 import type { Log } from '../observe/logger.ts';
 import type { ServiceMetrics } from '../observe/metrics.ts';
 import type { Notifier } from '../observe/notify.ts';
-import { StateStore } from '../state/store.ts';
 import type { VerificationRecord } from '../state/verify-results.ts';
+import { recordForStatus } from './record-for-status.ts';
 
 export interface VerifyRunContext {
   readonly stateDir: string;
@@ -80,17 +79,10 @@ function describeDifferences(d: DestinationVerification, source: string): string
 
 /** For `status`; a store that cannot be written costs only this record, never the verification. */
 function recordResults(options: VerifyJobOptions, records: readonly VerificationRecord[], context: VerifyRunContext): void {
-  let store: StateStore | undefined;
-  try {
-    store = StateStore.open(context.stateDir);
-    const opened = store;
+  recordForStatus(context, 'the verification (status will not show it)', (store) => {
     options.destinations.forEach((d, i) => {
       const record = records[i];
-      if (record !== undefined) opened.recordVerification(opened.destination(d.identity, d.url).id, record);
+      if (record !== undefined) store.recordVerification(store.destination(d.identity, d.url).id, record);
     });
-  } catch (error) {
-    context.log.warn({ stateDir: context.stateDir, error: messageOf(error) }, `could not record the verification in the state store (status will not show it): ${messageOf(error)}`);
-  } finally {
-    store?.close();
-  }
+  });
 }

@@ -43,12 +43,10 @@ export const watchStarter: StartWatchJob = (job, context) => {
   for (const d of options.destinations) context.metrics?.deletesHeld.set({ job: job.name, destination: d.url }, 0);
   /** Undefined while the watch runs; the reason it could not start while it waits for a destination in use. */
   let blocked: string | undefined;
-  // Its own connection to the state store: a watch outlives the scheduler's one-shot runs. The
-  // first is opened here, so a store that cannot be opened fails the start as it always did.
-  let opened: StateStore | undefined = StateStore.open(context.stateDir);
   const watchOnce = async (): Promise<void> => {
-    const store = opened ?? StateStore.open(context.stateDir);
-    opened = undefined;
+    // Its own connection to the state store: a watch outlives the scheduler's one-shot runs. A
+    // store that cannot be opened fails this job, as it fails a run; it is no error of scheduling.
+    const store = StateStore.open(context.stateDir);
     try {
       await runWatch(
         { ...options, stateDir: context.stateDir, debounceMs: DEBOUNCE_MS, rescanIntervalMs: RESCAN_INTERVAL_MS, statusIntervalMs: STATUS_INTERVAL_MS },

@@ -1,5 +1,5 @@
 import type { DatabaseSync } from 'node:sqlite';
-import { withoutCredentials } from '../url-credentials.ts';
+import { identityWithoutCredentials, withoutCredentials } from '../url-credentials.ts';
 
 /**
  * Older versions stored a destination's identity with the credentials of its endpoint URL
@@ -11,7 +11,7 @@ import { withoutCredentials } from '../url-credentials.ts';
  */
 export function scrubSecrets(db: DatabaseSync): void {
   const rows = db.prepare('SELECT id, identity, url, last_error FROM destinations').all() as Array<{ id: number; identity: string; url: string; last_error: string | null }>;
-  const dirty = rows.filter((r) => withoutCredentials(r.identity) !== r.identity || withoutCredentials(r.url) !== r.url || (r.last_error !== null && withoutCredentials(r.last_error) !== r.last_error));
+  const dirty = rows.filter((r) => identityWithoutCredentials(r.identity) !== r.identity || identityWithoutCredentials(r.url) !== r.url || (r.last_error !== null && withoutCredentials(r.last_error) !== r.last_error));
   const journal = db.prepare('SELECT id, error FROM journal WHERE error IS NOT NULL').all() as Array<{ id: number; error: string }>;
   const dirtyJournal = journal.filter((r) => withoutCredentials(r.error) !== r.error);
   if (dirty.length === 0 && dirtyJournal.length === 0) return;
@@ -21,13 +21,13 @@ export function scrubSecrets(db: DatabaseSync): void {
   try {
     const taken = db.prepare('SELECT id FROM destinations WHERE identity = ? AND id != ?');
     for (const r of dirty) {
-      const identity = withoutCredentials(r.identity);
+      const identity = identityWithoutCredentials(r.identity);
       if (taken.get(identity, r.id) !== undefined) {
         db.prepare('DELETE FROM destinations WHERE id = ?').run(r.id);
         continue;
       }
       db.prepare('UPDATE destinations SET identity = ?, url = ?, last_error = ? WHERE id = ?')
-        .run(identity, withoutCredentials(r.url), r.last_error === null ? null : withoutCredentials(r.last_error), r.id);
+        .run(identity, identityWithoutCredentials(r.url), r.last_error === null ? null : withoutCredentials(r.last_error), r.id);
     }
     for (const r of dirtyJournal) db.prepare('UPDATE journal SET error = ? WHERE id = ?').run(withoutCredentials(r.error), r.id);
     db.exec('COMMIT');

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { withoutCredentials } from '../url-credentials.ts';
+import { identityWithoutCredentials, withoutCredentials } from '../url-credentials.ts';
 import { DestinationLocks, type LockTarget } from './destination-locks.ts';
 import { ADDED_COLUMNS, SCHEMA, SCHEMA_VERSION } from './schema.ts';
 import { scrubSecrets } from './scrub-secrets.ts';
@@ -133,8 +133,8 @@ export class StateStore {
 
   destination(identity: string, url: string): DestinationRecord {
     // Endpoints come without credentials already; this keeps any that slipped through out of the file.
-    const clean = withoutCredentials(identity);
-    this.#write(() => this.#stmts.insertDestination.run(clean, withoutCredentials(url)));
+    const clean = identityWithoutCredentials(identity);
+    this.#write(() => this.#stmts.insertDestination.run(clean, identityWithoutCredentials(url)));
     return toDestination(this.#stmts.getDestination.get(clean));
   }
 

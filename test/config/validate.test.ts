@@ -123,6 +123,51 @@ jobs:
     expect(lines(run.stderr)).toContain(`${file}:7:14: jobs.docs.timeout: timeout must be a duration from 1s to 1d such as 30s, 10m or 1h, got '500ms' (value: 500ms); hint: write e.g. 30s or 2m`);
   });
 
+  it('refuses a destination written by a watch job and by another job that locks it (that job could never run); verify jobs and once jobs (the watch waits for them) may share it', async () => {
+    const { run } = await validate(`version: 1
+jobs:
+  live:
+    source: ./photos
+    destinations: [./mirror, ./other]
+    mode: mirror
+    schedule: watch
+  nightly:
+    source: ./more
+    destinations: [./elsewhere, ./mirror]
+    mode: copy
+    schedule: { cron: "0 3 * * *" }
+  check:
+    source: ./photos
+    destinations: [./mirror]
+    mode: verify
+    schedule: { interval: 1d }
+  seed:
+    source: ./photos
+    destinations: [./mirror]
+    mode: mirror
+    schedule: once
+`);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toContain('1 problem');
+    expect(run.stderr).toMatch(/:10:\d+: jobs\.nightly\.destinations\.1: the watch job live writes \S*mirror too/);
+  });
+
+  it('status --config with a refused config and --json prints one object with ok:false and the problems, exit 2', async () => {
+    const { file } = await validate(`version: 1
+jobs:
+  docs:
+    source: ./docs
+    destinations: [./out]
+    shedule: once
+`);
+    const run = await runCli(['status', '--config', file, '--json']);
+    expect(run.code, run.stderr).toBe(2);
+    const json = JSON.parse(run.stdout) as { ok: boolean; error: { kind: string; message: string }; destinations: unknown[] };
+    expect(json).toMatchObject({ ok: false, error: { kind: 'usage' }, destinations: [] });
+    expect(json.error.message).toContain(`${file}:6:5: jobs.docs.shedule: unknown key 'shedule'`);
+    expect(run.stderr).toContain('problems; nothing was run');
+  });
+
   it('reports YAML syntax errors with their line', async () => {
     const { file, run } = await validate('version: 1\njobs:\n  a: [unclosed\n');
     expect(run.code).toBe(2);

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli, summaryOf } from '../harness/cli.ts';
 import { tempDir } from '../harness/temp-dir.ts';
 import { readTree, writeTree } from '../harness/tree.ts';
+import { ServiceProcess } from '../service/service-process.ts';
 import { startWatch } from '../watch/watch-process.ts';
 
 describe('a damaged state database', () => {
@@ -62,4 +63,77 @@ describe('a damaged state database', () => {
     expect(rebuilding.stderr()).toContain('was damaged');
     expect(await readTree(path.join(root, 'dest'))).toEqual({ 'a.txt': 'a' });
   });
+});
+
+describe('a damaged state database under cloudmirror run', () => {
+  it('stops the service before any job starts (exit 2, the file and the fix) — an interval job and a watch job do not leave a service that stopped but never exits; --rebuild-index starts it', async () => {
+    const root = await tempDir('cm-corrupt-run');
+    await writeTree(path.join(root, 'src1'), { 'a.txt': 'a' });
+    await writeTree(path.join(root, 'src2'), { 'b.txt': 'b' });
+    const state = path.join(root, 'state');
+    await mkdir(state);
+    await writeFile(path.join(state, 'state.db'), Buffer.alloc(8192, 0x5a));
+    const config = path.join(root, 'cloudmirror.yaml');
+    await writeFile(config, [
+      'version: 1',
+      `stateDir: ${state}`,
+      'jobs:',
+      '  first:',
+      `    source: ${path.join(root, 'src1')}`,
+      `    destinations: [${path.join(root, 'd1')}]`,
+      '    mode: mirror',
+      '    schedule: { interval: 1h }',
+      '  live:',
+      `    source: ${path.join(root, 'src2')}`,
+      `    destinations: [${path.join(root, 'd2')}]`,
+      '    mode: mirror',
+      '    schedule: watch',
+      '',
+    ].join('\n'));
+
+    const run = await runCli(['run', '--config', config]);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toContain(`the state database ${path.join(state, 'state.db')} is damaged`);
+    expect(run.stderr).toContain('--rebuild-index');
+    expect(run.stderr).not.toContain('run started');
+
+    const service = new ServiceProcess(['--config', config, '--rebuild-index'], process.env);
+    try {
+      // The watch job's status line once its initial sync is done.
+      await service.waitFor((line) => line.job === 'live' && line.msg.includes(': up'));
+      await service.waitFor((line) => line.msg === 'job first: run ok');
+      expect(service.stderr).toContain('was damaged');
+    } finally {
+      service.kill('SIGTERM');
+      await service.exited;
+    }
+    expect(await readTree(path.join(root, 'd1'))).toEqual({ 'a.txt': 'a' });
+  }, 60_000);
+});
+
+describe('a state database damaged while cloudmirror run is going', () => {
+  it('fails a watch job a reload adds (named, with the fix) instead of refusing the reload half applied', async () => {
+    const root = await tempDir('cm-corrupt-reload');
+    await writeTree(path.join(root, 'src1'), { 'a.txt': 'a' });
+    await writeTree(path.join(root, 'src2'), { 'b.txt': 'b' });
+    const state = path.join(root, 'state');
+    const config = path.join(root, 'cloudmirror.yaml');
+    const first = ['version: 1', `stateDir: ${state}`, 'jobs:', '  first:', `    source: ${path.join(root, 'src1')}`, `    destinations: [${path.join(root, 'd1')}]`, '    mode: mirror', '    schedule: { interval: 1h }'];
+    await writeFile(config, [...first, ''].join('\n'));
+    const service = new ServiceProcess(['--config', config], process.env);
+    try {
+      await service.waitFor((line) => line.msg === 'job first: run ok');
+      await writeFile(path.join(state, 'state.db'), Buffer.alloc(8192, 0x5a));
+      await writeFile(config, [...first, '  live:', `    source: ${path.join(root, 'src2')}`, `    destinations: [${path.join(root, 'd2')}]`, '    mode: mirror', '    schedule: watch', ''].join('\n'));
+      const from = service.logs.length;
+      service.kill('SIGHUP');
+      const failed = await service.waitFor((line) => line.msg.startsWith('job live: watch failed') || line.msg.startsWith('reload refused'), 20_000, from);
+      expect(failed.msg).toContain(`the state database ${path.join(state, 'state.db')} is damaged`);
+      expect(failed.msg).toContain('job live: watch failed');
+      await service.waitFor((line) => line.msg.startsWith('reload: config applied'), 20_000, from);
+    } finally {
+      service.kill('SIGTERM');
+      await service.exited;
+    }
+  }, 60_000);
 });

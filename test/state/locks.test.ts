@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { CLI, runCli, summaryOf, type CliRun } from '../harness/cli.ts';
 import { tempDir } from '../harness/temp-dir.ts';
 import { readTree, writeTree } from '../harness/tree.ts';
+import { ServiceProcess } from '../service/service-process.ts';
 import { startWatch, waitFor } from '../watch/watch-process.ts';
 
 /** A source whose sync takes a few seconds: one 2 MiB file sent at 512 KiB/s, plus small ones. */
@@ -132,4 +133,32 @@ describe('one writer per destination', () => {
     expect(after.code, after.stderr).toBe(0);
     expect(summaryOf(after).destinations[0]).toMatchObject({ uploaded: 0, unchanged: 2 });
   });
+});
+
+describe('a watch job of cloudmirror run whose destination another process holds', () => {
+  it('is reported, waits for it, and the service goes on until it is stopped (it used to end on its own, exit 13)', async () => {
+    const root = await tempDir('cm-lock-run');
+    const src = path.join(root, 'src');
+    await writeTree(src, { 'a.txt': 'a' });
+    const dest = path.join(root, 'dest');
+    const state = path.join(root, 'state');
+    const config = path.join(root, 'cloudmirror.yaml');
+    await writeFile(config, ['version: 1', `stateDir: ${state}`, 'jobs:', '  live:', `    source: ${src}`, `    destinations: [${dest}]`, '    mode: mirror', '    schedule: watch', ''].join('\n'));
+    const holder = startWatch([src, dest, '--state-dir', state]);
+    await holder.ready();
+    const service = new ServiceProcess(['--config', config], process.env);
+    try {
+      const failed = await service.waitFor((line) => line.msg.startsWith('job live: the watch waits to start'));
+      expect(failed.msg).toContain(`is in use by pid ${holder.pid} (cloudmirror watch`);
+      await service.waitFor((line) => line.msg.startsWith('cloudmirror run: 1 job scheduled'));
+      // Still there after it said so (a service does not end because one of its jobs did).
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(service.child.exitCode, service.stderr).toBeNull();
+    } finally {
+      service.kill('SIGTERM');
+      const end = await service.exited;
+      expect(end.code, service.stderr).toBe(0);
+      await holder.stop('SIGTERM');
+    }
+  }, 60_000);
 });
