@@ -14,6 +14,14 @@ const REDACTED = '***';
  */
 const SECRET_PARAMETER = /token|key|sig|secret|passw|pwd|auth|credential|session|code/;
 
+/**
+ * cloudmirror's own location URLs (endpoints, destination identities, `s3://bucket/key` in
+ * per-key errors): a `?` or `#` in them is a character of a key or a folder name, never a query
+ * or a fragment, so only userinfo can be a secret there. Judging `/data/a#1` as a fragment made
+ * it `a#***`, the same identity as `/data/a#2`: two destinations shared one index.
+ */
+const LOCATION_SCHEME = /^(?:s3|gs|azblob|file|synthetic):$/;
+
 /** `url` with its userinfo and credential-like query values replaced by `***`; text that is not a URL comes back unchanged. */
 export function redactUrl(url: string): string {
   let parsed: URL;
@@ -23,6 +31,7 @@ export function redactUrl(url: string): string {
     return url;
   }
   const hasUserinfo = parsed.username !== '' || parsed.password !== '';
+  if (LOCATION_SCHEME.test(parsed.protocol)) return hasUserinfo ? url.replace(/^([^:]*:\/\/)[^/?#]*@/, `$1${REDACTED}@`) : url;
   const query = parsed.search === '' ? '' : `?${parsed.search.slice(1).split('&').map(redactParameter).join('&')}`;
   // Nothing secret: the text as it was (the parser would percent-encode a key's non-ASCII letters).
   if (!hasUserinfo && query === parsed.search && parsed.hash === '') return url;

@@ -37,6 +37,17 @@ export const MAX_ALIASED_VALUES = 10_000;
 /** Thrown inside `visit` to stop expanding at once; becomes a problem of the whole file. */
 class AliasBudgetExceeded extends Error {}
 
+/** An alias inside the very value it names (`a: &x [*x]`): it would expand forever. */
+class AliasCycle extends Error {
+  readonly offset: number;
+  readonly alias: string;
+  constructor(offset: number, alias: string) {
+    super(alias);
+    this.offset = offset;
+    this.alias = alias;
+  }
+}
+
 export const pathKey = (path: readonly PropertyKey[]): string => JSON.stringify(path.map(String));
 
 /**
@@ -62,11 +73,25 @@ export function readYamlTree(text: string, env: NodeJS.ProcessEnv): YamlTree {
   if (doc.errors.length > 0) return { data: undefined, values, keys, problems };
 
   let aliased = 0;
+  /** The collections being expanded, outermost first: an alias to one of them never ends. */
+  const open = new Set<unknown>();
   const visit = (node: unknown, path: PropertyKey[], viaAlias = false): unknown => {
-    if (isAlias(node)) return visit(node.resolve(doc), path, true);
+    if (isAlias(node)) {
+      const target = node.resolve(doc);
+      if (open.has(target)) throw new AliasCycle(node.range?.[0] ?? 0, node.source);
+      return visit(target, path, true);
+    }
     if (viaAlias && ++aliased > MAX_ALIASED_VALUES) throw new AliasBudgetExceeded();
     const range = (node as YamlNode | null)?.range;
     const start = range?.[0] ?? 0;
+    if (isMap(node) || isSeq(node)) open.add(node);
+    try {
+      return expand(node, path, viaAlias, range, start);
+    } finally {
+      open.delete(node);
+    }
+  };
+  const expand = (node: unknown, path: PropertyKey[], viaAlias: boolean, range: YamlNode['range'] | undefined, start: number): unknown => {
     if (isMap(node)) {
       values.set(pathKey(path), at(start));
       const out: Record<string, unknown> = {};
@@ -105,6 +130,10 @@ export function readYamlTree(text: string, env: NodeJS.ProcessEnv): YamlTree {
   try {
     return { data: visit(doc.contents, []), values, keys, problems };
   } catch (error) {
+    if (error instanceof AliasCycle) {
+      const message = `alias *${error.alias} stands inside the value it names, so it would expand without end`;
+      return { data: undefined, values, keys, problems: [{ path: [], position: at(error.offset), message, hint: `anchor (&${error.alias}) a value that does not contain *${error.alias}` }] };
+    }
     if (!(error instanceof AliasBudgetExceeded)) throw error;
     const message = `aliases (*name) expand to more than ${MAX_ALIASED_VALUES} values, the most a config file may bring in through aliases`;
     return { data: undefined, values, keys, problems: [{ path: [], position: at(0), message, hint: 'a config needs far fewer: remove the nested aliases (a file built to expand endlessly is refused, not read)' }] };

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { TransferTuning } from '../../adapters/index.ts';
+import { isStorageError, type TransferTuning } from '../../adapters/index.ts';
 import { decide, type CompareMode, type Decision, type DiffPolicy, type SourceFile } from '../diff/decide.ts';
 import { mergeByKey } from '../diff/merge.ts';
 import type { Endpoint } from '../endpoints.ts';
@@ -271,7 +271,9 @@ function sourceListingFailed(error: unknown, sourceUrl: string, listed: number, 
   const reason = messageOf(error);
   const said = reason.startsWith(sourceUrl) ? reason : `${sourceUrl}: ${reason}`;
   if (listed === 0) throw new FatalRunError(`source ${said}; nothing was transferred or deleted`, { cause: error });
-  const message = `source ${said}; the listing stopped after ${listed} objects: those were transferred, nothing was deleted. Run again once the source can be listed`;
+  // A failure that will not pass by itself (a server whose listing is out of order) says what to do; running again would only repeat it.
+  const again = isStorageError(error) && error.code === 'Fatal' && !error.retryable ? '' : '. Run again once the source can be listed';
+  const message = `source ${said}; the listing stopped after ${listed} objects: those were transferred, nothing was deleted${again}`;
   for (const d of live) d.summary.errors.unshift({ key: '', message });
 }
 

@@ -63,4 +63,13 @@ describe('config files that would exhaust the machine are refused at once (issue
     const run = await runCli(['config', 'validate', file]);
     expect(run.stderr).not.toContain('aliases');
   });
+
+  it('an alias inside the value it names (a 3-line file that expands forever) is refused with its line, not a stack overflow', async () => {
+    const file = path.join(dir, 'cycle.yaml');
+    await writeFile(file, 'version: 1\njobs: &all\n  docs: [*all]\n');
+    const run = await runCli(['config', 'validate', file]);
+    expect(run.stderr).toContain(`${file}:3:10: alias *all stands inside the value it names`);
+    expect(run.stderr).not.toContain('unexpected error');
+    expect(run.code).toBe(2);
+  });
 });

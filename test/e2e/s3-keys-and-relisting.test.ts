@@ -97,3 +97,30 @@ describe('an S3 implementation whose listings are not in the byte order S3 promi
     }
   });
 });
+
+describe('an S3 implementation that lists in UTF-16 order (keys with emoji come too late to be merged)', () => {
+  it('sync stops without deleting (even with --force) and without telling to run again for a disorder that repeats', async () => {
+    const files: Record<string, string> = { '\uFF01late.txt': 'sorts after every emoji key in UTF-16, before them in bytes' };
+    for (let i = 0; i < 1100; i++) files[`\u{1F600}${String(i).padStart(4, '0')}.txt`] = `${i}`;
+    const t = await scenario(files);
+    expect((await t.sync()).code).toBe(0);
+    const utf16 = await startOtherImplementationProxy(s3.endpoint, { s3Utf16Order: true });
+    try {
+      const out = path.join(t.root, 'out');
+      await writeTree(out, { 'extra.txt': 'only here: a sync would delete it after a complete listing' });
+      const run = await runCli(['sync', t.url, out, '--state-dir', path.join(t.root, 'utf16-state'), '--json', '--force'], { env: { ...s3.env, AWS_ENDPOINT_URL_S3: utf16.url } });
+      const [summary] = summaryOf(run).destinations;
+      const message = summary?.errors.find((e) => e.key === '')?.message ?? '';
+      expect(message, run.stdout).toMatch(/not in key order .* came too late to be compared/);
+      expect(message).toContain('nothing was deleted');
+      // Even with --force: a listing cut short proves nothing absent.
+      expect(await readTree(out)).toMatchObject({ 'extra.txt': expect.any(String) });
+      // The same server lists the same way next time: "run again" would only repeat this.
+      expect(message).not.toMatch(/run again|list again|try again/i);
+      expect(summary?.deleted).toBe(0);
+      expect(run.code).toBe(1);
+    } finally {
+      await utf16.stop();
+    }
+  }, 120_000);
+});

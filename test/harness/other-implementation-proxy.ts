@@ -19,6 +19,12 @@ export interface OtherImplementationOptions {
    * the way), each in another order than the byte order S3 promises. Nothing else changes.
    */
   readonly s3UnsortedPages?: number;
+  /**
+   * For fauxqs (S3): ListObjectsV2 in UTF-16 code unit order (a server that compares keys as
+   * Java or JavaScript strings), one page for the whole listing. It differs from byte order only
+   * for keys with characters beyond U+FFFF (emoji), which such a server puts before U+E000–U+FFFF.
+   */
+  readonly s3Utf16Order?: boolean;
   readonly buckets?: 'create' | 'refuse-create';
   /** Buckets that exist from the start (with `buckets`). */
   readonly existing?: readonly string[];
@@ -68,6 +74,7 @@ export async function startOtherImplementationProxy(target: string, options: Oth
       req.url = `${url}&max-keys=${options.s3UnsortedPages}`;
       return void forward(req, res, reorderS3Page);
     }
+    if (options.s3Utf16Order === true && method === 'GET' && S3_LISTING.test(url)) return void wholeListingInUtf16Order(req, res);
     forward(req, res, options.unsortedListings === true && method === 'GET' && LISTING.test(url) ? reorderGcsPage : undefined);
   };
 
@@ -84,6 +91,33 @@ export async function startOtherImplementationProxy(target: string, options: Oth
       created.add(name);
       json(res, 200, bucketResource(name));
     });
+  };
+
+  /** Every page of the listing from upstream, answered as one page in UTF-16 order. */
+  const wholeListingInUtf16Order = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    req.resume();
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string' && name !== 'accept-encoding') headers[name] = value;
+    const items: string[] = [];
+    let first = '';
+    let token: string | undefined;
+    do {
+      const page = new URL(req.url ?? '/', upstream);
+      page.searchParams.delete('continuation-token');
+      if (token !== undefined) page.searchParams.set('continuation-token', token);
+      // The signature covers the query: fauxqs does not check it, so one request signature serves every page.
+      const response = await fetch(page, { headers });
+      const xml = await response.text();
+      if (response.status !== 200) return void res.writeHead(response.status, { 'content-type': 'application/xml' }).end(xml);
+      if (first === '') first = xml;
+      items.push(...(xml.match(/<Contents>[\s\S]*?<\/Contents>/g) ?? []));
+      token = /<IsTruncated>true<\/IsTruncated>/.test(xml) ? /<NextContinuationToken>([\s\S]*?)<\/NextContinuationToken>/.exec(xml)?.[1] : undefined;
+    } while (token !== undefined);
+    const body = utf16OrderS3Page(first, items)
+      .replace(/<IsTruncated>true<\/IsTruncated>/, '<IsTruncated>false</IsTruncated>')
+      .replace(/<NextContinuationToken>[\s\S]*?<\/NextContinuationToken>/, '')
+      .replace(/<KeyCount>\d+<\/KeyCount>/, `<KeyCount>${items.length}</KeyCount>`);
+    res.writeHead(200, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) }).end(body);
   };
 
   const forward = (req: IncomingMessage, res: ServerResponse, reorder: ((body: string) => string) | undefined): void => {
@@ -144,6 +178,18 @@ function reorderS3Page(xml: string): string {
   const first = xml.indexOf(contents[0] as string);
   const last = xml.lastIndexOf(contents[contents.length - 1] as string) + (contents[contents.length - 1] as string).length;
   return xml.slice(0, first) + outOfOrder(contents).join('') + xml.slice(last);
+}
+
+/** A ListObjectsV2 answer (`xml`, the first page) holding `contents` in UTF-16 code unit order of their keys. */
+function utf16OrderS3Page(xml: string, contents: readonly string[]): string {
+  const own = xml.match(/<Contents>[\s\S]*?<\/Contents>/g) ?? [];
+  if (own.length === 0) return xml;
+  // Keys may come percent-encoded (encoding-type=url): compare what they stand for.
+  const keyOf = (item: string): string => decodeURIComponent(/<Key>([\s\S]*?)<\/Key>/.exec(item)?.[1] ?? '');
+  const first = xml.indexOf(own[0] as string);
+  const last = xml.lastIndexOf(own[own.length - 1] as string) + (own[own.length - 1] as string).length;
+  const ordered = [...contents].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
+  return xml.slice(0, first) + ordered.join('') + xml.slice(last);
 }
 
 /** Reversed, then rotated by a third: neither sorted nor simply reversed. */

@@ -12,6 +12,16 @@ describe('redactUrl: no secret of a URL is printed (issue 10 item 13)', () => {
     expect(redactUrl('not a url')).toBe('not a url');
   });
 
+  it('leaves ? and # in our own location URLs alone: they are characters of keys and folder names', () => {
+    for (const text of ['s3://b/photos/what?token=1.jpg', 'gs://b/notes#1.txt', 'azblob://c/a?sig=x#y', 'file:///data/a#1', 's3://b/p?key=1@http://127.0.0.1:9000']) {
+      expect(redactUrlsIn(`${text}: cannot reach`)).toBe(`${text}: cannot reach`);
+    }
+    expect(redactUrl('s3://user:pw@b/k?x=1')).toBe('s3://***@b/k?x=1');
+    // A SAS in an https service address still goes.
+    expect(redactUrlsIn('azblob://c/p#1@https://acct.blob.core.windows.net/?sv=1&sig=abc'))
+      .toBe('azblob://c/p#1@https://acct.blob.core.windows.net/?sv=1&sig=***');
+  });
+
   it('finds URLs inside messages, keeping the sentence around them', () => {
     expect(redactUrlsIn('cannot POST to http://u:p@127.0.0.1:9/h?password=pw, giving up'))
       .toBe('cannot POST to http://***@127.0.0.1:9/h?password=***, giving up');
