@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { StorageError } from '../errors.ts';
+import { contentChanged } from '../errors.ts';
 import type { WriteBody } from '../types.ts';
 import { chunksOf } from './body.ts';
 
@@ -90,10 +90,7 @@ export async function stageBlocks(body: WriteBody, plan: BlockPlan, stage: Stage
 
   const actual = whole.digest('hex');
   if (actual !== plan.md5) {
-    throw new StorageError('Fatal', `body of "${plan.key}" has MD5 ${actual}, expected ${plan.md5}; nothing was committed`, {
-      key: plan.key,
-      retryable: false,
-    });
+    throw contentChanged(`"${plan.key}"`, `body has MD5 ${actual}, announced ${plan.md5}`, { key: plan.key });
   }
   return ids;
 }

@@ -1,4 +1,4 @@
-import { StorageError } from '../errors.ts';
+import { StorageError, contentChanged } from '../errors.ts';
 import type { WriteBody } from '../types.ts';
 
 /**
@@ -15,9 +15,8 @@ export class BodyReadError extends Error {
 }
 
 function lengthMismatch(key: string, declared: number, detail: string): StorageError {
-  // The source changed between stat and read (or the caller miscounted): upload nothing; the core
-  // re-reads the source and tries again.
-  return new StorageError('Fatal', `body of "${key}" ${detail} than the declared ${declared} bytes`, { key, retryable: false });
+  // The source changed between stat and read: upload nothing; the core re-reads the source and tries again.
+  return contentChanged(`"${key}"`, `body ${detail} than the announced ${declared} bytes`, { key });
 }
 
 function asBuffer(piece: unknown): Buffer {

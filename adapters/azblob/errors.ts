@@ -1,5 +1,5 @@
 import { RestError } from '@azure/storage-blob';
-import { StorageError, isStorageError, socketErrorCode } from '../errors.ts';
+import { StorageError, contentChanged, isStorageError, socketErrorCode } from '../errors.ts';
 import { idleTimeoutFailure } from '../idle-request.ts';
 
 /**
@@ -81,12 +81,9 @@ export function mapAzureError(err: unknown, ctx: AzureErrorContext): StorageErro
       return new StorageError('AuthFailed', `no permission for ${what(ctx)} at ${ctx.endpoint} (${detail})`, opts);
     }
     if (status === 400 && (MD5_CODES.has(code) || (code === 'InvalidOperation' && /md5/i.test(err.message)))) {
-      // A wrong checksum is not worth retrying as is: either the caller's MD5 is wrong or the source
-      // changed under us; the core re-reads the source and decides. (Azurite answers InvalidOperation.)
-      return new StorageError('Fatal', `Azure refused ${what(ctx)}: content MD5 does not match the body (${detail})`, {
-        ...opts,
-        retryable: false,
-      });
+      // The bytes sent are not the bytes hashed: the source changed while it was read; the core
+      // reads it again. (Azurite answers InvalidOperation.)
+      return contentChanged(what(ctx), `Azure refused the body: its MD5 is not the announced one (${detail})`, opts);
     }
     if (status === 400 && NAME_CODES.has(code) && ctx.key !== undefined) {
       return new StorageError('InvalidKey', `Azure refused the blob name for ${what(ctx)} (${detail})`, opts);

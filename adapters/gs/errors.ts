@@ -4,7 +4,7 @@
  * resumable uploads (`status` or numeric `code`), and plain Node socket errors; google-auth-library
  * adds its own for missing credentials. The SDK error is always kept as `cause`.
  */
-import { StorageError, isStorageError, socketErrorCode, type ErrorCode } from '../errors.ts';
+import { StorageError, contentChanged, isStorageError, socketErrorCode, type ErrorCode } from '../errors.ts';
 import { idleTimeoutFailure } from '../idle-request.ts';
 
 export interface GcsErrorContext {
@@ -49,7 +49,8 @@ export function toStorageError(err: unknown, ctx: GcsErrorContext): StorageError
       : `${ctx.op} ${where} failed (HTTP ${status}): ${detail}`;
   // A 400 about hashes means the bytes we sent are not the bytes we hashed: the source changed
   // while it was read, or they were damaged on the way. Reading it again is the cure.
-  return new StorageError(code, message, code === 'Fatal' && isChecksumRejection(err) ? { ...opts, retryable: true } : opts);
+  if (code === 'Fatal' && isChecksumRejection(err)) return contentChanged(where, `GCS refused the body (HTTP ${status}): ${detail}`, opts);
+  return new StorageError(code, message, opts);
 }
 
 function codeForStatus(status: number, err: unknown): ErrorCode {

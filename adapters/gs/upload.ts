@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { CreateWriteStreamOptions, File, FileMetadata } from '@google-cloud/storage';
-import { StorageError, isStorageError, socketErrorCode } from '../errors.ts';
+import { StorageError, contentChanged, isStorageError, socketErrorCode } from '../errors.ts';
 import type { WriteBody, WriteInfo } from '../types.ts';
 import { hexToBase64 } from '../hash.ts';
 import { userMetadataForWrite } from './metadata.ts';
@@ -62,8 +62,7 @@ export async function uploadObject(file: File, body: WriteBody, info: WriteInfo,
 async function* verifiedBody(body: WriteBody, info: WriteInfo, where: string): AsyncGenerator<Uint8Array> {
   const hash = createHash('md5');
   let bytes = 0;
-  const tooLong = (): StorageError =>
-    new StorageError('Transient', `body of ${where} is longer than the announced ${info.size} bytes (the source changed while it was read)`);
+  const tooLong = (): StorageError => contentChanged(where, `body longer than the announced ${info.size} bytes`);
   if (body instanceof Uint8Array) {
     if (body.byteLength > info.size) throw tooLong();
     hash.update(body);
@@ -83,11 +82,11 @@ async function* verifiedBody(body: WriteBody, info: WriteInfo, where: string): A
     }
   }
   if (bytes !== info.size) {
-    throw new StorageError('Transient', `body of ${where} has ${bytes} bytes, not the announced ${info.size} (the source changed while it was read)`);
+    throw contentChanged(where, `body has ${bytes} bytes, not the announced ${info.size}`);
   }
   const md5 = hash.digest('hex');
   if (md5 !== info.md5.toLowerCase()) {
-    throw new StorageError('Transient', `body of ${where} has MD5 ${md5}, not the announced ${info.md5} (the source changed while it was read)`);
+    throw contentChanged(where, `body has MD5 ${md5}, not the announced ${info.md5}`);
   }
 }
 

@@ -9,7 +9,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { ContentChangedError } from '../hash.ts';
-import { StorageError } from '../errors.ts';
+import { StorageError, contentChanged } from '../errors.ts';
 import type { WriteBody, WriteInfo } from '../types.ts';
 import type { TransferTuning } from '../spec.ts';
 
@@ -80,7 +80,7 @@ export async function uploadMultipart(target: MultipartTarget, body: WriteBody, 
   try {
     for await (const part of partsOf(body, partBytes)) {
       total += part.length;
-      if (total > info.size) throw new StorageError('Conflict', `${objectKey}: body longer than the announced ${info.size} bytes`, { retryable: true });
+      if (total > info.size) throw contentChanged(objectKey, `body longer than the announced ${info.size} bytes`);
       wholeMd5.update(part);
       const sending: Promise<void> = sendPart(++partNumber, part).then(
         () => void inFlight.delete(sending),
@@ -100,9 +100,8 @@ export async function uploadMultipart(target: MultipartTarget, body: WriteBody, 
 
     const md5 = wholeMd5.digest('hex');
     if (total !== info.size || md5 !== info.md5) {
-      throw new StorageError('Conflict', `${objectKey}: content changed while being read (${total} bytes, MD5 ${md5})`, {
+      throw contentChanged(objectKey, `body of ${total} bytes with MD5 ${md5}, announced ${info.size} bytes with MD5 ${info.md5}`, {
         cause: new ContentChangedError(info.md5, md5),
-        retryable: true,
       });
     }
     done.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));

@@ -11,7 +11,7 @@ import {
   type BucketLocationConstraint,
   type HeadObjectCommandOutput,
 } from '@aws-sdk/client-s3';
-import { StorageError } from '../errors.ts';
+import { StorageError, contentChanged } from '../errors.ts';
 import { ContentChangedError, hexToBase64 } from '../hash.ts';
 import type { S3Spec, TransferTuning } from '../spec.ts';
 import { S3_METADATA, checkStandardProperties } from '../metadata-names.ts';
@@ -87,8 +87,7 @@ export function createS3Adapter(spec: S3Spec, tuning: TransferTuning): StorageAd
   };
 
   /** The source changed between hashing and reading: worth another try, which reads it again. */
-  const changed = (key: string, why: string, cause?: Error): StorageError =>
-    new StorageError('Conflict', `s3://${bucket}/${objectKey(key)}: ${why}`, { cause, key, retryable: true });
+  const changed = (key: string, why: string, cause?: Error): StorageError => contentChanged(`s3://${bucket}/${objectKey(key)}`, why, { cause, key });
 
   /** A single PutObject: the body is in memory (at most partSize), so the SDK can retry it. */
   const putWhole = async (key: string, body: WriteBody, info: WriteInfo, headers: ObjectHeaders): Promise<WriteResult> => {
@@ -97,7 +96,7 @@ export function createS3Adapter(spec: S3Spec, tuning: TransferTuning): StorageAd
     // (emulators) cannot store a body that differs from what the caller hashed.
     const md5 = createHash('md5').update(data).digest('hex');
     if (data.length !== info.size || md5 !== info.md5) {
-      throw changed(key, `content changed while being read (${data.length} bytes, MD5 ${md5})`, new ContentChangedError(info.md5, md5));
+      throw changed(key, `body of ${data.length} bytes with MD5 ${md5}, announced ${info.size} bytes with MD5 ${info.md5}`, new ContentChangedError(info.md5, md5));
     }
     const out = await call(key, () =>
       client.send(

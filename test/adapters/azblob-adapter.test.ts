@@ -110,23 +110,23 @@ describe('azblob adapter: block uploads and checksums', () => {
     expect(md5Hex(await readAll(await adapter.read('big/buf.bin')))).toBe(md5Hex(data)); // toEqual on 9 MiB is slow
   });
 
-  it('refuses a wrong MD5 on a single-request upload: non-retryable, no blob', async () => {
+  it('refuses a wrong MD5 on a single-request upload as the source having changed (retryable Conflict), no blob', async () => {
     const { adapter, raw } = await fresh();
     const data = Buffer.from('the real content');
     const err = await storageError(adapter.write('bad/small.txt', data, { ...infoFor(data), md5: md5Hex(Buffer.from('other')) }));
-    expect(err.code).toBe('Fatal');
-    expect(err.retryable).toBe(false);
+    expect(err.code).toBe('Conflict');
+    expect(err.retryable).toBe(true);
     expect(err.message).toMatch(/MD5/);
     expect(err.cause).toBeDefined(); // Azurite's own refusal, not a local check
     expect(await rawNames(raw)).toEqual([]);
   });
 
-  it('refuses a wrong MD5 on a block upload before committing: non-retryable, no blob', async () => {
+  it('refuses a wrong MD5 on a block upload before committing: a retryable Conflict, no blob', async () => {
     const { adapter, raw } = await fresh();
     const data = randomBytes(5 * MiB);
     const err = await storageError(adapter.write('bad/big.bin', streamOf(data), { ...infoFor(data), md5: '0'.repeat(32) }));
-    expect(err.code).toBe('Fatal');
-    expect(err.retryable).toBe(false);
+    expect(err.code).toBe('Conflict');
+    expect(err.retryable).toBe(true);
     expect(await rawNames(raw)).toEqual([]);
   });
 
@@ -145,7 +145,7 @@ describe('azblob adapter: block uploads and checksums', () => {
     const { adapter, raw } = await fresh();
     const data = randomBytes(6 * MiB);
     const short = await storageError(adapter.write('size/short.bin', streamOf(data.subarray(0, 5 * MiB)), infoFor(data)));
-    expect(short.retryable).toBe(false);
+    expect(short).toMatchObject({ code: 'Conflict', retryable: true });
     await storageError(adapter.write('size/long.bin', streamOf(data), { ...infoFor(data), size: 5 * MiB }));
     await storageError(adapter.write('size/small.bin', streamOf(data.subarray(0, 10)), { ...infoFor(data.subarray(0, 10)), size: 9 }));
     expect(await rawNames(raw)).toEqual([]);

@@ -115,8 +115,9 @@ describe('gcs adapter on the firebase storage emulator', () => {
       const adapter = open();
       const data = Buffer.from('the real content');
       const wrongMd5 = await caught(adapter.write('bad/md5', data, info(data, { md5: md5(Buffer.from('other')) })));
-      expect(wrongMd5).toMatchObject({ code: 'Transient', retryable: true });
+      expect(wrongMd5).toMatchObject({ code: 'Conflict', retryable: true });
       const short = await caught(adapter.write('bad/short', Readable.from([data]), info(data, { size: data.length + 10 })));
+      expect(short).toMatchObject({ code: 'Conflict', retryable: true });
       expect(short.message).toMatch(/has 16 bytes, not the announced 26/);
       const long = randomBytes(3 * TUNING.partSize);
       const tooLong = await caught(adapter.write('bad/long', Readable.from([long]), info(long, { size: TUNING.partSize * 2 })));
@@ -395,7 +396,7 @@ describe('gcs error mapping', () => {
     ['gaxios response 404', sdkError({ response: { status: 404 } }), 'NotFound', false],
     ['socket error in the cause chain', sdkError({ cause: sdkError({ code: 'ECONNRESET' }) }), 'Transient', true],
     ['400 bad object name', sdkError({ code: 400 }, 'Invalid object name'), 'InvalidKey', false],
-    ['400 hash mismatch', sdkError({ code: 400 }, 'Provided MD5 hash does not match'), 'Fatal', true],
+    ['400 hash mismatch', sdkError({ code: 400 }, 'Provided MD5 hash does not match'), 'Conflict', true],
     ['400 other', sdkError({ code: 400 }, 'Invalid argument'), 'Fatal', false],
     ['download CRC32C mismatch', sdkError({ code: 'CONTENT_DOWNLOAD_MISMATCH' }), 'Transient', true],
     ['no credentials', new Error('Could not load the default credentials. Browse to ...'), 'AuthFailed', false],

@@ -223,6 +223,32 @@ export function runConformanceSuite(name: string, open: OpenAdapter, gaps: Confo
       },
     );
 
+    it('refuses a body that does not match the size or MD5 it announced with a retryable Conflict (the source changed while it was sent), storing nothing', async () => {
+      // The core reads a retryable Conflict as "the source changed": it looks at the source again
+      // and sends it anew. Every adapter must say so the same way, on the single-request and the
+      // multipart path, whether the body is a buffer or a stream.
+      const small = randomBytes(1000);
+      const large = randomBytes(TUNING.partSize + 10_000);
+      const variants = (announced: Buffer): [string, Buffer][] => [
+        ['other bytes of the same size', randomBytes(announced.length)],
+        ['longer', Buffer.concat([announced, randomBytes(100)])],
+        ['shorter', announced.subarray(0, announced.length - 100)],
+      ];
+      const failures: { what: string; error: unknown }[] = [];
+      for (const [size, announced] of [['small', small], ['multipart', large]] as const) {
+        for (const [how, body] of variants(announced)) {
+          for (const form of ['buffer', 'stream'] as const) {
+            const sent = form === 'buffer' ? body : Readable.from([body.subarray(0, 500), body.subarray(500)]);
+            const error = await adapter.write(`changed/${size}-${failures.length}.bin`, sent, infoFor(announced)).then(() => 'stored', (e: unknown) => e);
+            failures.push({ what: `${size} ${form}, ${how}`, error });
+          }
+        }
+      }
+      expect(failures.map(({ what, error }) => ({ what, code: (error as StorageError).code, retryable: (error as StorageError).retryable, isStorageError: error instanceof StorageError })))
+        .toEqual(failures.map(({ what }) => ({ what, code: 'Conflict', retryable: true, isStorageError: true })));
+      expect(await keysOf(adapter, 'changed/')).toEqual([]);
+    });
+
     it('uploads a body above the part size in parts and reads it back intact', async () => {
       const data = randomBytes(TUNING.partSize * 2 + 12_345);
       await adapter.write('large/big.bin', Readable.from([data]), infoFor(data));
