@@ -108,7 +108,6 @@ export function createAzureBlobAdapter(spec: AzureBlobSpec, tuning: TransferTuni
   }
 
   const capabilities: Capabilities = Object.freeze({
-    serverSideCopy: true,
     objectProperties: true,
     // includeMetadata listings carry the blob's properties and metadata at no extra cost.
     propertiesInListing: true,
@@ -121,8 +120,6 @@ export function createAzureBlobAdapter(spec: AzureBlobSpec, tuning: TransferTuni
     // Azure computes Content-MD5 for every Put Blob, and our block uploads set it at commit; only
     // blobs another tool committed from blocks without an MD5 lack it (stat then says undefined).
     md5InStat: true,
-    conditionalWrite: false,
-    multipart: true,
     maxKeyBytes: maxKeyBytes(prefix),
   });
 
@@ -365,10 +362,6 @@ export function createAzureBlobAdapter(spec: AzureBlobSpec, tuning: TransferTuni
         if (err instanceof DeleteFailure) throw mapAzureError(err.cause, ctx(c, err.key));
         throw mapAzureError(err, ctx(c));
       }
-    },
-
-    async copy(from: string, to: string): Promise<WriteResult> {
-      return copyFrom(adapter, from, to);
     },
 
     // Copy Blob has no size limit of its own within an account.

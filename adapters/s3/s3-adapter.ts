@@ -136,15 +136,12 @@ export function createS3Adapter(spec: S3Spec, tuning: TransferTuning): StorageAd
     url,
     location,
     capabilities: {
-      serverSideCopy: true,
       objectProperties: true,
       propertiesInListing: false, // ListObjectsV2 carries neither headers nor metadata
       metadataNameCase: 'lower',
       sortedListing: true, // ListObjectsV2 returns keys in UTF-8 byte order
       mtimeInListing: false, // listings carry no user metadata: mtime needs a HEAD per object
       md5InStat: true, // plain ETag, or the md5chksum we store on every upload
-      conditionalWrite: false,
-      multipart: true,
       maxKeyBytes: MAX_KEY_BYTES - Buffer.byteLength(root),
     },
 
@@ -270,10 +267,6 @@ export function createS3Adapter(spec: S3Spec, tuning: TransferTuning): StorageAd
           });
         }
       }
-    },
-
-    async copy(from, to) {
-      return copyFrom(adapter, from, to);
     },
 
     canCopyFrom(source: StorageAdapter, size: number): boolean {

@@ -370,7 +370,7 @@ describe('azblob adapter: names, listing, delete, copy', () => {
     const { adapter, raw } = await fresh();
     const data = randomBytes(1000);
     await adapter.write('c/from', data, { ...infoFor(data), contentType: 'image/png', metadata: { k: 'v' } });
-    const result = await adapter.copy?.('c/from', 'c/to');
+    const result = await adapter.copyFrom?.(adapter, 'c/from', 'c/to');
     expect(result?.md5).toBe(md5Hex(data));
     const details = await adapter.stat('c/to');
     expect(details).toMatchObject({ md5: md5Hex(data), contentType: 'image/png', metadata: { k: 'v' }, mtimeMs: infoFor(data).mtimeMs });
@@ -379,8 +379,8 @@ describe('azblob adapter: names, listing, delete, copy', () => {
     const block = raw.getBlockBlobClient(`${PREFIX}c/nomd5`);
     await block.stageBlock('AAAA', Buffer.from('abc'), 3);
     await block.commitBlockList(['AAAA']);
-    expect((await adapter.copy?.('c/nomd5', 'c/nomd5-copy'))?.md5).toBe(md5Hex(Buffer.from('abc')));
-    expect((await storageError(adapter.copy?.('c/missing', 'c/x') ?? Promise.resolve())).code).toBe('NotFound');
+    expect((await adapter.copyFrom?.(adapter, 'c/nomd5', 'c/nomd5-copy'))?.md5).toBe(md5Hex(Buffer.from('abc')));
+    expect((await storageError(adapter.copyFrom?.(adapter, 'c/missing', 'c/x') ?? Promise.resolve())).code).toBe('NotFound');
   });
 
   it('works with account + key and with a SAS (one-by-one deletes, copy authorized by the SAS)', async () => {
@@ -393,7 +393,7 @@ describe('azblob adapter: names, listing, delete, copy', () => {
     const viaSas = await fresh({ connectionString: undefined, sasToken, endpoint: emulator.endpoint });
     const data = Buffer.from('sas');
     await viaSas.adapter.write('s/one', data, infoFor(data));
-    await viaSas.adapter.copy?.('s/one', 's/two');
+    await viaSas.adapter.copyFrom?.(viaSas.adapter, 's/one', 's/two');
     await viaSas.adapter.delete(['s/one', 's/missing']);
     expect(await rawNames(viaSas.raw)).toEqual([`${PREFIX}s/two`]);
     expect(viaSas.adapter.url).not.toMatch(/sig=/);

@@ -181,7 +181,7 @@ describe('gcs adapter on the firebase storage emulator', () => {
       const mtimeMs = Date.UTC(2019, 5, 6, 7, 8, 9, 100);
       await adapter.write('c/from.bin', data, info(data, { mtimeMs, contentType: 'image/png' }));
       proxy.reset();
-      const result = await adapter.copy?.('c/from.bin', 'c/to.bin');
+      const result = await adapter.copyFrom?.(adapter, 'c/from.bin', 'c/to.bin');
       // A look at the source (its generation pins the copy), then the rewrite, which the SDK sends
       // under /storage/v1/b/...; the emulator only routes /b/...
       expect(proxy.log).toEqual([
@@ -232,7 +232,7 @@ describe('gcs adapter on the firebase storage emulator', () => {
 
     it('reports a copy of a missing object as NotFound', async () => {
       const adapter = open();
-      expect(await caught(adapter.copy?.('nope', 'dest') ?? Promise.resolve())).toMatchObject({ code: 'NotFound', retryable: false });
+      expect(await caught(adapter.copyFrom?.(adapter, 'nope', 'dest') ?? Promise.resolve())).toMatchObject({ code: 'NotFound', retryable: false });
     });
 
     it('patches metadata through the front too (the other path the emulator routes only under /b/)', async () => {
@@ -291,7 +291,7 @@ describe('gcs adapter on the firebase storage emulator', () => {
       await adapter.write('k.txt', Buffer.from('k'), info(Buffer.from('k')));
       expect(await keys(adapter)).toEqual(['k.txt']);
       expect(adapter.url).toBe(`gs://${BUCKET}/rel/inner`);
-      expect(adapter.capabilities).toMatchObject({ maxKeyBytes: 1024 - 'rel/inner/'.length, serverSideCopy: true, mtimeInListing: true, md5InStat: true });
+      expect(adapter.capabilities).toMatchObject({ maxKeyBytes: 1024 - 'rel/inner/'.length, mtimeInListing: true, md5InStat: true });
       // UTF-16 order on the emulator, so the core sorts; real GCS (https) lists in UTF-8 byte order.
       expect(adapter.capabilities.sortedListing).toBe(false);
       expect(createGcsAdapter({ scheme: 'gs', bucket: BUCKET, prefix: '' }, TUNING).capabilities.sortedListing).toBe(true);
