@@ -12,7 +12,8 @@
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { CreateWriteStreamOptions, File, FileMetadata } from '@google-cloud/storage';
-import { StorageError, contentChanged, isStorageError, socketErrorCode } from '../errors.ts';
+import { contentChanged, type StorageError } from '../errors.ts';
+import { bodyStreamFailed } from '../body-chunks.ts';
 import type { WriteBody, WriteInfo } from '../types.ts';
 import { hexToBase64 } from '../hash.ts';
 import { userMetadataForWrite } from './metadata.ts';
@@ -78,7 +79,7 @@ async function* verifiedBody(body: WriteBody, info: WriteInfo, where: string): A
         yield buf;
       }
     } catch (err) {
-      throw isStorageError(err) ? err : bodyFailed(err, where);
+      throw bodyStreamFailed(err, where);
     }
   }
   if (bytes !== info.size) {
@@ -88,11 +89,4 @@ async function* verifiedBody(body: WriteBody, info: WriteInfo, where: string): A
   if (md5 !== info.md5.toLowerCase()) {
     throw contentChanged(where, `body has MD5 ${md5}, not the announced ${info.md5}`);
   }
-}
-
-function bodyFailed(err: unknown, where: string): StorageError {
-  const detail = err instanceof Error ? err.message : String(err);
-  // A network source that dropped is worth another try; anything else is the source's problem.
-  const code = socketErrorCode(err) === undefined ? 'Fatal' : 'Transient';
-  return new StorageError(code, `body stream for ${where} failed: ${detail}`, { cause: err });
 }

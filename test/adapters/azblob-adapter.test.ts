@@ -245,7 +245,7 @@ describe('azblob adapter: what goes on the wire', () => {
 });
 
 describe('azblob adapter: stageBlocks scheduling', () => {
-  const plan = (size: number, partSize: number, partConcurrency: number, data: Buffer) => ({ key: 'k', size, partSize, partConcurrency, md5: md5Hex(data) });
+  const plan = (size: number, partSize: number, partConcurrency: number, data: Buffer) => ({ key: 'k', where: '"k"', size, partSize, partConcurrency, md5: md5Hex(data) });
 
   it('keeps at most partConcurrency blocks in flight, and the body read stays within that bound', async () => {
     const data = randomBytes(10 * 1024);

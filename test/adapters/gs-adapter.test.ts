@@ -274,7 +274,7 @@ describe('gcs adapter on the firebase storage emulator', () => {
       const error = await caught((async () => {
         for await (const entry of entries) void entry;
       })());
-      expect(error.message).toMatch(/page token "same" twice/);
+      expect(error.message).toMatch(/continuation token "same" twice/);
     });
 
     it('refuses a name longer than GCS allows before sending anything', async () => {
