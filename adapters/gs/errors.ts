@@ -5,6 +5,7 @@
  * adds its own for missing credentials. The SDK error is always kept as `cause`.
  */
 import { StorageError, contentChanged, isStorageError, socketErrorCode, type ErrorCode } from '../errors.ts';
+import { codeForHttpStatus } from '../http-status.ts';
 import { idleTimeoutFailure } from '../idle-request.ts';
 
 export interface GcsErrorContext {
@@ -53,14 +54,11 @@ export function toStorageError(err: unknown, ctx: GcsErrorContext): StorageError
   return new StorageError(code, message, opts);
 }
 
+/** The status's code, unless GCS's reason or message says more (a 403 that is a rate limit, a 400 about the name). */
 function codeForStatus(status: number, err: unknown): ErrorCode {
-  if (status === 404) return 'NotFound';
-  if (status === 401 || status === 403) return reasons(err).some((r) => r === 'rateLimitExceeded' || r === 'userRateLimitExceeded') ? 'Throttled' : 'AuthFailed';
-  if (status === 429) return 'Throttled';
-  if (status === 408 || status >= 500) return 'Transient';
-  if (status === 409 || status === 412) return 'Conflict';
+  if ((status === 401 || status === 403) && reasons(err).some((r) => r === 'rateLimitExceeded' || r === 'userRateLimitExceeded')) return 'Throttled';
   if (status === 400 && /object name/i.test(errorMessage(err))) return 'InvalidKey';
-  return 'Fatal';
+  return codeForHttpStatus(status);
 }
 
 /** HTTP status from whichever of the SDK's error shapes `err` is. */

@@ -330,14 +330,14 @@ describe('gcs adapter on the firebase storage emulator', () => {
       expect(await keys(adapter)).toEqual(['x']);
     });
 
-    it('maps a missing object to NotFound and a 5xx to a retryable Transient', async () => {
+    it('maps a missing object to NotFound and a 503 to a retryable Throttled, as every adapter does', async () => {
       const adapter = open();
       expect(await caught(adapter.stat('missing'))).toMatchObject({ code: 'NotFound', retryable: false, key: 'missing' });
       expect(await caught(adapter.read('missing'))).toMatchObject({ code: 'NotFound' });
       await adapter.delete(['missing', 'also-missing']); // absent keys are not an error
       proxy.setFault({ kind: 'slowDown', times: 1 });
       const error = await caught(adapter.stat('missing'));
-      expect(error).toMatchObject({ code: 'Transient', retryable: true });
+      expect(error).toMatchObject({ code: 'Throttled', retryable: true });
       expect(error.message).toMatch(/HTTP 503/);
       expect(error.cause).toBeDefined();
     });
@@ -390,7 +390,8 @@ describe('gcs error mapping', () => {
     ['403 rate limit', sdkError({ code: 403, errors: [{ reason: 'userRateLimitExceeded' }] }), 'Throttled', true],
     ['ApiError 429', sdkError({ code: 429 }), 'Throttled', true],
     ['ApiError 412', sdkError({ code: 412 }), 'Conflict', false],
-    ['ApiError 503', sdkError({ code: 503 }), 'Transient', true],
+    ['ApiError 503', sdkError({ code: 503 }), 'Throttled', true],
+    ['ApiError 408', sdkError({ code: 408 }), 'Transient', true],
     ['resumable "Upload failed" 500', sdkError({ code: 500, name: 'Upload failed' }), 'Transient', true],
     ['gaxios status 502', sdkError({ status: 502, code: 'ERR_BAD_RESPONSE' }), 'Transient', true],
     ['gaxios response 404', sdkError({ response: { status: 404 } }), 'NotFound', false],
