@@ -4,7 +4,7 @@ import type { BlobClient, BlobHTTPHeaders, BlockBlobUploadOptions } from '@azure
 import { StorageError } from '../errors.ts';
 import { currentIdleWatch } from '../idle-request.ts';
 import type { AzureBlobSpec, TransferTuning } from '../spec.ts';
-import { AZURE_METADATA, checkStandardProperties } from '../metadata-names.ts';
+import { AZURE_METADATA, checkStandardProperties, copiedProperties } from '../metadata-names.ts';
 import { ContinuationGuard } from '../continuation-guard.ts';
 import { collectBody } from '../body-chunks.ts';
 import { guardIdle } from '../idle-guard.ts';
@@ -210,11 +210,12 @@ export function createAzureBlobAdapter(spec: AzureBlobSpec, tuning: TransferTuni
       const headerChanges = [info?.contentType, info?.cacheControl, info?.contentEncoding, info?.contentDisposition].some((v) => v !== undefined);
       if (headerChanges) {
         // Set Blob Properties replaces every standard header: give back the ones not changed, MD5 included.
+        const kept = copiedProperties(info, facts);
         await target.setHTTPHeaders({
-          blobContentType: info?.contentType ?? facts.contentType,
-          blobCacheControl: info?.cacheControl ?? facts.cacheControl,
-          blobContentEncoding: info?.contentEncoding ?? facts.contentEncoding,
-          blobContentDisposition: info?.contentDisposition ?? facts.contentDisposition,
+          blobContentType: kept.contentType,
+          blobCacheControl: kept.cacheControl,
+          blobContentEncoding: kept.contentEncoding,
+          blobContentDisposition: kept.contentDisposition,
           blobContentLanguage: facts.contentLanguage,
           blobContentMD5: facts.contentMD5,
         });

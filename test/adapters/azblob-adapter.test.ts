@@ -6,7 +6,14 @@ import { AccountSASPermissions, BlobServiceClient, type ContainerClient } from '
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAzureBlobAdapter } from '../../adapters/azblob/azblob-adapter.ts';
 import { stageBlocks } from '../../adapters/azblob/block-upload.ts';
-import { formatRcloneMtime, parseRcloneMtime } from '../../adapters/azblob/mtime.ts';
+import { formatRcloneMtimeNs, parseRcloneMtimeNs } from '../../adapters/azblob/mtime.ts';
+import { msFromNs, nsFromMs } from '../../adapters/mtime-ns.ts';
+
+const formatRcloneMtime = (ms: number): string => formatRcloneMtimeNs(nsFromMs(ms));
+const parseRcloneMtime = (value: string): number | undefined => {
+  const ns = parseRcloneMtimeNs(value);
+  return ns === undefined ? undefined : msFromNs(ns);
+};
 import { StorageError } from '../../adapters/errors.ts';
 import { md5Hex } from '../../adapters/hash.ts';
 import type { StorageAdapter, TransferTuning, WriteInfo } from '../../adapters/index.ts';
