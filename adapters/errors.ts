@@ -54,3 +54,18 @@ export function socketErrorCode(err: unknown): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * The body did not match the size or MD5 it was announced with: the source changed while it was
+ * read and sent (or the bytes were damaged on the way). Nothing is stored. The one error every
+ * adapter gives for it, whoever noticed (the adapter counting and hashing, or the server checking
+ * Content-MD5): a retryable Conflict, which the core reads as "the source changed" — it looks at
+ * the source again and sends it anew (src/scan, src/backup/make/backup-content.ts `isChange`).
+ */
+export function contentChanged(where: string, detail: string, options: { key?: string | undefined; cause?: unknown } = {}): StorageError {
+  return new StorageError('Conflict', `${where}: ${detail} (the source changed while it was sent); nothing was stored`, {
+    ...(options.cause === undefined ? {} : { cause: options.cause }),
+    key: options.key,
+    retryable: true,
+  });
+}

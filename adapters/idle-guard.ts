@@ -11,7 +11,7 @@ import type { StorageAdapter } from './types.ts';
 export function guardIdle(adapter: StorageAdapter, tuning: TransferTuning): StorageAdapter {
   const idleMs = tuning.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const run = <T>(action: () => T): T => withIdleTimeout(idleMs, action);
-  const { copy, canCopyFrom, copyFrom } = adapter;
+  const { canCopyFrom, copyFrom } = adapter;
   return {
     url: adapter.url,
     capabilities: adapter.capabilities,
@@ -25,7 +25,6 @@ export function guardIdle(adapter: StorageAdapter, tuning: TransferTuning): Stor
     read: (key, range) => run(() => adapter.read(key, range)),
     write: (key, body, info) => run(() => adapter.write(key, body, info)),
     delete: (keys) => run(() => adapter.delete(keys)),
-    ...(copy === undefined ? {} : { copy: (from: string, to: string) => run(() => copy.call(adapter, from, to)) }),
     ...(canCopyFrom === undefined ? {} : { canCopyFrom: (source: StorageAdapter, size: number) => canCopyFrom.call(adapter, source, size) }),
     ...(copyFrom === undefined ? {} : {
       copyFrom: (source: StorageAdapter, sourceKey: string, key: string, info?: Parameters<typeof copyFrom>[3]) =>

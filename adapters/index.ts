@@ -25,4 +25,4 @@ export async function openAdapter(spec: AdapterSpec, tuning: TransferTuning = DE
       return (await import('./synthetic/synthetic-adapter.ts')).createSyntheticAdapter(spec, tuning);
   }
 }
-export { serverSideCopier, sameService, type ServerSideCopier } from './server-side-copy.ts';
+export { copierWithin, serverSideCopier, sameService, type ServerSideCopier } from './server-side-copy.ts';

@@ -175,6 +175,16 @@ export interface StandardProperties {
   readonly contentDisposition?: string | undefined;
 }
 
+/** The standard properties a copy ends with: each one `changes` gives, the source's otherwise. */
+export function copiedProperties(changes: StandardProperties | undefined, source: StandardProperties): StandardProperties {
+  return {
+    contentType: changes?.contentType ?? source.contentType,
+    cacheControl: changes?.cacheControl ?? source.cacheControl,
+    contentEncoding: changes?.contentEncoding ?? source.contentEncoding,
+    contentDisposition: changes?.contentDisposition ?? source.contentDisposition,
+  };
+}
+
 const HEADER_TEXT = /^[\t\x20-\x7e]*$/;
 
 /**

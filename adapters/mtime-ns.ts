@@ -77,3 +77,34 @@ function nextDouble(x: number, direction: 1 | -1): number {
   view.setBigUint64(0, direction === 1 ? bits + 1n : bits - 1n);
   return view.getFloat64(0);
 }
+
+/**
+ * An RFC 3339 time in UTC (`Z`) to the nanosecond, as rclone stores `mtime` on Azure and GCS (Go
+ * layouts): `nine` digits always (azureblob's "…05.000000000Z07:00"), or `trimmed` of trailing
+ * zeros and a bare dot (googlecloudstorage's RFC3339Nano).
+ */
+export function formatRfc3339Ns(ns: bigint, fraction: 'nine' | 'trimmed'): string {
+  const { seconds, nanos } = splitNs(ns);
+  const whole = new Date(Number(seconds) * 1000).toISOString().slice(0, 19); // YYYY-MM-DDTHH:MM:SS
+  const digits = nanos.toString().padStart(9, '0');
+  if (fraction === 'nine') return `${whole}.${digits}Z`;
+  const kept = digits.replace(/0+$/, '');
+  return `${whole}${kept === '' ? '' : `.${kept}`}Z`;
+}
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9})\d*)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/** Any RFC 3339 time (any offset, up to nine fractional digits kept) → nanoseconds since the epoch; undefined when malformed. */
+export function parseRfc3339Ns(text: string): bigint | undefined {
+  const m = RFC3339.exec(text.trim());
+  if (m === null) return undefined;
+  const [, year, month, day, hour, minute, second, fraction = '', zone = 'Z'] = m;
+  const utcMs = Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second));
+  if (Number.isNaN(utcMs)) return undefined;
+  let offsetMinutes = 0;
+  if (zone !== 'Z' && zone !== 'z') {
+    const sign = zone.startsWith('-') ? -1 : 1;
+    offsetMinutes = sign * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6)));
+  }
+  return BigInt(utcMs - offsetMinutes * 60_000) * 1_000_000n + BigInt(fraction.padEnd(9, '0'));
+}

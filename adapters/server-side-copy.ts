@@ -18,6 +18,15 @@ export function serverSideCopier(dest: StorageAdapter, source: StorageAdapter, s
   return (sourceKey, key, info) => copyFrom.call(dest, source, sourceKey, key, info);
 }
 
+/**
+ * The server-side copy of objects within the root of `adapter`, or undefined when it has none.
+ * No size is asked about: an object a root already holds is one its provider can copy within it
+ * (canCopyFrom's size is only ever an upper limit, the provider's largest copy).
+ */
+export function copierWithin(adapter: StorageAdapter): ServerSideCopier | undefined {
+  return serverSideCopier(adapter, adapter, 0);
+}
+
 /** Same provider, endpoint, account and credentials, as the adapters' locations tell it. */
 export function sameService(a: StorageAdapter, b: StorageAdapter): boolean {
   return a === b || (a.location.scheme === b.location.scheme && a.location.serviceId === b.location.serviceId);

@@ -110,8 +110,6 @@ export interface ReadRange {
 }
 
 export interface Capabilities {
-  /** `copy` exists: objects can be copied within this root without passing through us. */
-  readonly serverSideCopy: boolean;
   /**
    * Writes keep contentType, cacheControl, contentEncoding, contentDisposition and user metadata,
    * and `stat` returns them (false for a local folder, which keeps content and mtime only).
@@ -127,10 +125,6 @@ export interface Capabilities {
   readonly mtimeInListing: boolean;
   /** `stat` reports the MD5 of every object (the provider's hash or the one we stored in metadata). */
   readonly md5InStat: boolean;
-  /** Writes can be made conditional on the current version. */
-  readonly conditionalWrite: boolean;
-  /** Large bodies are uploaded in parts (multipart / blocks / resumable). */
-  readonly multipart: boolean;
   /** Maximum key length in UTF-8 bytes under this root (the root's own prefix already subtracted). */
   readonly maxKeyBytes: number;
 }
@@ -178,14 +172,13 @@ export interface StorageAdapter {
   /** Deletes the keys (batched where the provider can); absent keys are not an error. */
   delete(keys: readonly string[]): Promise<void>;
 
-  /** Server-side copy within this root, keeping content, properties, metadata and mtime. */
-  copy?(from: string, to: string): Promise<WriteResult>;
-
   /**
    * Whether `copyFrom(source, …)` can copy an object of `size` bytes from `source`'s root into
    * this one without the bytes passing through us: the same provider, endpoint, account and
    * credentials, and a size the provider can copy. Present exactly when `copyFrom` is; asks no
-   * server. Use `serverSideCopier` (adapters/server-side-copy.ts) rather than the pair directly.
+   * server. The one way to express server-side copy, within a root (`source` is this adapter) as
+   * between roots: use `serverSideCopier` / `copierWithin` (adapters/server-side-copy.ts) rather
+   * than the pair directly.
    */
   canCopyFrom?(source: StorageAdapter, size: number): boolean;
   /**

@@ -4,13 +4,14 @@ import type { BlobClient, BlobHTTPHeaders, BlockBlobUploadOptions } from '@azure
 import { StorageError } from '../errors.ts';
 import { currentIdleWatch } from '../idle-request.ts';
 import type { AzureBlobSpec, TransferTuning } from '../spec.ts';
-import { AZURE_METADATA, checkStandardProperties } from '../metadata-names.ts';
+import { AZURE_METADATA, checkStandardProperties, copiedProperties } from '../metadata-names.ts';
+import { ContinuationGuard } from '../continuation-guard.ts';
+import { collectBody } from '../body-chunks.ts';
 import { guardIdle } from '../idle-guard.ts';
 import { notACopyPartner, sameService } from '../server-side-copy.ts';
 import type {
   Capabilities, CopyInfo, ObjectDetails, ObjectEntry, PrepareOptions, ReadRange, StorageAdapter, StorageLocation, WriteBody, WriteInfo, WriteResult,
 } from '../types.ts';
-import { BodyReadError, collectBody } from './body.ts';
 import { stageBlocks } from './block-upload.ts';
 import { connectAzure, type AzureConnection } from './client.ts';
 import { DeleteFailure, batchUnsupported, deleteInBatches, deleteOneByOne, type DeleteTarget } from './delete.ts';
@@ -87,6 +88,8 @@ export function createAzureBlobAdapter(spec: AzureBlobSpec, tuning: TransferTuni
     return connection;
   }
 
+  const whereOf = (key: string): string => `"${key}" in ${url}`;
+
   function ctx(c: AzureConnection, key?: string): AzureErrorContext {
     return { url, endpoint: c.endpoint, credentialSource: c.credentialSource, container: spec.container, key };
   }
@@ -108,7 +111,6 @@ export function createAzureBlobAdapter(spec: AzureBlobSpec, tuning: TransferTuni
   }
 
   const capabilities: Capabilities = Object.freeze({
-    serverSideCopy: true,
     objectProperties: true,
     // includeMetadata listings carry the blob's properties and metadata at no extra cost.
     propertiesInListing: true,
@@ -121,14 +123,12 @@ export function createAzureBlobAdapter(spec: AzureBlobSpec, tuning: TransferTuni
     // Azure computes Content-MD5 for every Put Blob, and our block uploads set it at commit; only
     // blobs another tool committed from blocks without an MD5 lack it (stat then says undefined).
     md5InStat: true,
-    conditionalWrite: false,
-    multipart: true,
     maxKeyBytes: maxKeyBytes(prefix),
   });
 
   async function writeSmall(up: Upload, body: WriteBody): Promise<WriteResult> {
     // Buffer first (at most partSize): a failing body then sends nothing at all.
-    const data = await collectBody(body, up.info.size, up.key);
+    const data = await collectBody(body, { size: up.info.size, where: whereOf(up.key), key: up.key });
     // upload() forwards transactionalContentMD5 as Content-MD5, which Azure verifies for Put Blob,
     // though BlockBlobUploadOptions does not declare it (a test watches the wire for it);
     // blobContentMD5 is the stored property (and what Azurite verifies).
@@ -144,7 +144,7 @@ export function createAzureBlobAdapter(spec: AzureBlobSpec, tuning: TransferTuni
   async function writeBlocks(up: Upload, body: WriteBody): Promise<WriteResult> {
     const client = up.c.container.getBlockBlobClient(up.name);
     const md5 = up.md5.toString('hex');
-    const plan = { key: up.key, size: up.info.size, partSize: tuning.partSize, partConcurrency: tuning.partConcurrency, md5 };
+    const plan = { key: up.key, where: whereOf(up.key), size: up.info.size, partSize: tuning.partSize, partConcurrency: tuning.partConcurrency, md5 };
     const blockIds = await stageBlocks(body, plan, async (blockId, chunk, chunkMd5, signal) => {
       await client.stageBlock(blockId, chunk, chunk.length, { transactionalContentMD5: chunkMd5, abortSignal: signal });
     });
@@ -210,11 +210,12 @@ export function createAzureBlobAdapter(spec: AzureBlobSpec, tuning: TransferTuni
       const headerChanges = [info?.contentType, info?.cacheControl, info?.contentEncoding, info?.contentDisposition].some((v) => v !== undefined);
       if (headerChanges) {
         // Set Blob Properties replaces every standard header: give back the ones not changed, MD5 included.
+        const kept = copiedProperties(info, facts);
         await target.setHTTPHeaders({
-          blobContentType: info?.contentType ?? facts.contentType,
-          blobCacheControl: info?.cacheControl ?? facts.cacheControl,
-          blobContentEncoding: info?.contentEncoding ?? facts.contentEncoding,
-          blobContentDisposition: info?.contentDisposition ?? facts.contentDisposition,
+          blobContentType: kept.contentType,
+          blobCacheControl: kept.cacheControl,
+          blobContentEncoding: kept.contentEncoding,
+          blobContentDisposition: kept.contentDisposition,
           blobContentLanguage: facts.contentLanguage,
           blobContentMD5: facts.contentMD5,
         });
@@ -256,7 +257,7 @@ export function createAzureBlobAdapter(spec: AzureBlobSpec, tuning: TransferTuni
 
     async *list(listPrefix = ''): AsyncIterable<ObjectEntry> {
       const c = conn();
-      const tokens = new Set<string>();
+      const tokens = new ContinuationGuard(listPrefix === '' ? url : `${url}/${listPrefix}`);
       try {
         const pages = c.container
           .listBlobsFlat({ prefix: prefix + listPrefix, includeMetadata: true })
@@ -264,13 +265,7 @@ export function createAzureBlobAdapter(spec: AzureBlobSpec, tuning: TransferTuni
         for await (const page of pages) {
           // Checked before yielding: a page that points back to where we were repeats entries
           // already given, and the SDK would follow it forever.
-          const token = page.continuationToken;
-          if (token !== undefined && token !== '') {
-            if (tokens.has(token)) {
-              throw new StorageError('Fatal', `listing ${url} returned the same continuation token twice; stopped instead of looping`);
-            }
-            tokens.add(token);
-          }
+          tokens.next(page.continuationToken);
           for (const item of page.segment.blobItems) {
             if (!item.name.startsWith(prefix)) continue;
             if (isDirectoryMarker(item.name, item.properties.contentLength ?? 0, item.metadata)) continue;
@@ -339,7 +334,6 @@ export function createAzureBlobAdapter(spec: AzureBlobSpec, tuning: TransferTuni
       } catch (err) {
         // The body is ours to consume: release it (and whatever feeds it) whatever happened.
         if (!(body instanceof Uint8Array)) body.destroy();
-        if (err instanceof BodyReadError) throw err.cause; // the source's error, not Azure's
         if (c === undefined) throw err;
         throw mapAzureError(err, ctx(c, key));
       }
@@ -365,10 +359,6 @@ export function createAzureBlobAdapter(spec: AzureBlobSpec, tuning: TransferTuni
         if (err instanceof DeleteFailure) throw mapAzureError(err.cause, ctx(c, err.key));
         throw mapAzureError(err, ctx(c));
       }
-    },
-
-    async copy(from: string, to: string): Promise<WriteResult> {
-      return copyFrom(adapter, from, to);
     },
 
     // Copy Blob has no size limit of its own within an account.

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { StorageError } from '../errors.ts';
+import { contentChanged } from '../errors.ts';
 import type { WriteBody } from '../types.ts';
-import { chunksOf } from './body.ts';
+import { chunksOf } from '../body-chunks.ts';
 
 /**
  * Stages a large body as blocks (Put Block), each carrying its own MD5 that Azure verifies, with at
@@ -18,6 +18,8 @@ export const MAX_BLOCKS = 50_000;
 
 export interface BlockPlan {
   readonly key: string;
+  /** The blob as a user knows it, for messages. */
+  readonly where: string;
   readonly size: number;
   readonly partSize: number;
   readonly partConcurrency: number;
@@ -60,7 +62,7 @@ export async function stageBlocks(body: WriteBody, plan: BlockPlan, stage: Stage
     abort.abort();
   };
 
-  const chunks = chunksOf(body, plan.size, partSize, plan.key);
+  const chunks = chunksOf(body, plan, partSize);
   try {
     for (;;) {
       while (inFlight.size >= concurrency && failure === undefined) await Promise.race(inFlight);
@@ -90,10 +92,7 @@ export async function stageBlocks(body: WriteBody, plan: BlockPlan, stage: Stage
 
   const actual = whole.digest('hex');
   if (actual !== plan.md5) {
-    throw new StorageError('Fatal', `body of "${plan.key}" has MD5 ${actual}, expected ${plan.md5}; nothing was committed`, {
-      key: plan.key,
-      retryable: false,
-    });
+    throw contentChanged(plan.where, `body has MD5 ${actual}, announced ${plan.md5}`, { key: plan.key });
   }
   return ids;
 }

@@ -1,5 +1,6 @@
 import { RestError } from '@azure/storage-blob';
-import { StorageError, isStorageError, socketErrorCode } from '../errors.ts';
+import { StorageError, contentChanged, isStorageError, socketErrorCode } from '../errors.ts';
+import { codeForHttpStatus } from '../http-status.ts';
 import { idleTimeoutFailure } from '../idle-request.ts';
 
 /**
@@ -64,45 +65,43 @@ export function mapAzureError(err: unknown, ctx: AzureErrorContext): StorageErro
     const code = serviceCode(err) ?? `HTTP ${status}`;
     const detail = `${code}: ${firstLine(err.message)}`;
 
-    if (status === 404) {
-      if (code === 'ContainerNotFound') {
-        return new StorageError('NotFound', `container "${ctx.container}" does not exist at ${ctx.endpoint}`, opts);
-      }
-      return new StorageError('NotFound', `not found: ${what(ctx)} (${code})`, opts);
-    }
-    if (status === 401 || status === 403) {
-      if (BAD_CREDENTIAL_CODES.has(code)) {
-        return new StorageError(
-          'AuthFailed',
-          `Azure rejected the credentials for ${ctx.url} at ${ctx.endpoint} (${code}); check the account key or SAS in ${ctx.credentialSource}`,
-          opts,
-        );
-      }
-      return new StorageError('AuthFailed', `no permission for ${what(ctx)} at ${ctx.endpoint} (${detail})`, opts);
-    }
+    // Refusals of a 400 that Azure's error code says more about; every other status means what
+    // it means for every store (adapters/http-status.ts).
     if (status === 400 && (MD5_CODES.has(code) || (code === 'InvalidOperation' && /md5/i.test(err.message)))) {
-      // A wrong checksum is not worth retrying as is: either the caller's MD5 is wrong or the source
-      // changed under us; the core re-reads the source and decides. (Azurite answers InvalidOperation.)
-      return new StorageError('Fatal', `Azure refused ${what(ctx)}: content MD5 does not match the body (${detail})`, {
-        ...opts,
-        retryable: false,
-      });
+      // The bytes sent are not the bytes hashed: the source changed while it was read; the core
+      // reads it again. (Azurite answers InvalidOperation.)
+      return contentChanged(what(ctx), `Azure refused the body: its MD5 is not the announced one (${detail})`, opts);
     }
     if (status === 400 && NAME_CODES.has(code) && ctx.key !== undefined) {
       return new StorageError('InvalidKey', `Azure refused the blob name for ${what(ctx)} (${detail})`, opts);
     }
-    if (status === 409 || status === 412) {
-      // Being deleted clears by itself; every other conflict (lease, snapshots, condition) needs a decision.
-      const retryable = code === 'ContainerBeingDeleted' || code === 'BlobBeingRehydrated';
-      return new StorageError('Conflict', `conflict on ${what(ctx)} (${detail})`, { ...opts, retryable });
+    switch (codeForHttpStatus(status)) {
+      case 'NotFound':
+        if (code === 'ContainerNotFound') {
+          return new StorageError('NotFound', `container "${ctx.container}" does not exist at ${ctx.endpoint}`, opts);
+        }
+        return new StorageError('NotFound', `not found: ${what(ctx)} (${code})`, opts);
+      case 'AuthFailed':
+        if (BAD_CREDENTIAL_CODES.has(code)) {
+          return new StorageError(
+            'AuthFailed',
+            `Azure rejected the credentials for ${ctx.url} at ${ctx.endpoint} (${code}); check the account key or SAS in ${ctx.credentialSource}`,
+            opts,
+          );
+        }
+        return new StorageError('AuthFailed', `no permission for ${what(ctx)} at ${ctx.endpoint} (${detail})`, opts);
+      case 'Conflict': {
+        // Being deleted clears by itself; every other conflict (lease, snapshots, condition) needs a decision.
+        const retryable = code === 'ContainerBeingDeleted' || code === 'BlobBeingRehydrated';
+        return new StorageError('Conflict', `conflict on ${what(ctx)} (${detail})`, { ...opts, retryable });
+      }
+      case 'Throttled':
+        return new StorageError('Throttled', `Azure is throttling requests to ${ctx.endpoint} (${detail})`, opts);
+      case 'Transient':
+        return new StorageError('Transient', `Azure server error on ${what(ctx)} (${detail})`, opts);
+      default:
+        return new StorageError('Fatal', `Azure refused the request for ${what(ctx)} (${detail})`, opts);
     }
-    if (status === 429 || status === 503) {
-      return new StorageError('Throttled', `Azure is throttling requests to ${ctx.endpoint} (${detail})`, opts);
-    }
-    if (status === 408 || status >= 500) {
-      return new StorageError('Transient', `Azure server error on ${what(ctx)} (${detail})`, opts);
-    }
-    return new StorageError('Fatal', `Azure refused the request for ${what(ctx)} (${detail})`, opts);
   }
 
   const socketCode = socketErrorCode(err);

@@ -4,7 +4,8 @@
  * resumable uploads (`status` or numeric `code`), and plain Node socket errors; google-auth-library
  * adds its own for missing credentials. The SDK error is always kept as `cause`.
  */
-import { StorageError, isStorageError, socketErrorCode, type ErrorCode } from '../errors.ts';
+import { StorageError, contentChanged, isStorageError, socketErrorCode, type ErrorCode } from '../errors.ts';
+import { codeForHttpStatus } from '../http-status.ts';
 import { idleTimeoutFailure } from '../idle-request.ts';
 
 export interface GcsErrorContext {
@@ -49,17 +50,15 @@ export function toStorageError(err: unknown, ctx: GcsErrorContext): StorageError
       : `${ctx.op} ${where} failed (HTTP ${status}): ${detail}`;
   // A 400 about hashes means the bytes we sent are not the bytes we hashed: the source changed
   // while it was read, or they were damaged on the way. Reading it again is the cure.
-  return new StorageError(code, message, code === 'Fatal' && isChecksumRejection(err) ? { ...opts, retryable: true } : opts);
+  if (code === 'Fatal' && isChecksumRejection(err)) return contentChanged(where, `GCS refused the body (HTTP ${status}): ${detail}`, opts);
+  return new StorageError(code, message, opts);
 }
 
+/** The status's code, unless GCS's reason or message says more (a 403 that is a rate limit, a 400 about the name). */
 function codeForStatus(status: number, err: unknown): ErrorCode {
-  if (status === 404) return 'NotFound';
-  if (status === 401 || status === 403) return reasons(err).some((r) => r === 'rateLimitExceeded' || r === 'userRateLimitExceeded') ? 'Throttled' : 'AuthFailed';
-  if (status === 429) return 'Throttled';
-  if (status === 408 || status >= 500) return 'Transient';
-  if (status === 409 || status === 412) return 'Conflict';
+  if ((status === 401 || status === 403) && reasons(err).some((r) => r === 'rateLimitExceeded' || r === 'userRateLimitExceeded')) return 'Throttled';
   if (status === 400 && /object name/i.test(errorMessage(err))) return 'InvalidKey';
-  return 'Fatal';
+  return codeForHttpStatus(status);
 }
 
 /** HTTP status from whichever of the SDK's error shapes `err` is. */

@@ -148,7 +148,6 @@ export function createGcsAdapter(spec: GcsSpec, tuning: TransferTuning): Storage
     url,
     location,
     capabilities: {
-      serverSideCopy: true,
       objectProperties: true,
       // Listings carry every object's resource: properties and metadata at no extra cost.
       propertiesInListing: true,
@@ -159,10 +158,6 @@ export function createGcsAdapter(spec: GcsSpec, tuning: TransferTuning): Storage
       mtimeInListing: true,
       // md5Hash is on every object uploaded in one piece, which is how this adapter uploads.
       md5InStat: true,
-      // GCS has generation preconditions, but this adapter does not offer them yet and the
-      // emulator ignores them.
-      conditionalWrite: false,
-      multipart: true,
       maxKeyBytes: MAX_NAME_BYTES - Buffer.byteLength(root, 'utf8'),
     },
     prepare: (options: PrepareOptions) => prepareBucket({ storage, bucket, emulator, endpoint, fail }, options),
@@ -171,7 +166,6 @@ export function createGcsAdapter(spec: GcsSpec, tuning: TransferTuning): Storage
     read,
     write,
     delete: remove,
-    copy: (from: string, to: string): Promise<WriteResult> => copyFrom(adapter, from, to),
     // A rewrite has no size limit: the SDK follows rewrite tokens until a large object is done.
     canCopyFrom: (other: StorageAdapter): boolean => sameService(adapter, other),
     copyFrom,

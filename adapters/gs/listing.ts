@@ -2,7 +2,8 @@
  * Streams a bucket listing page by page, fetching the next page only when the consumer asks.
  */
 import type { Bucket, FileMetadata, GetFilesOptions } from '@google-cloud/storage';
-import { StorageError } from '../errors.ts';
+import type { StorageError } from '../errors.ts';
+import { ContinuationGuard } from '../continuation-guard.ts';
 import type { ObjectEntry } from '../types.ts';
 import { entryFromMetadata, propertiesFromMetadata } from './metadata.ts';
 
@@ -21,7 +22,7 @@ export interface ListingOptions {
 const FIELDS = 'items(name,size,md5Hash,generation,updated,metadata,contentType,cacheControl,contentEncoding,contentDisposition),nextPageToken';
 
 export async function* listObjects(opts: ListingOptions): AsyncGenerator<ObjectEntry> {
-  const seenTokens = new Set<string>();
+  const tokens = new ContinuationGuard(`gs://${opts.bucket.name}/${opts.rootPrefix + opts.prefix}`);
   let pageToken: string | undefined;
   for (;;) {
     const query: GetFilesOptions = {
@@ -57,10 +58,7 @@ export async function* listObjects(opts: ListingOptions): AsyncGenerator<ObjectE
     }
 
     if (next === undefined || next === '') return;
-    if (seenTokens.has(next)) {
-      throw new StorageError('Fatal', `listing of gs://${opts.bucket.name}/${opts.rootPrefix + opts.prefix} returned page token "${next}" twice`);
-    }
-    seenTokens.add(next);
+    tokens.next(next);
     pageToken = next;
   }
 }

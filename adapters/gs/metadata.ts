@@ -10,7 +10,7 @@
 import type { FileMetadata } from '@google-cloud/storage';
 import { base64ToHex } from '../hash.ts';
 import { GCS_METADATA, metadataForStore, metadataFromStore } from '../metadata-names.ts';
-import { msFromNs, nsFromMs, splitNs } from '../mtime-ns.ts';
+import { formatRfc3339Ns, msFromNs, nsFromMs, parseRfc3339Ns } from '../mtime-ns.ts';
 import type { ObjectDetails, ObjectEntry, ObjectProperties } from '../types.ts';
 
 export const META_MTIME = 'mtime';
@@ -26,14 +26,7 @@ export function formatMtime(mtimeMs: number): string {
 }
 
 /** The same for a time in nanoseconds, exactly. */
-export function formatMtimeNs(ns: bigint): string {
-  const { seconds, nanos } = splitNs(ns);
-  const whole = new Date(Number(seconds) * 1000).toISOString().slice(0, 19); // 2024-01-02T03:04:05
-  const fraction = nanos.toString().padStart(9, '0').replace(/0+$/, '');
-  return `${whole}${fraction === '' ? '' : `.${fraction}`}Z`;
-}
-
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+export const formatMtimeNs = (ns: bigint): string => formatRfc3339Ns(ns, 'trimmed');
 
 /** Parses RFC3339 with up to nanosecond precision and any offset; undefined when malformed. */
 export function parseMtime(text: string): number | undefined {
@@ -42,15 +35,7 @@ export function parseMtime(text: string): number | undefined {
 }
 
 /** The same, in nanoseconds since the epoch, exactly. */
-export function parseMtimeNs(text: string): bigint | undefined {
-  const m = RFC3339.exec(text.trim());
-  if (m === null) return undefined;
-  const [, y, mo, d, h, mi, s, frac, , sign, oh, om] = m;
-  let ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
-  if (Number.isNaN(ms)) return undefined;
-  if (sign !== undefined) ms -= (sign === '+' ? 1 : -1) * (Number(oh) * 60 + Number(om)) * 60_000;
-  return BigInt(ms) * 1_000_000n + BigInt((frac ?? '').padEnd(9, '0'));
-}
+export const parseMtimeNs = parseRfc3339Ns;
 
 function parseGsutilMtime(text: string): number | undefined {
   return /^-?\d+$/.test(text.trim()) ? Number(text) * 1000 : undefined;

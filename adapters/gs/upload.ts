@@ -12,7 +12,8 @@
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { CreateWriteStreamOptions, File, FileMetadata } from '@google-cloud/storage';
-import { StorageError, isStorageError, socketErrorCode } from '../errors.ts';
+import { contentChanged, type StorageError } from '../errors.ts';
+import { bodyStreamFailed } from '../body-chunks.ts';
 import type { WriteBody, WriteInfo } from '../types.ts';
 import { hexToBase64 } from '../hash.ts';
 import { userMetadataForWrite } from './metadata.ts';
@@ -62,8 +63,7 @@ export async function uploadObject(file: File, body: WriteBody, info: WriteInfo,
 async function* verifiedBody(body: WriteBody, info: WriteInfo, where: string): AsyncGenerator<Uint8Array> {
   const hash = createHash('md5');
   let bytes = 0;
-  const tooLong = (): StorageError =>
-    new StorageError('Transient', `body of ${where} is longer than the announced ${info.size} bytes (the source changed while it was read)`);
+  const tooLong = (): StorageError => contentChanged(where, `body longer than the announced ${info.size} bytes`);
   if (body instanceof Uint8Array) {
     if (body.byteLength > info.size) throw tooLong();
     hash.update(body);
@@ -79,21 +79,14 @@ async function* verifiedBody(body: WriteBody, info: WriteInfo, where: string): A
         yield buf;
       }
     } catch (err) {
-      throw isStorageError(err) ? err : bodyFailed(err, where);
+      throw bodyStreamFailed(err, where);
     }
   }
   if (bytes !== info.size) {
-    throw new StorageError('Transient', `body of ${where} has ${bytes} bytes, not the announced ${info.size} (the source changed while it was read)`);
+    throw contentChanged(where, `body has ${bytes} bytes, not the announced ${info.size}`);
   }
   const md5 = hash.digest('hex');
   if (md5 !== info.md5.toLowerCase()) {
-    throw new StorageError('Transient', `body of ${where} has MD5 ${md5}, not the announced ${info.md5} (the source changed while it was read)`);
+    throw contentChanged(where, `body has MD5 ${md5}, not the announced ${info.md5}`);
   }
-}
-
-function bodyFailed(err: unknown, where: string): StorageError {
-  const detail = err instanceof Error ? err.message : String(err);
-  // A network source that dropped is worth another try; anything else is the source's problem.
-  const code = socketErrorCode(err) === undefined ? 'Fatal' : 'Transient';
-  return new StorageError(code, `body stream for ${where} failed: ${detail}`, { cause: err });
 }

@@ -1,4 +1,5 @@
-import { StorageError, type ErrorCode } from '../errors.ts';
+import { StorageError, contentChanged, type ErrorCode } from '../errors.ts';
+import type { ContentChangedError } from '../hash.ts';
 
 const CODES: Readonly<Record<string, ErrorCode>> = {
   ENOENT: 'NotFound',
@@ -20,12 +21,13 @@ const CODES: Readonly<Record<string, ErrorCode>> = {
 /** Maps a filesystem error onto the closed set once, keeping the original as `cause`. */
 export function mapLocalError(error: unknown, key: string, root: string): StorageError {
   if (error instanceof StorageError) return error;
-  const errno = (error as NodeJS.ErrnoException | undefined)?.code;
-  const changedWhileRead = error instanceof Error && error.name === 'ContentChangedError';
-  const code = (errno !== undefined ? CODES[errno] : undefined) ?? (changedWhileRead ? 'Conflict' : 'Fatal');
   const where = key === '' ? root : key;
+  if (error instanceof Error && error.name === 'ContentChangedError') {
+    const { actual, expected } = error as ContentChangedError;
+    return contentChanged(where, `body has MD5 ${actual}, announced ${expected}`, { cause: error, key });
+  }
+  const errno = (error as NodeJS.ErrnoException | undefined)?.code;
+  const code = (errno !== undefined ? CODES[errno] : undefined) ?? 'Fatal';
   const reason = error instanceof Error ? error.message.replace(/^\w+: /, '') : String(error);
-  // A file that changed while being read is worth another try; it will be read again.
-  const retryable = code === 'Transient' || changedWhileRead;
-  return new StorageError(code, `${where}: ${reason}`, { cause: error, key, retryable });
+  return new StorageError(code, `${where}: ${reason}`, { cause: error, key, retryable: code === 'Transient' });
 }

@@ -70,7 +70,6 @@ export function createLocalAdapter(spec: LocalSpec, _tuning: TransferTuning): St
     url: root,
     location: { scheme: 'local', serviceId: 'local', bucket: root, prefix: '' },
     capabilities: {
-      serverSideCopy: true,
       // A folder keeps content and mtime only: no content type, no metadata.
       objectProperties: false,
       propertiesInListing: false,
@@ -78,8 +77,6 @@ export function createLocalAdapter(spec: LocalSpec, _tuning: TransferTuning): St
       sortedListing: true,
       mtimeInListing: true,
       md5InStat: false,
-      conditionalWrite: false,
-      multipart: false,
       maxKeyBytes: PATH_MAX - Buffer.byteLength(root) - 2,
     },
 
@@ -159,10 +156,6 @@ export function createLocalAdapter(spec: LocalSpec, _tuning: TransferTuning): St
           await removeEmptyParents(root, path.dirname(file));
         });
       }
-    },
-
-    async copy(from, to): Promise<WriteResult> {
-      return copyFileTo(root, from, to, undefined);
     },
 
     // Any two local folders are on one machine: copying between them never needs to stream.

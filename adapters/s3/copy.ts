@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { StorageError } from '../errors.ts';
 import { hexToBase64 } from '../hash.ts';
-import { S3_METADATA, checkStandardProperties } from '../metadata-names.ts';
+import { S3_METADATA, checkStandardProperties, copiedProperties } from '../metadata-names.ts';
 import type { TransferTuning } from '../spec.ts';
 import type { CopyInfo, WriteResult } from '../types.ts';
 import { META_MTIME, bookkeeping, md5FromEtag, md5FromMetadata, metadataForWrite, parseMtime, parseMtimeNs, storedUserMetadata } from './metadata.ts';
@@ -99,11 +99,12 @@ function headersFor(head: HeadObjectCommandOutput, info: CopyInfo | undefined, m
   // The source's own mtime to the nanosecond, as stored; a time asked for or the last-modified time otherwise.
   const mtimeNs = askedMtimeNs(info) ?? parseMtimeNs(head.Metadata?.[META_MTIME]) ?? nsFromMs(head.LastModified?.getTime() ?? Date.now());
   const md5Base64 = md5 === undefined ? undefined : hexToBase64(md5);
+  const kept = copiedProperties(info, { contentType: head.ContentType, cacheControl: head.CacheControl, contentEncoding: head.ContentEncoding, contentDisposition: head.ContentDisposition });
   return {
-    ContentType: info?.contentType ?? head.ContentType,
-    CacheControl: info?.cacheControl ?? head.CacheControl,
-    ContentEncoding: info?.contentEncoding ?? head.ContentEncoding,
-    ContentDisposition: info?.contentDisposition ?? head.ContentDisposition,
+    ContentType: kept.contentType,
+    CacheControl: kept.cacheControl,
+    ContentEncoding: kept.contentEncoding,
+    ContentDisposition: kept.contentDisposition,
     ContentLanguage: head.ContentLanguage,
     Expires: head.Expires,
     // The source's own entries stay byte for byte as stored unless replaced.

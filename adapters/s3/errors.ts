@@ -1,4 +1,5 @@
 import { StorageError, socketErrorCode, type ErrorCode } from '../errors.ts';
+import { codeForHttpStatus } from '../http-status.ts';
 import { idleTimeoutFailure } from '../idle-request.ts';
 
 /**
@@ -103,7 +104,7 @@ export function mapS3Error(error: unknown, ctx: S3ErrorContext): StorageError {
 
 /** Also used for the per-key errors inside a DeleteObjects answer, which are not thrown. */
 export function storageErrorFor(name: string, status: number | undefined, sdkMessage: string, ctx: S3ErrorContext, cause: unknown): StorageError {
-  const code = codeForName(name) ?? codeForStatus(status);
+  const code = codeForName(name) ?? (status === undefined ? 'Fatal' : codeForHttpStatus(status));
   const retryable = code === 'Conflict' ? RETRYABLE_CONFLICTS.has(name) : undefined;
   let message: string;
   if (name === 'NoSuchBucket') message = `s3://${ctx.bucket}: bucket does not exist`;
@@ -118,16 +119,6 @@ export function storageErrorFor(name: string, status: number | undefined, sdkMes
 
 function codeForName(name: string): ErrorCode | undefined {
   return Object.hasOwn(BY_NAME, name) ? BY_NAME[name] : undefined; // not 'constructor' & co.
-}
-
-function codeForStatus(status: number | undefined): ErrorCode {
-  if (status === undefined) return 'Fatal';
-  if (status === 401 || status === 403) return 'AuthFailed';
-  if (status === 404) return 'NotFound';
-  if (status === 409 || status === 412) return 'Conflict';
-  if (status === 429 || status === 503) return 'Throttled';
-  if (status >= 500) return 'Transient';
-  return 'Fatal';
 }
 
 function httpStatusOf(error: unknown): number | undefined {

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -8,8 +7,9 @@ import {
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { chunksOf } from '../body-chunks.ts';
 import { ContentChangedError } from '../hash.ts';
-import { StorageError } from '../errors.ts';
+import { StorageError, contentChanged } from '../errors.ts';
 import type { WriteBody, WriteInfo } from '../types.ts';
 import type { TransferTuning } from '../spec.ts';
 
@@ -21,6 +21,9 @@ export interface MultipartTarget {
   readonly client: S3Client;
   readonly bucket: string;
   readonly objectKey: string;
+  /** The object as a user knows it (`s3://bucket/key`), and the caller's key, for messages. */
+  readonly where: string;
+  readonly key: string;
   /** Standard headers and metadata of the object, as CreateMultipartUpload takes them. */
   readonly headers: ObjectHeaders;
 }
@@ -78,9 +81,9 @@ export async function uploadMultipart(target: MultipartTarget, body: WriteBody, 
   };
 
   try {
-    for await (const part of partsOf(body, partBytes)) {
+    // chunksOf fails a body longer or shorter than announced, as contentChanged.
+    for await (const part of chunksOf(body, { size: info.size, where: target.where, key: target.key }, partBytes)) {
       total += part.length;
-      if (total > info.size) throw new StorageError('Conflict', `${objectKey}: body longer than the announced ${info.size} bytes`, { retryable: true });
       wholeMd5.update(part);
       const sending: Promise<void> = sendPart(++partNumber, part).then(
         () => void inFlight.delete(sending),
@@ -100,9 +103,8 @@ export async function uploadMultipart(target: MultipartTarget, body: WriteBody, 
 
     const md5 = wholeMd5.digest('hex');
     if (total !== info.size || md5 !== info.md5) {
-      throw new StorageError('Conflict', `${objectKey}: content changed while being read (${total} bytes, MD5 ${md5})`, {
+      throw contentChanged(target.where, `body of ${total} bytes with MD5 ${md5}, announced ${info.size} bytes with MD5 ${info.md5}`, {
         cause: new ContentChangedError(info.md5, md5),
-        retryable: true,
       });
     }
     done.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
@@ -122,38 +124,4 @@ export async function uploadMultipart(target: MultipartTarget, body: WriteBody, 
     }
     throw error;
   }
-}
-
-/**
- * The body in parts of exactly `partBytes` (the last one shorter). A buffer is sliced without
- * copying; a stream is copied into one buffer per part, allocated only when the part is started.
- */
-async function* partsOf(body: WriteBody, partBytes: number): AsyncGenerator<Buffer> {
-  if (!isReadable(body)) {
-    const whole = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    for (let offset = 0; offset < whole.length; offset += partBytes) yield whole.subarray(offset, offset + partBytes);
-    return;
-  }
-  let part: Buffer | undefined;
-  let filled = 0;
-  for await (const raw of body as AsyncIterable<Buffer | string>) {
-    const chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
-    for (let offset = 0; offset < chunk.length; ) {
-      part ??= Buffer.allocUnsafe(partBytes);
-      const n = Math.min(partBytes - filled, chunk.length - offset);
-      chunk.copy(part, filled, offset, offset + n);
-      filled += n;
-      offset += n;
-      if (filled === partBytes) {
-        yield part;
-        part = undefined;
-        filled = 0;
-      }
-    }
-  }
-  if (part !== undefined && filled > 0) yield part.subarray(0, filled);
-}
-
-function isReadable(body: WriteBody): body is Readable {
-  return !(body instanceof Uint8Array);
 }

@@ -11,10 +11,12 @@ import {
   type BucketLocationConstraint,
   type HeadObjectCommandOutput,
 } from '@aws-sdk/client-s3';
-import { StorageError } from '../errors.ts';
+import { StorageError, contentChanged } from '../errors.ts';
 import { ContentChangedError, hexToBase64 } from '../hash.ts';
 import type { S3Spec, TransferTuning } from '../spec.ts';
 import { S3_METADATA, checkStandardProperties } from '../metadata-names.ts';
+import { collectBody } from '../body-chunks.ts';
+import { ContinuationGuard } from '../continuation-guard.ts';
 import { guardIdle } from '../idle-guard.ts';
 import { notACopyPartner, sameService } from '../server-side-copy.ts';
 import type { CopyInfo, ObjectDetails, ObjectEntry, ReadRange, StorageAdapter, StorageLocation, WriteBody, WriteInfo, WriteResult } from '../types.ts';
@@ -49,6 +51,7 @@ export function createS3Adapter(spec: S3Spec, tuning: TransferTuning): StorageAd
   const root = spec.prefix;
   const url = `s3://${bucket}${root === '' ? '' : `/${root.replace(/\/$/, '')}`}`;
   const objectKey = (key: string): string => root + key;
+  const whereOf = (key: string): string => `s3://${bucket}/${objectKey(key)}`;
 
   /** S3 would answer 400 (KeyTooLongError) for a longer key; say so before reading a byte of the body. */
   const checkKey = (key: string): void => {
@@ -87,17 +90,16 @@ export function createS3Adapter(spec: S3Spec, tuning: TransferTuning): StorageAd
   };
 
   /** The source changed between hashing and reading: worth another try, which reads it again. */
-  const changed = (key: string, why: string, cause?: Error): StorageError =>
-    new StorageError('Conflict', `s3://${bucket}/${objectKey(key)}: ${why}`, { cause, key, retryable: true });
+  const changed = (key: string, why: string, cause?: Error): StorageError => contentChanged(whereOf(key), why, { cause, key });
 
   /** A single PutObject: the body is in memory (at most partSize), so the SDK can retry it. */
   const putWhole = async (key: string, body: WriteBody, info: WriteInfo, headers: ObjectHeaders): Promise<WriteResult> => {
-    const data = body instanceof Uint8Array ? body : await readAtMost(body, info.size, () => changed(key, `body longer than the announced ${info.size} bytes`));
+    const data = await collectBody(body, { size: info.size, where: whereOf(key), key });
     // Checked here too, not only by S3's Content-MD5, so that a server that ignores Content-MD5
     // (emulators) cannot store a body that differs from what the caller hashed.
     const md5 = createHash('md5').update(data).digest('hex');
     if (data.length !== info.size || md5 !== info.md5) {
-      throw changed(key, `content changed while being read (${data.length} bytes, MD5 ${md5})`, new ContentChangedError(info.md5, md5));
+      throw changed(key, `body of ${data.length} bytes with MD5 ${md5}, announced ${info.size} bytes with MD5 ${info.md5}`, new ContentChangedError(info.md5, md5));
     }
     const out = await call(key, () =>
       client.send(
@@ -137,15 +139,12 @@ export function createS3Adapter(spec: S3Spec, tuning: TransferTuning): StorageAd
     url,
     location,
     capabilities: {
-      serverSideCopy: true,
       objectProperties: true,
       propertiesInListing: false, // ListObjectsV2 carries neither headers nor metadata
       metadataNameCase: 'lower',
       sortedListing: true, // ListObjectsV2 returns keys in UTF-8 byte order
       mtimeInListing: false, // listings carry no user metadata: mtime needs a HEAD per object
       md5InStat: true, // plain ETag, or the md5chksum we store on every upload
-      conditionalWrite: false,
-      multipart: true,
       maxKeyBytes: MAX_KEY_BYTES - Buffer.byteLength(root),
     },
 
@@ -180,7 +179,7 @@ export function createS3Adapter(spec: S3Spec, tuning: TransferTuning): StorageAd
     },
 
     async *list(prefix = ''): AsyncGenerator<ObjectEntry> {
-      const seen = new Set<string>();
+      const tokens = new ContinuationGuard(root + prefix === '' ? url : `s3://${bucket}/${root + prefix}`);
       let token: string | undefined;
       do {
         const page = await call(undefined, () =>
@@ -200,11 +199,7 @@ export function createS3Adapter(spec: S3Spec, tuning: TransferTuning): StorageAd
         }
         token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
         if (page.IsTruncated === true && token === undefined) throw new StorageError('Fatal', `${url}: truncated listing without a continuation token`);
-        if (token !== undefined) {
-          // A server that hands out a token twice would have us list forever.
-          if (seen.has(token)) throw new StorageError('Fatal', `${url}: listing repeated a continuation token`);
-          seen.add(token);
-        }
+        tokens.next(token);
       } while (token !== undefined);
     },
 
@@ -240,7 +235,7 @@ export function createS3Adapter(spec: S3Spec, tuning: TransferTuning): StorageAd
       const headers = headersOf(info, key);
       // call() also maps a failing body stream, which putWhole reads before any request.
       if (info.size <= tuning.partSize) return call(key, () => putWhole(key, body, info, headers));
-      const etag = await call(key, () => uploadMultipart({ client, bucket, objectKey: objectKey(key), headers }, body, info, tuning));
+      const etag = await call(key, () => uploadMultipart({ client, bucket, objectKey: objectKey(key), where: whereOf(key), key, headers }, body, info, tuning));
       return { etag, md5: info.md5 };
     },
 
@@ -273,10 +268,6 @@ export function createS3Adapter(spec: S3Spec, tuning: TransferTuning): StorageAd
       }
     },
 
-    async copy(from, to) {
-      return copyFrom(adapter, from, to);
-    },
-
     canCopyFrom(source: StorageAdapter, size: number): boolean {
       return sameService(adapter, source) && size <= MAX_OBJECT_BYTES;
     },
@@ -298,17 +289,4 @@ function rootError(mapped: StorageError, bucket: string): StorageError {
     });
   }
   return mapped;
-}
-
-/** Reads a stream that must hold exactly `size` bytes; more than that fails without reading on. */
-async function readAtMost(stream: Readable, size: number, onTooLong: () => StorageError): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const raw of stream as AsyncIterable<Buffer | string>) {
-    const chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
-    total += chunk.length;
-    if (total > size) throw onTooLong();
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, total);
 }

@@ -34,8 +34,8 @@ export function createSyntheticAdapter(spec: SyntheticSpec, _tuning: TransferTun
     url,
     location: { scheme: 'synthetic', serviceId: 'synthetic', bucket: url, prefix: '' },
     capabilities: {
-      serverSideCopy: false, objectProperties: false, propertiesInListing: false, metadataNameCase: 'preserved',
-      sortedListing: true, mtimeInListing: true, md5InStat: true, conditionalWrite: false, multipart: false, maxKeyBytes: 1024,
+      objectProperties: false, propertiesInListing: false, metadataNameCase: 'preserved',
+      sortedListing: true, mtimeInListing: true, md5InStat: true, maxKeyBytes: 1024,
     },
     async prepare() {},
     async *list(prefix = '') {

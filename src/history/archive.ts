@@ -1,18 +1,19 @@
 import { mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { StorageError } from '../../adapters/errors.ts';
-import type { StorageAdapter } from '../../adapters/index.ts';
+import { copierWithin, type StorageAdapter } from '../../adapters/index.ts';
 import { mapLocalError } from '../../adapters/local/errors.ts';
 import { verified } from '../scan/adapter-source.ts';
 
 /**
  * Moving a version into the archive of a kept mirror. Every adapter that can be a destination
- * copies within its root server-side; the streamed fallback is there because `copy` is optional
- * in the contract (the engine never relies on "not implemented").
+ * copies within its root server-side; the streamed fallback is there because server-side copy is
+ * optional in the contract (the engine asks, it never relies on "not implemented").
  */
 export async function copyWithin(adapter: StorageAdapter, from: string, to: string): Promise<void> {
-  if (adapter.copy !== undefined) {
-    await adapter.copy(from, to);
+  const copier = copierWithin(adapter);
+  if (copier !== undefined) {
+    await copier(from, to);
     return;
   }
   const details = await adapter.stat(from);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import { createGcsAdapter } from '../../adapters/gs/gs-adapter.ts';
 import { bySigstop } from '../harness/unanswering.ts';
-import { runConformanceSuite } from '../conformance/suite.ts';
+import { runConformanceSuite, type RemoteEndpoint } from '../conformance/suite.ts';
 import { startGcsEmulator, type GcsEmulator } from '../harness/gcs-emulator.ts';
 
 // The firebase-tools storage emulator (in its own process, behind the path-mapping front).
@@ -16,7 +16,8 @@ afterAll(async () => {
 });
 
 let n = 0;
+const remote: RemoteEndpoint = { dialect: 'gs', open: (endpoint, tuning) => createGcsAdapter({ scheme: 'gs', bucket: 'loop', prefix: '', endpoint }, tuning) };
 runConformanceSuite('gcs (firebase emulator)', (tuning) => {
   if (emulator === undefined) return Promise.reject(new Error('gcs emulator not started'));
   return Promise.resolve(createGcsAdapter({ scheme: 'gs', bucket: 'conformance', prefix: `run-${n++}/`, endpoint: emulator.endpoint }, tuning));
-}, {}, bySigstop(() => emulator?.pid));
+}, {}, bySigstop(() => emulator?.pid), remote);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import { createS3Adapter } from '../../adapters/s3/s3-adapter.ts';
 import { bySigstop } from '../harness/unanswering.ts';
-import { runConformanceSuite } from '../conformance/suite.ts';
+import { runConformanceSuite, type RemoteEndpoint } from '../conformance/suite.ts';
 import { startS3Emulator, type S3Emulator } from '../harness/s3-emulator.ts';
 
 let emulator: S3Emulator;
@@ -15,6 +15,11 @@ afterAll(async () => {
 // A new bucket per root, under a prefix so that the prefix handling is exercised too. No gaps
 // declared: fauxqs ignores Content-MD5, but the adapter checks the MD5 itself before sending.
 let n = 0;
+const remote: RemoteEndpoint = {
+  dialect: 's3',
+  open: (endpoint, tuning) =>
+    createS3Adapter({ scheme: 's3', bucket: 'loop', prefix: '', endpoint, region: 'us-east-1', accessKeyId: 'test', secretAccessKey: 'test' }, tuning),
+};
 runConformanceSuite('s3 (fauxqs)', async (tuning) =>
   createS3Adapter(
     {
@@ -30,4 +35,5 @@ runConformanceSuite('s3 (fauxqs)', async (tuning) =>
   ),
   {},
   bySigstop(() => emulator.pid),
+  remote,
 );

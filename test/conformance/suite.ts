@@ -9,8 +9,10 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { md5Hex } from '../../adapters/hash.ts';
 import { StorageError } from '../../adapters/errors.ts';
 import { createLocalAdapter } from '../../adapters/local/local-adapter.ts';
-import { serverSideCopier } from '../../adapters/server-side-copy.ts';
+import { copierWithin, serverSideCopier } from '../../adapters/server-side-copy.ts';
 import type { ObjectProperties, StorageAdapter, TransferTuning, WriteInfo } from '../../adapters/index.ts';
+import { freePort } from '../harness/free-port.ts';
+import { startLoopingListing } from '../harness/looping-listing.ts';
 import type { Unanswering } from '../harness/unanswering.ts';
 
 /**
@@ -30,6 +32,17 @@ export interface ConformanceGaps {
 }
 
 export type OpenAdapter = (tuning: TransferTuning) => Promise<StorageAdapter>;
+
+/**
+ * For stores reached over HTTP: an adapter of this kind on another endpoint, so that the suite can
+ * point it where nothing listens, or at a stand-in server speaking the store's `dialect`. Without
+ * it (a local folder) the cases that need it skip.
+ */
+export interface RemoteEndpoint {
+  readonly dialect: 's3' | 'azblob' | 'gs';
+  /** `endpoint` is `http://127.0.0.1:PORT`; the root there is any bucket or container. */
+  readonly open: (endpoint: string, tuning: TransferTuning) => StorageAdapter;
+}
 
 /** Small parts so the multipart path is exercised with a body of a few MiB (S3 needs >= 5 MiB parts). */
 const TUNING: TransferTuning = { partSize: 5 * 1024 * 1024, partConcurrency: 2 };
@@ -103,10 +116,12 @@ function propertiesOf(details: ObjectProperties): ObjectProperties {
 
 const gapNote = (gap: string | undefined): string => (gap === undefined ? '' : ` (skipped: ${gap})`);
 
-async function expectStorageError(promise: Promise<unknown>, code: StorageError['code']): Promise<void> {
-  const error: unknown = await promise.then(() => undefined, (e: unknown) => e);
+/** The StorageError `promise` fails with; its code and retryable are the contract (DESIGN "The adapter contract"). */
+async function expectStorageError(promise: Promise<unknown>, code: StorageError['code'], retryable: boolean): Promise<StorageError> {
+  const error: unknown = await promise.then(() => 'no error', (e: unknown) => e);
   expect(error).toBeInstanceOf(StorageError);
-  expect((error as StorageError).code).toBe(code);
+  expect({ code: (error as StorageError).code, retryable: (error as StorageError).retryable }).toEqual({ code, retryable });
+  return error as StorageError;
 }
 
 /** A key of exactly `bytes` UTF-8 bytes, split into segments no longer than `segment`. */
@@ -123,7 +138,7 @@ function keyOfLength(bytes: number, segment: number): string {
   return parts.join('/');
 }
 
-export function runConformanceSuite(name: string, open: OpenAdapter, gaps: ConformanceGaps = {}, unanswering?: Unanswering): void {
+export function runConformanceSuite(name: string, open: OpenAdapter, gaps: ConformanceGaps = {}, unanswering?: Unanswering, remote?: RemoteEndpoint): void {
   describe(`adapter conformance: ${name}`, () => {
     let adapter: StorageAdapter;
 
@@ -183,11 +198,11 @@ export function runConformanceSuite(name: string, open: OpenAdapter, gaps: Confo
     });
 
     it('reports a missing object as NotFound on stat and read', async () => {
-      await expectStorageError(adapter.stat('missing/nothing-here'), 'NotFound');
-      await expectStorageError(adapter.read('missing/nothing-here'), 'NotFound');
+      await expectStorageError(adapter.stat('missing/nothing-here'), 'NotFound', false);
+      await expectStorageError(adapter.read('missing/nothing-here'), 'NotFound', false);
     });
 
-    it('leaves no object when the body stream fails midway', async () => {
+    it('leaves no object when the body stream fails midway: a Fatal error naming the cause, not retried', async () => {
       const data = randomBytes(200_000);
       const failing = new Readable({
         read() {
@@ -195,7 +210,23 @@ export function runConformanceSuite(name: string, open: OpenAdapter, gaps: Confo
           this.destroy(new Error('disk went away'));
         },
       });
-      await expect(adapter.write('failed/partial.bin', failing, infoFor(data))).rejects.toThrow();
+      const error = await expectStorageError(adapter.write('failed/partial.bin', failing, infoFor(data)), 'Fatal', false);
+      expect(error.message).toContain('disk went away');
+      expect(await keysOf(adapter, 'failed/')).toEqual([]);
+    });
+
+    it("passes on a body stream's own StorageError unchanged (a source that changed stays a retryable Conflict), storing nothing", async () => {
+      for (const [key, size] of [['failed/own-small.bin', 200_000], ['failed/own-multi.bin', TUNING.partSize * 2]] as const) {
+        const data = randomBytes(size);
+        const sourceChanged = new StorageError('Conflict', 'source.bin: source file changed while being read', { key: 'source.bin', retryable: true });
+        const failing = new Readable({
+          read() {
+            this.push(data.subarray(0, 50_000));
+            this.destroy(sourceChanged);
+          },
+        });
+        expect(await adapter.write(key, failing, infoFor(data)).then(() => 'stored', (e: unknown) => e)).toBe(sourceChanged);
+      }
       expect(await keysOf(adapter, 'failed/')).toEqual([]);
     });
 
@@ -209,7 +240,8 @@ export function runConformanceSuite(name: string, open: OpenAdapter, gaps: Confo
         },
       });
       const info: WriteInfo = { size: TUNING.partSize * 3, md5: '0'.repeat(32), mtimeMs: Date.now() };
-      await expect(adapter.write('failed/multi.bin', failing, info)).rejects.toThrow();
+      const error = await expectStorageError(adapter.write('failed/multi.bin', failing, info), 'Fatal', false);
+      expect(error.message).toContain('source vanished');
       expect(await keysOf(adapter, 'failed/')).toEqual([]);
     });
 
@@ -218,10 +250,36 @@ export function runConformanceSuite(name: string, open: OpenAdapter, gaps: Confo
       async () => {
         const data = Buffer.from('the real content');
         const wrong = { ...infoFor(data), md5: md5Hex(Buffer.from('something else')) };
-        await expect(adapter.write('bad/md5.txt', data, wrong)).rejects.toThrow();
+        await expectStorageError(adapter.write('bad/md5.txt', data, wrong), 'Conflict', true);
         expect(await keysOf(adapter, 'bad/')).toEqual([]);
       },
     );
+
+    it('refuses a body that does not match the size or MD5 it announced with a retryable Conflict (the source changed while it was sent), storing nothing', async () => {
+      // The core reads a retryable Conflict as "the source changed": it looks at the source again
+      // and sends it anew. Every adapter must say so the same way, on the single-request and the
+      // multipart path, whether the body is a buffer or a stream.
+      const small = randomBytes(1000);
+      const large = randomBytes(TUNING.partSize + 10_000);
+      const variants = (announced: Buffer): [string, Buffer][] => [
+        ['other bytes of the same size', randomBytes(announced.length)],
+        ['longer', Buffer.concat([announced, randomBytes(100)])],
+        ['shorter', announced.subarray(0, announced.length - 100)],
+      ];
+      const failures: { what: string; error: unknown }[] = [];
+      for (const [size, announced] of [['small', small], ['multipart', large]] as const) {
+        for (const [how, body] of variants(announced)) {
+          for (const form of ['buffer', 'stream'] as const) {
+            const sent = form === 'buffer' ? body : Readable.from([body.subarray(0, 500), body.subarray(500)]);
+            const error = await adapter.write(`changed/${size}-${failures.length}.bin`, sent, infoFor(announced)).then(() => 'stored', (e: unknown) => e);
+            failures.push({ what: `${size} ${form}, ${how}`, error });
+          }
+        }
+      }
+      expect(failures.map(({ what, error }) => ({ what, code: (error as StorageError).code, retryable: (error as StorageError).retryable, isStorageError: error instanceof StorageError })))
+        .toEqual(failures.map(({ what }) => ({ what, code: 'Conflict', retryable: true, isStorageError: true })));
+      expect(await keysOf(adapter, 'changed/')).toEqual([]);
+    });
 
     it('uploads a body above the part size in parts and reads it back intact', async () => {
       const data = randomBytes(TUNING.partSize * 2 + 12_345);
@@ -279,11 +337,12 @@ export function runConformanceSuite(name: string, open: OpenAdapter, gaps: Confo
     });
 
     it('copies server-side, keeping content, properties and modification time (skipped for stores without copy)', async (ctx) => {
-      if (adapter.copy === undefined) ctx.skip();
+      const copier = copierWithin(adapter);
+      if (copier === undefined) return ctx.skip();
       const data = gzipSync(randomBytes(3000));
       const mtimeMs = Date.UTC(2019, 5, 6, 7, 8, 9, 100);
       await adapter.write('copy/from.bin', data, { ...infoFor(data, mtimeMs), ...PROPERTIES });
-      await adapter.copy?.('copy/from.bin', 'copy/sub/to.bin');
+      await copier('copy/from.bin', 'copy/sub/to.bin');
       expect(await get(adapter, 'copy/sub/to.bin')).toEqual(data);
       const details = await adapter.stat('copy/sub/to.bin');
       expect(Math.abs((details.mtimeMs ?? 0) - mtimeMs)).toBeLessThan(1);
@@ -359,7 +418,7 @@ export function runConformanceSuite(name: string, open: OpenAdapter, gaps: Confo
           );
         }
 
-        await expectStorageError(copier('src/missing', 'copied/missing'), 'NotFound');
+        await expectStorageError(copier('src/missing', 'copied/missing'), 'NotFound', false);
       } finally {
         await other.close();
       }
@@ -372,7 +431,7 @@ export function runConformanceSuite(name: string, open: OpenAdapter, gaps: Confo
         const local = createLocalAdapter({ scheme: 'local', path: folder }, TUNING);
         expect(adapter.canCopyFrom?.(local, 10)).toBe(false);
         expect(serverSideCopier(adapter, local, 10)).toBeUndefined();
-        await expectStorageError(adapter.copyFrom?.(local, 'a', 'b') ?? Promise.resolve(), 'Fatal');
+        await expectStorageError(adapter.copyFrom?.(local, 'a', 'b') ?? Promise.resolve(), 'Fatal', false);
       } finally {
         await rm(folder, { recursive: true, force: true });
       }
@@ -405,6 +464,48 @@ export function runConformanceSuite(name: string, open: OpenAdapter, gaps: Confo
       // sat in the kernel's buffers, and a stopped server reads them once it runs again.)
       expect(await keysOf(stalled)).toContain('there.txt');
       await stalled.close();
+    });
+
+    it('fails every call to an endpoint where nothing listens with a retryable Transient error naming the endpoint (skipped for stores without a server)', async (ctx) => {
+      if (remote === undefined) return ctx.skip();
+      const endpoint = `http://127.0.0.1:${await freePort()}`;
+      const dead = remote.open(endpoint, TUNING);
+      const data = Buffer.from('x');
+      try {
+        const calls: [string, () => Promise<unknown>][] = [
+          ['prepare', () => dead.prepare({ create: true })],
+          ['stat', () => dead.stat('k')],
+          ['read', () => dead.read('k')],
+          ['write', () => dead.write('k', data, infoFor(data))],
+          ['list', () => keysOf(dead)],
+          ['delete', () => dead.delete(['k'])],
+        ];
+        for (const [what, call] of calls) {
+          const error = await call().then(() => 'answered', (e: unknown) => e);
+          expect({ what, error: error instanceof StorageError ? { code: error.code, retryable: error.retryable } : error }).toEqual({
+            what,
+            error: { code: 'Transient', retryable: true },
+          });
+          expect((error as Error).message).toContain(endpoint);
+        }
+      } finally {
+        await dead.close();
+      }
+    });
+
+    it('stops a listing whose continuation token repeats with a Fatal error instead of listing forever (skipped for stores without a server)', async (ctx) => {
+      if (remote === undefined) return ctx.skip();
+      const server = await startLoopingListing(remote.dialect);
+      const looping = remote.open(server.endpoint, TUNING);
+      try {
+        const error = await expectStorageError(keysOf(looping), 'Fatal', false);
+        expect(error.message).toMatch(/continuation token "same" twice/);
+        // The token came back on the second page: stopped there, without asking for it again.
+        expect(server.requests).toBe(2);
+      } finally {
+        await looping.close();
+        await server.close();
+      }
     });
 
     it('tells where it lives without any secret', () => {

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StorageError, type WriteInfo } from '../../../adapters/index.ts';
+import { StorageError, copierWithin, type WriteInfo } from '../../../adapters/index.ts';
 import { messageOf } from '../../errors.ts';
 import type { Destination } from '../../jobs/destination.ts';
 import type { Bandwidth } from '../../queue/bandwidth.ts';
@@ -170,7 +170,10 @@ export async function copyContent(entry: FileEntry, from: string, file: ScannedF
   const target = contentKey(ctx.setId, entry.path);
   const needBytes: Destination[] = [];
   await Promise.all(targets.map(async (d) => {
-    const outcome = await d.run({ retry: ctx.retry, signal: ctx.signal }, async (adapter) => (adapter.copy === undefined ? false : (await adapter.copy(source, target), true)));
+    const outcome = await d.run({ retry: ctx.retry, signal: ctx.signal }, async (adapter) => {
+      const copier = copierWithin(adapter);
+      return copier === undefined ? false : (await copier(source, target), true);
+    });
     if (outcome.ok && outcome.value) d.summary.copied++;
     else if (outcome.ok || (isNotFound(outcome.error) && !d.isDown)) needBytes.push(d);
     else ctx.contentFailed(d, entry.path, outcome.error);
