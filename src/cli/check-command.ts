@@ -1,7 +1,7 @@
 import { runCheck } from '../backup/check/check-run.ts';
 import { checkProgress } from '../backup/check/check-progress.ts';
 import { checkFailureJson, checkJson, checkText } from '../backup/check/check-report.ts';
-import { isPointId } from '../backup/layout.ts';
+import { isPointId } from '../layout.ts';
 import { EXIT, UsageError } from '../errors.ts';
 import { createLogger } from '../observe/logger.ts';
 import { parseRepositories } from '../backup/check/check-endpoints.ts';

@@ -1,5 +1,5 @@
 import { StorageError, isStorageError } from '../../adapters/errors.ts';
-import { archiveKey, historyKey, nextPointId } from '../backup/layout.ts';
+import { archiveKey, historyKey, nextPointId } from '../layout.ts';
 import { messageOf } from '../errors.ts';
 import type { Destination } from '../jobs/destination.ts';
 import { codeOf } from '../jobs/destination.ts';

@@ -1,4 +1,4 @@
-import { archiveKey } from '../backup/layout.ts';
+import { archiveKey } from '../layout.ts';
 import type { RestoreFile } from '../backup/points.ts';
 import { compareKeys } from '../keys.ts';
 import type { HistoryRecord, ObjectVersion } from './history-record.ts';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { buffer as readAll } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAdapter, type StorageAdapter } from '../../adapters/index.ts';
-import { ARCHIVE_PREFIX, MIRROR_RESERVED_PREFIX } from '../../src/backup/layout.ts';
+import { ARCHIVE_PREFIX, MIRROR_RESERVED_PREFIX } from '../../src/layout.ts';
 import { parseEndpoint } from '../../src/endpoints.ts';
 import { INTENTS_PREFIX } from '../../src/history/history-layout.ts';
 import { readRecord } from '../../src/history/history-store.ts';

@@ -11,7 +11,7 @@ import { learnMd5 } from './check-hash.ts';
 import { closeInspected, indexAndClose, inspectManifest, type InspectedManifest, type ManifestState } from './check-manifest.ts';
 import { addProblem, emptyCheck, type DestinationCheck, type Note, type Problem } from './check-types.ts';
 import { UnreferencedTally, type UnreferencedGroup } from './check-unreferenced.ts';
-import { manifestKey, SETS_PREFIX } from '../layout.ts';
+import { manifestKey, SETS_PREFIX } from '../../layout.ts';
 import type { StoredSet } from '../repository.ts';
 
 export interface CheckObserver {

@@ -2,7 +2,7 @@ import type { StorageAdapter } from '../../../adapters/index.ts';
 import { messageOf } from '../../errors.ts';
 import type { RetryPolicy } from '../../queue/retry.ts';
 import type { DestinationForgetResult } from './forget-result.ts';
-import { HISTORY_PREFIX } from '../layout.ts';
+import { HISTORY_PREFIX } from '../../layout.ts';
 import type { KeepPolicy } from './retention.ts';
 
 export interface ForgetMirrorOptions {

@@ -9,7 +9,7 @@ import { backoffDelay, isRetryable, withRetry, type RetryPolicy } from '../../qu
 import { fanout } from '../../transfer/fanout.ts';
 import { sourceFileOf, type BackupSource } from './backup-source.ts';
 import type { ScannedFile } from './backup-tree.ts';
-import { contentKey } from '../layout.ts';
+import { contentKey } from '../../layout.ts';
 import { isNotFound } from '../manifest-file.ts';
 import type { FileEntry } from '../manifest-entry.ts';
 

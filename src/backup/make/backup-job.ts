@@ -16,7 +16,7 @@ import { planHashed, planTree, storedEntry, type PlanPolicy, type PlanStep } fro
 import { openBackupSource, sourceFileOf, type BackupSource } from './backup-source.ts';
 import { BackupTarget } from './backup-target.ts';
 import { SetTally, type SetSummary } from './backup-tally.ts';
-import { nextPointId, timeOfPointId } from '../layout.ts';
+import { nextPointId, timeOfPointId } from '../../layout.ts';
 import { ManifestWriter, type VerifiedManifest } from '../manifest-file.ts';
 import type { ManifestEntry, Strategy } from '../manifest-entry.ts';
 
