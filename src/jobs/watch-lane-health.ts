@@ -1,4 +1,4 @@
-import type { DestinationSummary } from './destination.ts';
+import type { DestinationSummary } from '../transfer/destination.ts';
 import { isStorageError, type StorageAdapter } from '../../adapters/index.ts';
 import { messageOf } from '../errors.ts';
 import type { Log } from '../observe/logger.ts';

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StorageError, type WriteInfo } from '../../../adapters/index.ts';
 import { messageOf } from '../../errors.ts';
-import type { Destination } from '../../jobs/destination.ts';
+import type { Destination } from '../../transfer/destination.ts';
 import type { Bandwidth } from '../../queue/bandwidth.ts';
 import type { Budget } from '../../queue/budget.ts';
 import { backoffDelay, isRetryable, withRetry, type RetryPolicy } from '../../queue/retry.ts';

@@ -2,7 +2,7 @@ import type { TransferTuning } from '../../../adapters/index.ts';
 import type { CompareMode } from '../../diff/decide.ts';
 import type { Endpoint } from '../../endpoints.ts';
 import { FatalRunError, messageOf } from '../../errors.ts';
-import { Destination, type DestinationSummary } from '../../jobs/destination.ts';
+import { Destination, type DestinationSummary } from '../../transfer/destination.ts';
 import type { SyncObserver } from '../../jobs/sync.ts';
 import { Bandwidth } from '../../queue/bandwidth.ts';
 import { Budget } from '../../queue/budget.ts';
