@@ -1,6 +1,6 @@
 import { EXIT, UsageError } from '../errors.ts';
 import type { SyncObserver, SyncResult } from '../jobs/sync.ts';
-import { runWatch, type WatchResult } from '../jobs/watch.ts';
+import { runWatch, type WatchResult } from '../watch/watch.ts';
 import { createLogger } from '../observe/logger.ts';
 import { jsonSummary, textSummary } from '../observe/report.ts';
 import { StateStore } from '../state/store.ts';

@@ -3,7 +3,7 @@ import { isStorageError, type StorageAdapter } from '../../adapters/index.ts';
 import { messageOf } from '../errors.ts';
 import type { Log } from '../observe/logger.ts';
 import { withRetry, type RetryPolicy } from '../queue/retry.ts';
-import { adoptFreshListing } from './destination-index.ts';
+import { adoptFreshListing } from '../jobs/destination-index.ts';
 import type { StateStore } from '../state/store.ts';
 import type { Breaker } from './watch-breaker.ts';
 

@@ -9,12 +9,12 @@ import { LocalSource } from '../scan/local-source.ts';
 import { SourceRootWatch } from '../scan/source-root.ts';
 import { StateStoreError } from '../state/state-error.ts';
 import type { StateStore } from '../state/store.ts';
-import { Coalescer, type SettledChange } from '../watch/coalescer.ts';
-import { EDITOR_TEMP_GLOBS } from '../watch/ignore.ts';
-import { SharedReads } from '../watch/shared-reads.ts';
-import { SourceWatcher } from '../watch/source-watcher.ts';
-import { statusLine } from '../watch/status-line.ts';
-import { runSync, type SyncObserver, type SyncOptions, type SyncResult } from './sync.ts';
+import { Coalescer, type SettledChange } from './coalescer.ts';
+import { EDITOR_TEMP_GLOBS } from './ignore.ts';
+import { SharedReads } from './shared-reads.ts';
+import { SourceWatcher } from './source-watcher.ts';
+import { statusLine } from './status-line.ts';
+import { runSync, type SyncObserver, type SyncOptions, type SyncResult } from '../jobs/sync.ts';
 import { DestinationLane, type LaneContext, type LaneSnapshot } from './watch-lane.ts';
 import { rescanInto } from './watch-rescan.ts';
 
