@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { EXIT, messageOf } from '../errors.ts';
-import { formatAge, formatBytes, formatDuration } from '../observe/format.ts';
+import { formatAge, formatBytes, formatDuration } from '../units/format.ts';
 import { StateStoreError } from '../state/state-error.ts';
 import { failureKind, printJsonResult } from './json-result.ts';
 import { readStatus, type DestinationStatus } from '../state/status-reader.ts';

@@ -3,8 +3,8 @@ import type { BackupJobOptions } from '../config/resolved.ts';
 import type { Endpoint } from '../endpoints.ts';
 import { messageOf } from '../errors.ts';
 import type { SyncObserver } from '../jobs/sync.ts';
-import type { Log } from '../observe/logger.ts';
-import { formatBytes } from '../observe/format.ts';
+import type { Log } from '../logger.ts';
+import { formatBytes } from '../units/format.ts';
 import { StateStore } from '../state/store.ts';
 import { problemOf } from './destination-problem.ts';
 

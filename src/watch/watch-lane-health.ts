@@ -1,7 +1,7 @@
 import type { DestinationSummary } from '../transfer/destination.ts';
 import { isStorageError, type StorageAdapter } from '../../adapters/index.ts';
 import { messageOf } from '../errors.ts';
-import type { Log } from '../observe/logger.ts';
+import type { Log } from '../logger.ts';
 import { withRetry, type RetryPolicy } from '../queue/retry.ts';
 import { adoptFreshListing } from '../jobs/destination-index.ts';
 import type { StateStore } from '../state/store.ts';

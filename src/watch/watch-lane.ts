@@ -2,7 +2,7 @@ import { openAdapter, type StorageAdapter, type TransferTuning } from '../../ada
 import type { DiffPolicy } from '../diff/decide.ts';
 import type { Endpoint } from '../endpoints.ts';
 import { messageOf } from '../errors.ts';
-import type { Log } from '../observe/logger.ts';
+import type { Log } from '../logger.ts';
 import type { RetryPolicy } from '../queue/retry.ts';
 import type { LocalSource } from '../scan/local-source.ts';
 import type { SourceRootWatch } from '../scan/source-root.ts';

@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Endpoint } from '../endpoints.ts';
 import { FatalRunError, messageOf } from '../errors.ts';
-import type { Log } from '../observe/logger.ts';
+import type { Log } from '../logger.ts';
 import { folderProblem } from '../scan/folder-problem.ts';
 import { keyFilter } from '../scan/filter.ts';
 import { LocalSource } from '../scan/local-source.ts';

@@ -2,7 +2,7 @@ import PQueue from 'p-queue';
 import type { ObjectEntry, StorageAdapter } from '../../../adapters/index.ts';
 import { isStorageError } from '../../../adapters/errors.ts';
 import { messageOf } from '../../errors.ts';
-import { formatBytes } from '../../observe/format.ts';
+import { formatBytes } from '../../units/format.ts';
 import type { RetryPolicy } from '../../queue/retry.ts';
 import { sortedListing } from '../../scan/sorted-listing.ts';
 import { compareWithListing, judgeHash, type ObjectVerdict } from './check-compare.ts';
