@@ -4,7 +4,7 @@ import { formatAge, formatBytes, formatDuration } from '../units/format.ts';
 import { StateStoreError } from '../state/state-error.ts';
 import { failureKind, printJsonResult } from './json-result.ts';
 import { readStatus, type DestinationStatus } from '../state/status-reader.ts';
-import { defaultStateDir } from './options.ts';
+import { defaultStateDir } from '../state/state-files.ts';
 
 /**
  * `cloudmirror status [--state-dir DIR] [--json]`: what the index knows of every destination —

@@ -4,7 +4,7 @@ import { runWatch, type WatchResult } from '../watch/watch.ts';
 import { createLogger } from '../logger.ts';
 import { jsonSummary, textSummary } from '../observe/report.ts';
 import { StateStore } from '../state/store.ts';
-import { parseDuration } from '../watch/duration.ts';
+import { parseDuration } from '../units/parse.ts';
 import { parseSourceAndDestinations } from './endpoint-args.ts';
 import { transferTuning, validateCommon } from './options.ts';
 

@@ -1,15 +1,14 @@
 import path from 'node:path';
 import { Cron } from 'croner';
 import { assertKeepRule, type KeepPolicy } from '../backup/forget/retention.ts';
-import { defaultStateDir, parseMaxDelete, parsePartSize, parseRate, parseTimeout } from '../cli/options.ts';
 import type { Endpoint } from '../endpoints.ts';
 import { messageOf } from '../errors.ts';
-import type { MaxDelete } from '../jobs/delete-guard.ts';
 import { DEFAULT_TRANSFER } from '../../adapters/index.ts';
 import { DEFAULT_REFRESH_AFTER_MS, MAX_REFRESH_AFTER_MS } from '../jobs/index-age.ts';
 import { DEFAULT_RETRY } from '../queue/retry.ts';
 import { checkGlob } from '../scan/filter.ts';
-import { durationMs } from './duration.ts';
+import { defaultStateDir } from '../state/state-files.ts';
+import { durationMs, parseMaxDelete, parsePartSize, parseRate, parseTimeout, type MaxDelete } from '../units/parse.ts';
 import type { PlainIssue } from './issues.ts';
 import { LocationError, resolveLocation } from './location.ts';
 import { WATCH_NOT_FOR_BACKUP, WATCH_NOT_FOR_VERIFY, type JobOptions, type ResolvedConfig, type ResolvedJob, type Schedule } from './resolved.ts';

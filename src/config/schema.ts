@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { MAX_COUNT as MAX_KEEP_COUNT } from '../backup/forget/forget-options.ts';
 import { STRATEGIES } from '../backup/manifest-entry.ts';
-import { LOG_LEVELS } from '../cli/options.ts';
-import { DURATION_PATTERN } from './duration.ts';
+import { DURATION_PATTERN, LOG_LEVELS } from '../units/parse.ts';
 
 /*
  * The config file's shape, declared once: `config validate`, `run` and config/schema.json
