@@ -8,7 +8,7 @@ import { ARCHIVE_PREFIX, MIRROR_RESERVED_PREFIX } from '../../src/layout.ts';
 import { parseEndpoint } from '../../src/endpoints.ts';
 import { INTENTS_PREFIX } from '../../src/history/history-layout.ts';
 import { readRecord } from '../../src/history/history-store.ts';
-import { listMirrorPoints, openMirrorPoint } from '../../src/history/mirror-points.ts';
+import { listMirrorPoints, openMirrorPoint } from '../../src/backup/restore/mirror-points.ts';
 import { runCli, summaryOf } from '../harness/cli.ts';
 import { startProxy, type TestProxy } from '../harness/http-proxy.ts';
 import { startS3Emulator, type S3Emulator } from '../harness/s3-emulator.ts';

@@ -1,4 +1,4 @@
-import { listMirrorPoints } from '../../history/mirror-points.ts';
+import { listMirrorPoints } from './mirror-points.ts';
 import { FatalRunError, UsageError } from '../../errors.ts';
 import { isPointId, timeOfPointId } from '../../layout.ts';
 import { listSets } from '../repository.ts';
