@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { isLocalTempName } from '../../adapters/local/local-adapter.ts';
+import { isLocalTempName } from '../../adapters/local/index.ts';
 import { MIRROR_RESERVED_PREFIX } from '../layout.ts';
 
 /**
