@@ -75,7 +75,7 @@ export function resolveConfig(config: Config, file: string, env: NodeJS.ProcessE
     let timeoutMs = DEFAULT_TRANSFER.timeoutMs;
     if (job.timeout !== undefined) {
       try {
-        timeoutMs = parseTimeout(job.timeout, 'timeout');
+        timeoutMs = parseTimeout(String(job.timeout), 'timeout');
       } catch (error) {
         issues.push({ path: at('timeout'), message: messageOf(error), hint: 'write e.g. 30s or 2m' });
       }
@@ -209,12 +209,7 @@ function refreshAfterOf(job: JobConfig, at: (...rest: PropertyKey[]) => Property
     issues.push({ path: at('refreshAfter'), message: `refreshAfter means nothing to a ${job.mode} job: ${why}`, hint: 'remove refreshAfter' });
     return DEFAULT_REFRESH_AFTER_MS;
   }
-  if (typeof job.refreshAfter === 'number' && job.refreshAfter !== 0) {
-    // The schema takes any number so that this message, not a type error, answers `refreshAfter: 7`.
-    issues.push({ path: at('refreshAfter'), message: `${job.refreshAfter} has no unit`, hint: 'write a duration such as 12h or 7d, or 0 to list on every run' });
-    return DEFAULT_REFRESH_AFTER_MS;
-  }
-  const ms = typeof job.refreshAfter === 'number' ? 0 : (durationMs(job.refreshAfter) ?? DEFAULT_REFRESH_AFTER_MS);
+  const ms = durationMs(job.refreshAfter) ?? DEFAULT_REFRESH_AFTER_MS;
   if (ms > MAX_REFRESH_AFTER_MS) {
     issues.push({ path: at('refreshAfter'), message: `'${job.refreshAfter}' is more than a year: changes made by others would go unseen that long`, hint: 'write e.g. 1d or 7d, or 0 to list on every run' });
   }
@@ -252,7 +247,7 @@ function scheduleOf(job: JobConfig, where: PropertyKey[], issues: PlainIssue[]):
       issues.push({ path: [...where, 'interval'], message: 'an interval must be at least 1s', hint: 'write e.g. 30s, 15m or 6h' });
       return undefined;
     }
-    return { kind: 'interval', everyMs, text: s.interval };
+    return { kind: 'interval', everyMs, text: typeof s.interval === 'number' ? `${s.interval}s` : s.interval };
   }
   if (s.timezone !== undefined && !isTimeZone(s.timezone)) {
     issues.push({ path: [...where, 'timezone'], message: `unknown time zone '${s.timezone}'`, hint: 'use an IANA zone such as Europe/Paris or UTC' });

@@ -50,19 +50,30 @@ export function parseRate(raw: string, option = '--bwlimit'): number {
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /**
+ * The one duration syntax of the command line and the config file: `500ms`, `30s`, `15m`, `6h`,
+ * `1d`, decimals (`1.5h`), compounds (`1h30m`, also `1h 30m`), any case, a space allowed between
+ * number and unit (`30 s`); a bare number is seconds (`90`). Milliseconds, or NaN.
+ */
+function msOf(raw: string): number {
+  const text = raw.trim().toLowerCase();
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*/g)];
+  const consumed = parts.map((p) => p[0]).join('');
+  return parts.length === 0 || consumed !== text ? NaN : parts.reduce((sum, p) => sum + Number(p[1]) * (UNIT_MS[p[2] ?? ''] ?? NaN), 0);
+}
+
+/**
+ * The same syntax as a regular expression, for the config file's schema (zod and
+ * config/schema.json; JSON Schema patterns take no flags, hence the spelled-out cases).
+ */
+export const DURATION_PATTERN = '^\\s*(\\d+(\\.\\d+)?|(\\d+(\\.\\d+)?\\s*([mM][sS]|[sSmMhHdD])\\s*)+)\\s*$';
+
+/**
  * A duration option such as `1h`, `30m`, `90s`, `500ms` or `1h30m`; a bare number is seconds.
  * Errors name the option and the value, like every other option check.
  */
 export function parseDuration(raw: string, option: string, bounds: { minMs: number; maxMs: number }): number {
-  const text = raw.trim().toLowerCase();
-  let ms: number;
-  if (/^\d+(\.\d+)?$/.test(text)) {
-    ms = Number(text) * 1000;
-  } else {
-    const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
-    const consumed = parts.map((p) => p[0]).join('');
-    ms = parts.length === 0 || consumed !== text ? NaN : parts.reduce((sum, p) => sum + Number(p[1]) * (UNIT_MS[p[2] ?? ''] ?? NaN), 0);
-  }
+  const ms = msOf(raw);
   if (!Number.isFinite(ms) || ms < bounds.minMs || ms > bounds.maxMs) {
     throw new UsageError(`${option} must be a duration from ${describe(bounds.minMs)} to ${describe(bounds.maxMs)} such as 30s, 10m or 1h, got '${raw}'`);
   }
@@ -85,12 +96,12 @@ export function parseTimeout(raw: string, option = '--timeout'): number {
   return parseDuration(raw, option, TIMEOUT_BOUNDS);
 }
 
-/** `500ms`, `30s`, `15m`, `6h`, `1d`: the one duration syntax of the config file. */
-export const DURATION_PATTERN = '^\\s*\\d+(\\.\\d+)?\\s*(ms|s|m|h|d)\\s*$';
-
-/** Milliseconds, or undefined when `text` is not a duration (the schema has already checked it). */
-export function durationMs(text: string): number | undefined {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(text);
-  if (m === null) return undefined;
-  return Math.round(Number(m[1]) * (UNIT_MS[m[2] ?? ''] ?? NaN));
+/**
+ * A duration as the config file writes it, in milliseconds: a string in the syntax above, or a
+ * YAML number (seconds, as a bare number is on the command line). Undefined when it is not one
+ * (the schema has already said so).
+ */
+export function durationMs(value: string | number): number | undefined {
+  const ms = typeof value === 'number' ? value * 1000 : msOf(value);
+  return Number.isFinite(ms) && ms >= 0 ? Math.round(ms) : undefined;
 }
