@@ -1,4 +1,4 @@
-// The layering of /work/shared/DESIGN.md ("Architecture"), enforced by `npm run lint`
+// The layering of the design (DESIGN.md, "Architecture"), enforced by `npm run lint`
 // (`depcruise src adapters bin`). Top to bottom, each layer imports only layers below it:
 //
 //   cli        bin, src/cli                                   the command line
