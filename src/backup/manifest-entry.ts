@@ -1,5 +1,5 @@
 import { compareKeys, checkKey, KeyError } from '../keys.ts';
-import { isPointId } from './layout.ts';
+import { isPointId } from '../layout.ts';
 
 export type Strategy = 'full' | 'incremental' | 'differential';
 export const STRATEGIES: readonly Strategy[] = ['full', 'incremental', 'differential'];

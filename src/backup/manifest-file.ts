@@ -6,7 +6,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { StorageAdapter, WriteResult } from '../../adapters/index.ts';
 import { isStorageError } from '../../adapters/errors.ts';
-import { manifestKey } from './layout.ts';
+import { manifestKey } from '../layout.ts';
 import { compareEntries, entryOrderKey, ManifestError, parseEntry, serializeEntry, type ManifestEntry } from './manifest-entry.ts';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, parseHeader, type ManifestHeader } from './manifest-header.ts';
 

@@ -1,4 +1,4 @@
-import { isPointId } from './layout.ts';
+import { isPointId } from '../layout.ts';
 import { ManifestError, STRATEGIES, type Strategy } from './manifest-entry.ts';
 
 export const MANIFEST_FORMAT = 'cloudmirror-backup';

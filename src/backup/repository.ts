@@ -1,5 +1,5 @@
 import type { StorageAdapter } from '../../adapters/index.ts';
-import { MANIFESTS_PREFIX, setIdOfManifestKey } from './layout.ts';
+import { MANIFESTS_PREFIX, setIdOfManifestKey } from '../layout.ts';
 import { readManifestHeader } from './manifest-file.ts';
 import type { ManifestHeader } from './manifest-header.ts';
 

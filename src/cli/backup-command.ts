@@ -2,7 +2,7 @@ import { runBackup } from '../backup/make/backup-job.ts';
 import { backupJson, backupText, unreachableJson } from '../backup/make/backup-report.ts';
 import { STRATEGIES, type Strategy } from '../backup/manifest-entry.ts';
 import { EXIT, FatalRunError, UsageError } from '../errors.ts';
-import { createLogger } from '../observe/logger.ts';
+import { createLogger } from '../logger.ts';
 import { parseSourceAndDestinations } from './endpoint-args.ts';
 import { transferTuning, validateCommon } from './options.ts';
 import { onInterrupt } from './signals.ts';

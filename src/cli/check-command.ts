@@ -1,9 +1,9 @@
 import { runCheck } from '../backup/check/check-run.ts';
 import { checkProgress } from '../backup/check/check-progress.ts';
 import { checkFailureJson, checkJson, checkText } from '../backup/check/check-report.ts';
-import { isPointId } from '../backup/layout.ts';
+import { isPointId } from '../layout.ts';
 import { EXIT, UsageError } from '../errors.ts';
-import { createLogger } from '../observe/logger.ts';
+import { createLogger } from '../logger.ts';
 import { parseRepositories } from '../backup/check/check-endpoints.ts';
 import { validateCommon } from './options.ts';
 import { onInterrupt } from './signals.ts';

@@ -4,7 +4,7 @@ import { forgetFailureJson, forgetJson, forgetText } from '../backup/forget/forg
 import { describePolicy } from '../backup/forget/retention.ts';
 import { parseEndpoint, type Endpoint } from '../endpoints.ts';
 import { EXIT, UsageError, messageOf } from '../errors.ts';
-import { createLogger } from '../observe/logger.ts';
+import { createLogger } from '../logger.ts';
 import { DEFAULT_RETRY } from '../queue/retry.ts';
 import { validateCommon } from './options.ts';
 import { onInterrupt } from './signals.ts';

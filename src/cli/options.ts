@@ -1,12 +1,11 @@
-import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_TIMEOUT_MS, DEFAULT_TRANSFER, type TransferTuning } from '../../adapters/index.ts';
 import { UsageError } from '../errors.ts';
-import type { MaxDelete } from '../jobs/delete-guard.ts';
 import { DEFAULT_REFRESH_AFTER_TEXT, MAX_REFRESH_AFTER_MS } from '../jobs/index-age.ts';
 import { DEFAULT_RETRY } from '../queue/retry.ts';
 import { checkGlob } from '../scan/filter.ts';
-import { parseDuration } from '../watch/duration.ts';
+import { defaultStateDir } from '../state/state-files.ts';
+import { LOG_LEVELS, parseDuration, parseMaxDelete, parsePartSize, parseRate, parseTimeout, type LogLevel, type MaxDelete } from '../units/parse.ts';
 
 /**
  * The options shared by the transfer commands, declared once: flag, help and default live here,
@@ -20,8 +19,6 @@ export interface OptionSpec {
   /** Repeatable: each use adds a value. */
   readonly repeatable?: boolean;
 }
-
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { flags: '--dry-run', help: 'print the plan and change nothing' },
@@ -48,14 +45,11 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { flags: '--log-level <level>', help: `log detail on stderr: ${LOG_LEVELS.join(', ')}`, defaultValue: 'warn' },
 ];
 
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
-const MIN_PART = 5 * 1024 ** 2;
-const MAX_PART = 5 * 1024 ** 3;
-
 /*
  * Validation is hand-written rather than zod: these few checks run on every invocation, and
  * loading zod would add more to a no-op re-sync's start-up than everything else it does.
- * (The config file, validated once per service start, uses zod.)
+ * (The config file, validated once per service start, uses zod; both take their units from
+ * src/units/parse.ts.)
  */
 function intIn(raw: unknown, option: string, min: number, max: number): number {
   const text = String(raw ?? '');
@@ -93,7 +87,7 @@ export interface CommonOptions {
   readonly rebuildIndex: boolean;
   readonly json: boolean;
   readonly progress: boolean | undefined;
-  readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly logLevel: LogLevel;
 }
 
 export function validateCommon(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): CommonOptions {
@@ -134,48 +128,6 @@ export function validateCommon(raw: Record<string, unknown>, env: NodeJS.Process
     progress: typeof raw.progress === 'boolean' ? raw.progress : undefined,
     logLevel: logLevel as CommonOptions['logLevel'],
   } satisfies CommonOptions);
-}
-
-export function parseMaxDelete(raw: string): MaxDelete {
-  const m = /^\s*(\d+)\s*(%?)\s*$/.exec(raw);
-  if (m === null) throw new UsageError(`--max-delete must be a count like 100 or a percentage like 10%, got '${raw}'`);
-  const n = Number(m[1]);
-  if (m[2] === '%') {
-    if (n > 100) throw new UsageError(`--max-delete percentage must be from 0% to 100%, got '${raw}'`);
-    return { kind: 'percent', percent: n };
-  }
-  return { kind: 'count', count: n };
-}
-
-export function parsePartSize(raw: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([bkmg]?)(?:i?b)?\s*$/i.exec(raw);
-  const bytes = m === null ? NaN : Math.round(Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toLowerCase()] ?? NaN));
-  if (!Number.isFinite(bytes) || bytes < MIN_PART || bytes > MAX_PART) {
-    throw new UsageError(`--part-size must be a size from 5M to 5G such as 8M or 64M, got '${raw}'`);
-  }
-  return bytes;
-}
-
-/** A bandwidth such as 512K or 10M (bytes per second, binary units). */
-export function parseRate(raw: string, option = '--bwlimit'): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([bkmg]?)(?:i?b)?(?:\/s)?\s*$/i.exec(raw);
-  const bytes = m === null ? NaN : Math.round(Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toLowerCase()] ?? NaN));
-  if (!Number.isFinite(bytes) || bytes < 1024) throw new UsageError(`${option} must be a rate of at least 1K per second such as 512K or 10M, got '${raw}'`);
-  return bytes;
-}
-
-/** Below a second a healthy server under load looks dead; a day is as good as none. */
-export const TIMEOUT_BOUNDS = Object.freeze({ minMs: 1000, maxMs: 24 * 3_600_000 });
-
-/** An idle timeout such as 30s or 2m, for --timeout (and `timeout:` in a config file, named by `option`). */
-export function parseTimeout(raw: string, option = '--timeout'): number {
-  return parseDuration(raw, option, TIMEOUT_BOUNDS);
-}
-
-export function defaultStateDir(env: NodeJS.ProcessEnv): string {
-  if (env.CLOUDMIRROR_STATE_DIR !== undefined && env.CLOUDMIRROR_STATE_DIR !== '') return env.CLOUDMIRROR_STATE_DIR;
-  const base = env.XDG_STATE_HOME !== undefined && env.XDG_STATE_HOME !== '' ? env.XDG_STATE_HOME : path.join(os.homedir(), '.local', 'state');
-  return path.join(base, 'cloudmirror');
 }
 
 export const transferTuning = (o: CommonOptions): TransferTuning => ({ partSize: o.partSize, partConcurrency: o.partConcurrency, timeoutMs: o.timeoutMs });

@@ -3,7 +3,7 @@ import { checkProgress } from '../backup/check/check-progress.ts';
 import { repairFailureJson, repairJson, repairText } from '../backup/repair/repair-report.ts';
 import { runRepair } from '../backup/repair/repair-run.ts';
 import { EXIT, FatalRunError, UsageError } from '../errors.ts';
-import { createLogger } from '../observe/logger.ts';
+import { createLogger } from '../logger.ts';
 import { validateCommon } from './options.ts';
 import { onInterrupt } from './signals.ts';
 import { printJsonResult } from './json-result.ts';

@@ -8,7 +8,7 @@ import { listCandidates, parsePointChoice, selectPoint } from '../backup/restore
 import { checkTarget, createTarget } from '../backup/restore/restore-target.ts';
 import { parseEndpoint } from '../endpoints.ts';
 import { EXIT, FatalRunError, UsageError } from '../errors.ts';
-import { createLogger } from '../observe/logger.ts';
+import { createLogger } from '../logger.ts';
 import { keyFilter } from '../scan/filter.ts';
 import { validateCommon } from './options.ts';
 import { onInterrupt } from './signals.ts';

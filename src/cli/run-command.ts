@@ -1,7 +1,7 @@
 import { loadConfig } from '../config/load.ts';
 import { ConfigError } from '../config/problem.ts';
 import { EXIT, UsageError } from '../errors.ts';
-import { LOG_LEVELS } from './options.ts';
+import { LOG_LEVELS } from '../units/parse.ts';
 import { reportConfigError } from './config-command.ts';
 
 export const DEFAULT_CONFIG_FILE = 'cloudmirror.yaml';

@@ -1,8 +1,8 @@
 import { listPoints, type ListedPoint } from '../backup/restore/snapshot-list.ts';
 import { closeReplicas, openReplicas, parseReplicas, type Replica } from '../backup/restore/restore-replicas.ts';
 import { EXIT } from '../errors.ts';
-import { createLogger } from '../observe/logger.ts';
-import { formatBytes } from '../observe/format.ts';
+import { createLogger } from '../logger.ts';
+import { formatBytes } from '../units/format.ts';
 import { validateCommon } from './options.ts';
 
 /**

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { EXIT, UsageError, messageOf } from '../errors.ts';
-import { formatAge, formatBytes, formatDuration } from '../observe/format.ts';
+import { formatAge, formatBytes, formatDuration } from '../units/format.ts';
 import { StateStoreError } from '../state/state-error.ts';
 import { failureJson, failureKind, printJsonResult } from './json-result.ts';
 import { readStatus, type DestinationStatus } from '../state/status-reader.ts';
-import { defaultStateDir } from './options.ts';
+import { defaultStateDir } from '../state/state-files.ts';
 
 /**
  * `cloudmirror status [--state-dir DIR] [--json]`: what the index knows of every destination —

@@ -1,5 +1,5 @@
 import type { SyncObserver } from '../jobs/sync.ts';
-import type { Log } from '../observe/logger.ts';
+import type { Log } from '../logger.ts';
 import type { CommonOptions } from './options.ts';
 
 /**

@@ -1,10 +1,10 @@
 import { EXIT, UsageError } from '../errors.ts';
 import type { SyncObserver, SyncResult } from '../jobs/sync.ts';
-import { runWatch, type WatchResult } from '../jobs/watch.ts';
-import { createLogger } from '../observe/logger.ts';
+import { runWatch, type WatchResult } from '../watch/watch.ts';
+import { createLogger } from '../logger.ts';
 import { jsonSummary, textSummary } from '../observe/report.ts';
 import { StateStore } from '../state/store.ts';
-import { parseDuration } from '../watch/duration.ts';
+import { parseDuration } from '../units/parse.ts';
 import { parseSourceAndDestinations } from './endpoint-args.ts';
 import { transferTuning, validateCommon } from './options.ts';
 

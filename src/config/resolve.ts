@@ -1,15 +1,14 @@
 import path from 'node:path';
 import { Cron } from 'croner';
 import { assertKeepRule, type KeepPolicy } from '../backup/forget/retention.ts';
-import { defaultStateDir, parseMaxDelete, parsePartSize, parseRate, parseTimeout } from '../cli/options.ts';
 import type { Endpoint } from '../endpoints.ts';
 import { messageOf } from '../errors.ts';
-import type { MaxDelete } from '../jobs/delete-guard.ts';
 import { DEFAULT_TRANSFER } from '../../adapters/index.ts';
 import { DEFAULT_REFRESH_AFTER_MS, MAX_REFRESH_AFTER_MS } from '../jobs/index-age.ts';
 import { DEFAULT_RETRY } from '../queue/retry.ts';
 import { checkGlob } from '../scan/filter.ts';
-import { durationMs } from './duration.ts';
+import { defaultStateDir } from '../state/state-files.ts';
+import { durationMs, parseMaxDelete, parsePartSize, parseRate, parseTimeout, type MaxDelete } from '../units/parse.ts';
 import type { PlainIssue } from './issues.ts';
 import { LocationError, resolveLocation } from './location.ts';
 import { WATCH_NOT_FOR_BACKUP, WATCH_NOT_FOR_VERIFY, type JobOptions, type ResolvedConfig, type ResolvedJob, type Schedule } from './resolved.ts';
@@ -76,7 +75,7 @@ export function resolveConfig(config: Config, file: string, env: NodeJS.ProcessE
     let timeoutMs = DEFAULT_TRANSFER.timeoutMs;
     if (job.timeout !== undefined) {
       try {
-        timeoutMs = parseTimeout(job.timeout, 'timeout');
+        timeoutMs = parseTimeout(String(job.timeout), 'timeout');
       } catch (error) {
         issues.push({ path: at('timeout'), message: messageOf(error), hint: 'write e.g. 30s or 2m' });
       }
@@ -238,12 +237,7 @@ function refreshAfterOf(job: JobConfig, at: (...rest: PropertyKey[]) => Property
     issues.push({ path: at('refreshAfter'), message: `refreshAfter means nothing to a ${job.mode} job: ${why}`, hint: 'remove refreshAfter' });
     return DEFAULT_REFRESH_AFTER_MS;
   }
-  if (typeof job.refreshAfter === 'number' && job.refreshAfter !== 0) {
-    // The schema takes any number so that this message, not a type error, answers `refreshAfter: 7`.
-    issues.push({ path: at('refreshAfter'), message: `${job.refreshAfter} has no unit`, hint: 'write a duration such as 12h or 7d, or 0 to list on every run' });
-    return DEFAULT_REFRESH_AFTER_MS;
-  }
-  const ms = typeof job.refreshAfter === 'number' ? 0 : (durationMs(job.refreshAfter) ?? DEFAULT_REFRESH_AFTER_MS);
+  const ms = durationMs(job.refreshAfter) ?? DEFAULT_REFRESH_AFTER_MS;
   if (ms > MAX_REFRESH_AFTER_MS) {
     issues.push({ path: at('refreshAfter'), message: `'${job.refreshAfter}' is more than a year: changes made by others would go unseen that long`, hint: 'write e.g. 1d or 7d, or 0 to list on every run' });
   }
@@ -281,7 +275,7 @@ function scheduleOf(job: JobConfig, where: PropertyKey[], issues: PlainIssue[]):
       issues.push({ path: [...where, 'interval'], message: 'an interval must be at least 1s', hint: 'write e.g. 30s, 15m or 6h' });
       return undefined;
     }
-    return { kind: 'interval', everyMs, text: s.interval };
+    return { kind: 'interval', everyMs, text: typeof s.interval === 'number' ? `${s.interval}s` : s.interval };
   }
   if (s.timezone !== undefined && !isTimeZone(s.timezone)) {
     issues.push({ path: [...where, 'timezone'], message: `unknown time zone '${s.timezone}'`, hint: 'use an IANA zone such as Europe/Paris or UTC' });

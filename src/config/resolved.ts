@@ -2,7 +2,7 @@ import type { KeepPolicy } from '../backup/forget/retention.ts';
 import type { BackupOptions } from '../backup/make/backup-job.ts';
 import type { SyncOptions } from '../jobs/sync.ts';
 import type { VerifyOptions } from '../jobs/verify.ts';
-import type { LOG_LEVELS } from '../cli/options.ts';
+import type { LogLevel } from '../units/parse.ts';
 
 export type Schedule =
   | { readonly kind: 'once' }
@@ -49,7 +49,7 @@ export interface ResolvedJob {
 export interface ResolvedConfig {
   readonly file: string;
   readonly stateDir: string;
-  readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly logLevel: LogLevel;
   readonly metrics: { readonly port: number | undefined; readonly host: string | undefined };
   readonly notify: { readonly webhook: string | undefined; readonly command: string | undefined };
   readonly jobs: readonly ResolvedJob[];

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { MAX_COUNT as MAX_KEEP_COUNT } from '../backup/forget/forget-options.ts';
 import { STRATEGIES } from '../backup/manifest-entry.ts';
-import { LOG_LEVELS } from '../cli/options.ts';
-import { DURATION_PATTERN } from './duration.ts';
+import { DURATION_PATTERN, LOG_LEVELS } from '../units/parse.ts';
 
 /*
  * The config file's shape, declared once: `config validate`, `run` and config/schema.json
@@ -11,7 +10,12 @@ import { DURATION_PATTERN } from './duration.ts';
  * in to-sync-options.ts after the cross-checks in check-references.ts.
  */
 
-const duration = z.string().regex(new RegExp(DURATION_PATTERN), 'expected a duration such as 500ms, 30s, 15m, 6h or 1d');
+// The command line's duration syntax (src/units/parse.ts): 500ms, 30s, 1h30m, … ; a bare number,
+// also a YAML number, is seconds.
+const duration = z.union([
+  z.string().regex(new RegExp(DURATION_PATTERN), 'expected a duration such as 500ms, 30s, 15m, 6h or 1d'),
+  z.number().nonnegative(),
+]);
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'expected letters, digits, ".", "_" or "-"');
 
 const s3Endpoint = z.strictObject({
@@ -103,8 +107,8 @@ export const jobSchema = z.strictObject({
   timeout: duration.optional().describe('a request to a cloud that sends and receives nothing for this long fails and is retried (idle time, not total), 1s to 1d; default 60s'),
   bandwidth: z.string().optional().describe('cap on upload bytes per second for each run of the job, all destinations together (e.g. 512K, 10M); not for watch schedules'),
   maxLag: duration.optional().describe('/healthz is unhealthy when a destination of this job has not been fully synced for longer; default: health.maxLag'),
-  refreshAfter: z.union([duration, z.number()]).optional()
-    .describe('list a destination again when its index was last listed longer ago than this, so objects deleted or overwritten there by others are repaired (cloudmirror sync --refresh-after); 0: on every run (no other bare number: a duration has a unit); default 7d'),
+  refreshAfter: duration.optional()
+    .describe('list a destination again when its index was last listed longer ago than this, so objects deleted or overwritten there by others are repaired (cloudmirror sync --refresh-after); 0: on every run; default 7d'),
 });
 
 export const configSchema = z.strictObject({

@@ -2,7 +2,7 @@ import { mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { StorageError } from '../../adapters/errors.ts';
 import { copierWithin, type StorageAdapter } from '../../adapters/index.ts';
-import { mapLocalError } from '../../adapters/local/errors.ts';
+import { mapLocalError } from '../../adapters/local/index.ts';
 import { verified } from '../scan/adapter-source.ts';
 
 /**

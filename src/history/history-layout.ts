@@ -1,7 +1,7 @@
-import { ARCHIVE_PREFIX, HISTORY_PREFIX, MIRROR_RESERVED_PREFIX, isPointId } from '../backup/layout.ts';
+import { ARCHIVE_PREFIX, HISTORY_PREFIX, MIRROR_RESERVED_PREFIX, isPointId } from '../layout.ts';
 
 /**
- * Keys of a kept mirror's history beyond those src/backup/layout.ts names (`history/<run>.json`,
+ * Keys of a kept mirror's history beyond those src/layout.ts names (`history/<run>.json`,
  * `archive/<run>/<key>`):
  *
  *   .cloudmirror/intents/<run>/<seq>.json   keys a run that is still going is about to add

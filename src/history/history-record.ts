@@ -1,5 +1,5 @@
 import { StorageError } from '../../adapters/errors.ts';
-import { timeOfPointId } from '../backup/layout.ts';
+import { timeOfPointId } from '../layout.ts';
 import { checkKey, KeyError } from '../keys.ts';
 import { isMirrorReserved } from '../scan/mirror-content.ts';
 

@@ -2,7 +2,7 @@ import { buffer as readAll } from 'node:stream/consumers';
 import { md5Hex } from '../../adapters/hash.ts';
 import { StorageError } from '../../adapters/errors.ts';
 import type { ObjectEntry, StorageAdapter } from '../../adapters/index.ts';
-import { ARCHIVE_PREFIX, HISTORY_PREFIX, historyKey } from '../backup/layout.ts';
+import { ARCHIVE_PREFIX, HISTORY_PREFIX, historyKey } from '../layout.ts';
 import { compareKeys, KeyError } from '../keys.ts';
 import { INTENTS_PREFIX, intentsPrefix, archivePrefix, runOfHistoryKey, splitRunKey } from './history-layout.ts';
 import { parseRecord, safeKey, serializeRecord, type HistoryRecord } from './history-record.ts';

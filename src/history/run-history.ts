@@ -1,8 +1,8 @@
 import { StorageError, isStorageError } from '../../adapters/errors.ts';
-import { archiveKey, historyKey, nextPointId } from '../backup/layout.ts';
+import { archiveKey, historyKey, nextPointId } from '../layout.ts';
 import { messageOf } from '../errors.ts';
-import type { Destination } from '../jobs/destination.ts';
-import { codeOf } from '../jobs/destination.ts';
+import type { Destination } from '../transfer/destination.ts';
+import { codeOf } from '../transfer/destination.ts';
 import { compareKeys } from '../keys.ts';
 import { withRetry, type RetryPolicy } from '../queue/retry.ts';
 import type { ManifestRow, StateStore } from '../state/store.ts';

@@ -1,4 +1,5 @@
 import type { RootState } from '../scan/source-root.ts';
+import type { MaxDelete } from '../units/parse.ts';
 
 /**
  * The delete guard: deletes stop when the source cannot be trusted to say what is gone — its
@@ -6,8 +7,9 @@ import type { RootState } from '../scan/source-root.ts';
  * destination is not — and when more would go at once than a limit (default half of the
  * destination), unless forced. Pure, so the rule is tested on its own; `sync`'s delete phase and
  * every delete of a watch (live events, rescans, renames) ask it (see watch-delete-hold.ts).
+ * The limit's type, MaxDelete, is parsed with the other units in src/units/parse.ts.
  */
-export type MaxDelete = { readonly kind: 'count'; readonly count: number } | { readonly kind: 'percent'; readonly percent: number };
+export type { MaxDelete };
 
 export interface GuardInput {
   /** Deletes that would go: a run's planned deletes, or a watch's burst (see watch-delete-hold.ts). */

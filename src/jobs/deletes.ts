@@ -4,7 +4,7 @@ import type { RunHistory } from '../history/run-history.ts';
 import type { RetryPolicy } from '../queue/retry.ts';
 import type { StateStore } from '../state/store.ts';
 import { deleteRefusal, type GuardInput } from './delete-guard.ts';
-import type { Destination } from './destination.ts';
+import type { Destination } from '../transfer/destination.ts';
 
 /**
  * The delete phase of a sync for one destination: the guard decides, then the planned deletes

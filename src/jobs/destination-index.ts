@@ -3,7 +3,7 @@ import type { StorageAdapter } from '../../adapters/index.ts';
 import { withStatedMd5 } from '../scan/listing-md5.ts';
 import { mirrorContent } from '../scan/mirror-content.ts';
 import type { StateStore } from '../state/store.ts';
-import type { Destination } from './destination.ts';
+import type { Destination } from '../transfer/destination.ts';
 import { staleIndexReason } from './index-age.ts';
 
 /** When a destination's index is listed again rather than trusted. */

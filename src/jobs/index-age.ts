@@ -1,4 +1,4 @@
-import { formatAge } from '../observe/format.ts';
+import { formatAge } from '../units/format.ts';
 
 /**
  * How long a destination's index is trusted without listing the destination again. The index

@@ -18,7 +18,7 @@ import type { TransferSource } from '../scan/source.ts';
 import type { ManifestRow, StateStore } from '../state/store.ts';
 import type { GuardSettings, MaxDelete } from './delete-guard.ts';
 import { deleteGuarded } from './deletes.ts';
-import { Destination, type DestinationSummary } from './destination.ts';
+import { Destination, type DestinationSummary } from '../transfer/destination.ts';
 import { prepareIndex } from './destination-index.ts';
 import { PathConflicts } from './path-conflicts.ts';
 import { uploadFile } from './upload.ts';

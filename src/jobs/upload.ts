@@ -8,7 +8,7 @@ import type { Description, TransferSource } from '../scan/source.ts';
 import type { RunHistory } from '../history/run-history.ts';
 import type { StateStore } from '../state/store.ts';
 import { fanout } from '../transfer/fanout.ts';
-import type { Destination } from './destination.ts';
+import type { Destination } from '../transfer/destination.ts';
 
 export interface UploadContext {
   readonly source: TransferSource;

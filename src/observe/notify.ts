@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { basicAuthOf, redactUrlsIn } from '../../adapters/redact-url.ts';
 import { messageOf } from '../errors.ts';
-import type { Log } from './logger.ts';
+import type { Log } from '../logger.ts';
 
 export interface NotifySettings {
   readonly webhook: string | undefined;

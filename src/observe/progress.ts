@@ -1,6 +1,6 @@
 import { progressBar } from './progress-bar.ts';
 import type { SyncObserver } from '../jobs/sync.ts';
-import { formatBytes } from './format.ts';
+import { formatBytes } from '../units/format.ts';
 
 /**
  * The progress display on stderr: objects settled out of objects scanned so far (the total grows

@@ -1,6 +1,6 @@
 import type { SyncResult } from '../jobs/sync.ts';
 import type { VerifyResult } from '../jobs/verify.ts';
-import { formatBytes, formatDuration } from './format.ts';
+import { formatBytes, formatDuration } from '../units/format.ts';
 
 /**
  * The --json summary: exactly the shape DESIGN.md promises to scripts. With --verify, each

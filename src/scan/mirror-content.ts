@@ -1,4 +1,4 @@
-import { MIRROR_RESERVED_PREFIX } from '../backup/layout.ts';
+import { MIRROR_RESERVED_PREFIX } from '../layout.ts';
 
 /**
  * A mirror kept with `sync --keep-versions` holds its own bookkeeping under `.cloudmirror/` in

@@ -2,8 +2,8 @@ import { runBackup, type BackupResult } from '../backup/make/backup-job.ts';
 import type { BackupJobOptions } from '../config/resolved.ts';
 import type { Endpoint } from '../endpoints.ts';
 import type { SyncObserver } from '../jobs/sync.ts';
-import type { Log } from '../observe/logger.ts';
-import { formatBytes } from '../observe/format.ts';
+import type { Log } from '../logger.ts';
+import { formatBytes } from '../units/format.ts';
 import { problemOf } from './destination-problem.ts';
 import { recordForStatus } from './record-for-status.ts';
 

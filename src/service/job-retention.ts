@@ -1,9 +1,9 @@
 import { forgetDestination } from '../backup/forget/forget-destination.ts';
 import { describePolicy, type KeepPolicy } from '../backup/forget/retention.ts';
 import type { ResolvedJob } from '../config/resolved.ts';
-import type { DestinationSummary } from '../jobs/destination.ts';
-import { formatBytes } from '../observe/format.ts';
-import type { Log } from '../observe/logger.ts';
+import type { DestinationSummary } from '../transfer/destination.ts';
+import { formatBytes } from '../units/format.ts';
+import type { Log } from '../logger.ts';
 import type { ServiceMetrics } from '../observe/metrics.ts';
 
 /**

@@ -1,8 +1,8 @@
 import type { ResolvedJob } from '../config/resolved.ts';
 import { messageOf } from '../errors.ts';
-import { codeOf } from '../jobs/destination.ts';
+import { codeOf } from '../transfer/destination.ts';
 import { runSync, type SyncObserver, type SyncResult } from '../jobs/sync.ts';
-import type { Log } from '../observe/logger.ts';
+import type { Log } from '../logger.ts';
 import type { ServiceMetrics } from '../observe/metrics.ts';
 import type { Notifier } from '../observe/notify.ts';
 import { StateStore } from '../state/store.ts';

@@ -1,5 +1,5 @@
 import { messageOf } from '../errors.ts';
-import type { Log } from '../observe/logger.ts';
+import type { Log } from '../logger.ts';
 import { StateStore } from '../state/store.ts';
 
 /**

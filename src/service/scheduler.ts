@@ -1,6 +1,6 @@
 import { Cron } from 'croner';
 import type { ResolvedJob } from '../config/resolved.ts';
-import type { Log } from '../observe/logger.ts';
+import type { Log } from '../logger.ts';
 import type { RunOutcome } from './job-run.ts';
 import type { RunningWatch } from './watch-job.ts';
 

@@ -2,7 +2,7 @@ import { loadConfig } from '../config/load.ts';
 import { ConfigError } from '../config/problem.ts';
 import type { ResolvedConfig, ResolvedJob } from '../config/resolved.ts';
 import { EXIT, messageOf } from '../errors.ts';
-import { createLogger, type Log } from '../observe/logger.ts';
+import { createLogger, type Log } from '../logger.ts';
 import { ServiceMetrics } from '../observe/metrics.ts';
 import { serveMetrics, type MetricsServer } from '../observe/metrics-server.ts';
 import { Notifier } from '../observe/notify.ts';

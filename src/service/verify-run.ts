@@ -1,6 +1,6 @@
 import type { VerifyJobOptions } from '../config/resolved.ts';
 import { runVerify, type DestinationVerification } from '../jobs/verify.ts';
-import type { Log } from '../observe/logger.ts';
+import type { Log } from '../logger.ts';
 import type { ServiceMetrics } from '../observe/metrics.ts';
 import type { Notifier } from '../observe/notify.ts';
 import type { VerificationRecord } from '../state/verify-results.ts';

@@ -1,7 +1,7 @@
 import { WATCH_NOT_FOR_BACKUP, WATCH_NOT_FOR_VERIFY, type ResolvedJob } from '../config/resolved.ts';
 import { messageOf } from '../errors.ts';
-import { runWatch } from '../jobs/watch.ts';
-import type { Log } from '../observe/logger.ts';
+import { runWatch } from '../watch/watch.ts';
+import type { Log } from '../logger.ts';
 import type { ServiceMetrics } from '../observe/metrics.ts';
 import type { Notifier } from '../observe/notify.ts';
 import { StateStoreError } from '../state/state-error.ts';

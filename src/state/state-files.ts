@@ -1,4 +1,5 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, renameSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 /** The database and the files SQLite keeps beside it. */
@@ -33,4 +34,11 @@ export function moveDamagedAside(file: string): string {
     if (existsSync(file + suffix)) renameSync(file + suffix, aside + suffix);
   }
   return aside;
+}
+
+/** The state folder when --state-dir / `stateDir:` is not given: $CLOUDMIRROR_STATE_DIR, else $XDG_STATE_HOME/cloudmirror. */
+export function defaultStateDir(env: NodeJS.ProcessEnv): string {
+  if (env.CLOUDMIRROR_STATE_DIR !== undefined && env.CLOUDMIRROR_STATE_DIR !== '') return env.CLOUDMIRROR_STATE_DIR;
+  const base = env.XDG_STATE_HOME !== undefined && env.XDG_STATE_HOME !== '' ? env.XDG_STATE_HOME : path.join(os.homedir(), '.local', 'state');
+  return path.join(base, 'cloudmirror');
 }

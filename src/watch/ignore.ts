@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { isLocalTempName } from '../../adapters/local/local-adapter.ts';
-import { MIRROR_RESERVED_PREFIX } from '../backup/layout.ts';
+import { isLocalTempName } from '../../adapters/local/index.ts';
+import { MIRROR_RESERVED_PREFIX } from '../layout.ts';
 
 /**
  * Files a watch never mirrors: editors' swap, backup and lock files (vim `.x.swp`, `4913`, the

@@ -1,4 +1,4 @@
-import { formatBytes, formatDuration } from '../observe/format.ts';
+import { formatBytes, formatDuration } from '../units/format.ts';
 
 /** What the status line needs from each destination (a lane snapshot satisfies it). */
 export interface DestinationStatus {

@@ -6,7 +6,7 @@ import { buffer as readAll } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { md5Hex } from '../../adapters/hash.ts';
 import { openAdapter, type StorageAdapter } from '../../adapters/index.ts';
-import { contentKey, SETS_PREFIX } from '../../src/backup/layout.ts';
+import { contentKey, SETS_PREFIX } from '../../src/layout.ts';
 import type { ManifestEntry } from '../../src/backup/manifest-entry.ts';
 import { fetchManifest } from '../../src/backup/manifest-file.ts';
 import type { ManifestHeader } from '../../src/backup/manifest-header.ts';

@@ -5,7 +5,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAdapter, type StorageAdapter } from '../../adapters/index.ts';
 import { md5Hex } from '../../adapters/hash.ts';
-import { contentKey, manifestKey } from '../../src/backup/layout.ts';
+import { contentKey, manifestKey } from '../../src/layout.ts';
 import { parseEndpoint } from '../../src/endpoints.ts';
 import { startAzureEmulator, type AzureEmulator } from '../harness/azure-emulator.ts';
 import { writeFixtureSet, type FixtureSet } from '../harness/check-fixture.ts';

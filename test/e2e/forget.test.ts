@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAdapter, type StorageAdapter } from '../../adapters/index.ts';
-import { archiveKey, contentKey, historyKey, manifestKey, MANIFESTS_PREFIX, MIRROR_RESERVED_PREFIX, SETS_PREFIX } from '../../src/backup/layout.ts';
+import { archiveKey, contentKey, historyKey, manifestKey, MANIFESTS_PREFIX, MIRROR_RESERVED_PREFIX, SETS_PREFIX } from '../../src/layout.ts';
 import { HISTORY_FORMAT, HISTORY_VERSION, type HistoryChange } from '../../src/history/history-record.ts';
 import { writeJson, writeRecord } from '../../src/history/history-store.ts';
 import { parseEndpoint } from '../../src/endpoints.ts';

@@ -206,7 +206,8 @@ jobs:
     const checked = await runCli(['config', 'validate', file]);
     expect(checked.code).toBe(2);
     expect(checked.stderr).toContain(`${file}:8:19: jobs.sets.refreshAfter: refreshAfter means nothing to a backup job: a backup keeps no index of its destinations (value: 1d); hint: remove refreshAfter`);
-    expect(checked.stderr).toContain(`${file}:13:19: jobs.bare.refreshAfter: 7 has no unit (value: 7); hint: write a duration such as 12h or 7d, or 0 to list on every run`);
+    // One duration syntax with the command line (src/units/parse.ts): a bare number is seconds.
+    expect(checked.stderr).not.toContain('jobs.bare');
   });
 
   it('refuses a --refresh-after that is not a duration, naming the option and the value', async () => {

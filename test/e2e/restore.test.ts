@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAdapter, type StorageAdapter } from '../../adapters/index.ts';
 import { md5Hex } from '../../adapters/hash.ts';
-import { contentKey, manifestKey, pointIdAt } from '../../src/backup/layout.ts';
+import { contentKey, manifestKey, pointIdAt } from '../../src/layout.ts';
 import { parseEndpoint } from '../../src/endpoints.ts';
 import { writeBackupSet, type FixtureEntry } from '../harness/backup-fixture.ts';
 import { runCli, type CliRun } from '../harness/cli.ts';

@@ -1,6 +1,6 @@
 import type { StorageAdapter } from '../../adapters/index.ts';
 import { md5Hex } from '../../adapters/hash.ts';
-import { contentKey, timeOfPointId } from '../../src/backup/layout.ts';
+import { contentKey, timeOfPointId } from '../../src/layout.ts';
 import { compareEntries, type DirEntry, type ManifestEntry, type Strategy, type SymlinkEntry } from '../../src/backup/manifest-entry.ts';
 import { ManifestWriter, uploadManifest } from '../../src/backup/manifest-file.ts';
 import type { ManifestHeader } from '../../src/backup/manifest-header.ts';

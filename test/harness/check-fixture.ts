@@ -1,6 +1,6 @@
 import type { StorageAdapter } from '../../adapters/index.ts';
 import { md5Hex } from '../../adapters/hash.ts';
-import { timeOfPointId } from '../../src/backup/layout.ts';
+import { timeOfPointId } from '../../src/layout.ts';
 import type { FileEntry } from '../../src/backup/manifest-entry.ts';
 import { writeBackupSet, type FixtureEntry } from './backup-fixture.ts';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { StorageAdapter } from '../../adapters/index.ts';
-import { manifestKey, timeOfPointId } from '../../src/backup/layout.ts';
+import { manifestKey, timeOfPointId } from '../../src/layout.ts';
 import { md5Hex } from '../../adapters/hash.ts';
 
 /**

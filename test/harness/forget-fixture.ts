@@ -1,6 +1,6 @@
 import type { StorageAdapter } from '../../adapters/index.ts';
 import { md5Hex } from '../../adapters/hash.ts';
-import { contentKey, manifestKey, pointIdAt } from '../../src/backup/layout.ts';
+import { contentKey, manifestKey, pointIdAt } from '../../src/layout.ts';
 import type { Strategy } from '../../src/backup/manifest-entry.ts';
 import { fetchManifest } from '../../src/backup/manifest-file.ts';
 import { writeBackupSet, type FixtureEntry } from './backup-fixture.ts';

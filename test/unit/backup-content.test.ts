@@ -6,9 +6,9 @@ import { DEFAULT_TRANSFER } from '../../adapters/index.ts';
 import { storeContent, type ContentContext } from '../../src/backup/make/backup-content.ts';
 import { openBackupSource } from '../../src/backup/make/backup-source.ts';
 import type { ScannedFile } from '../../src/backup/make/backup-tree.ts';
-import { contentKey, pointIdAt } from '../../src/backup/layout.ts';
+import { contentKey, pointIdAt } from '../../src/layout.ts';
 import { parseEndpoint } from '../../src/endpoints.ts';
-import { Destination } from '../../src/jobs/destination.ts';
+import { Destination } from '../../src/transfer/destination.ts';
 import { Budget } from '../../src/queue/budget.ts';
 import { tempDir } from '../harness/temp-dir.ts';
 

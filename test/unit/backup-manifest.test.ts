@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createLocalAdapter } from '../../adapters/local/local-adapter.ts';
-import { manifestKey, nextPointId, pointIdAt, timeOfPointId } from '../../src/backup/layout.ts';
+import { manifestKey, nextPointId, pointIdAt, timeOfPointId } from '../../src/layout.ts';
 import { ManifestError, type ManifestEntry } from '../../src/backup/manifest-entry.ts';
 import { fetchManifest, ManifestWriter, readManifestHeader, uploadManifest } from '../../src/backup/manifest-file.ts';
 import { listSets } from '../../src/backup/repository.ts';

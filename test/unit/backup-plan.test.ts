@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { chooseBase } from '../../src/backup/make/backup-parent.ts';
 import { planEntry, planHashed, planTree, type PlanPolicy, type PlanStep } from '../../src/backup/make/backup-plan.ts';
 import type { ScannedFile, TreeEntry } from '../../src/backup/make/backup-tree.ts';
-import { pointIdAt } from '../../src/backup/layout.ts';
+import { pointIdAt } from '../../src/layout.ts';
 import type { FileEntry, ManifestEntry, Strategy } from '../../src/backup/manifest-entry.ts';
 
 const S1 = pointIdAt(new Date('2026-01-01T00:00:00.000Z'));

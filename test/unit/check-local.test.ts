@@ -6,7 +6,7 @@ import type { StorageAdapter } from '../../adapters/index.ts';
 import { md5Hex } from '../../adapters/hash.ts';
 import { runCheck } from '../../src/backup/check/check-run.ts';
 import type { CheckResult, DestinationCheck } from '../../src/backup/check/check-types.ts';
-import { contentKey, manifestKey } from '../../src/backup/layout.ts';
+import { contentKey, manifestKey } from '../../src/layout.ts';
 import { parseEndpoint } from '../../src/endpoints.ts';
 import { DEFAULT_RETRY } from '../../src/queue/retry.ts';
 import { writeFixtureSet, type FixtureSet } from '../harness/check-fixture.ts';

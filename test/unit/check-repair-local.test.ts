@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createLocalAdapter } from '../../adapters/local/local-adapter.ts';
 import type { StorageAdapter } from '../../adapters/index.ts';
 import { runCheck } from '../../src/backup/check/check-run.ts';
-import { contentKey, manifestKey } from '../../src/backup/layout.ts';
+import { contentKey, manifestKey } from '../../src/layout.ts';
 import { runRepair } from '../../src/backup/repair/repair-run.ts';
 import { parseEndpoint } from '../../src/endpoints.ts';
 import { DEFAULT_RETRY } from '../../src/queue/retry.ts';

@@ -2,7 +2,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseEndpoint } from '../../src/endpoints.ts';
 import { UsageError } from '../../src/errors.ts';
-import { parseMaxDelete, parsePartSize, validateCommon } from '../../src/cli/options.ts';
+import { validateCommon } from '../../src/cli/options.ts';
+import { parseMaxDelete, parsePartSize } from '../../src/units/parse.ts';
 import { checkKey } from '../../src/keys.ts';
 
 describe('endpoints', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isDeletableContent, parseContentKey, planSetRetention, protectForUnreadable, type ContentContext } from '../../src/backup/forget/forget-plan.ts';
-import { pointIdAt } from '../../src/backup/layout.ts';
+import { pointIdAt } from '../../src/layout.ts';
 
 const id = (iso: string) => pointIdAt(new Date(iso));
 const FULL = id('2026-06-01T10:00:00Z');

@@ -4,7 +4,7 @@ import { StorageError } from '../../adapters/errors.ts';
 import { createLocalAdapter } from '../../adapters/local/local-adapter.ts';
 import { emptyDestinationResult } from '../../src/backup/forget/forget-result.ts';
 import { forgetBackupSets, type ForgetSetsOptions } from '../../src/backup/forget/forget-sets.ts';
-import { contentKey, manifestKey, MANIFESTS_PREFIX, pointIdAt, SETS_PREFIX } from '../../src/backup/layout.ts';
+import { contentKey, manifestKey, MANIFESTS_PREFIX, pointIdAt, SETS_PREFIX } from '../../src/layout.ts';
 import type { KeepPolicy } from '../../src/backup/forget/retention.ts';
 import { BackupFixture, damageManifest, keysUnder, restoreProblems } from '../harness/forget-fixture.ts';
 import { tempDir } from '../harness/temp-dir.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { archiveKey, historyKey } from '../../src/backup/layout.ts';
-import { selectForget, type StoredHistoryRecord } from '../../src/history/forget-selection.ts';
+import { archiveKey, historyKey } from '../../src/layout.ts';
+import { selectForget, type StoredHistoryRecord } from '../../src/backup/forget/mirror-forget-selection.ts';
 import { intentsKey } from '../../src/history/history-layout.ts';
 import { HISTORY_FORMAT, HISTORY_VERSION, type HistoryChange } from '../../src/history/history-record.ts';
 import type { ArchivedObject, IntentsObject } from '../../src/history/history-store.ts';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { RestoreFile } from '../../src/backup/points.ts';
 import { HISTORY_FORMAT, HISTORY_VERSION, type HistoryChange, type HistoryRecord } from '../../src/history/history-record.ts';
-import { overlayAt, pointFiles, undoOfRecord, undoOfUnfinished, versionsWrittenUpTo, type CurrentObject, type RunUndo } from '../../src/history/undo.ts';
+import { overlayAt, pointFiles, undoOfRecord, undoOfUnfinished, versionsWrittenUpTo, type CurrentObject, type RunUndo } from '../../src/backup/restore/mirror-undo.ts';
 
 const R1 = '2026-01-01T00-00-00-000Z';
 const R2 = '2026-01-02T00-00-00-000Z';

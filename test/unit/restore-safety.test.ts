@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createLocalAdapter } from '../../adapters/local/local-adapter.ts';
 import type { StorageAdapter } from '../../adapters/index.ts';
 import { md5Hex } from '../../adapters/hash.ts';
-import { manifestKey, pointIdAt } from '../../src/backup/layout.ts';
+import { manifestKey, pointIdAt } from '../../src/layout.ts';
 import { writeBackupSet } from '../harness/backup-fixture.ts';
 import { runCli } from '../harness/cli.ts';
 import { craftManifest } from '../harness/craft-manifest.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pointIdAt } from '../../src/backup/layout.ts';
+import { pointIdAt } from '../../src/layout.ts';
 import { parsePointChoice, selectPoint, type PointCandidate } from '../../src/backup/restore/restore-select.ts';
 import { FatalRunError, UsageError } from '../../src/errors.ts';
 

@@ -3,7 +3,7 @@ import { lstat, mkdir, readFile, readdir, readlink, rm, stat, writeFile } from '
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createLocalAdapter } from '../../adapters/local/local-adapter.ts';
-import { contentKey, pointIdAt } from '../../src/backup/layout.ts';
+import { contentKey, pointIdAt } from '../../src/layout.ts';
 import type { PointTree, RestoreItem } from '../../src/backup/points.ts';
 import type { Replica } from '../../src/backup/restore/restore-replicas.ts';
 import { runRestore, type RestoreObserver, type RestoreResult } from '../../src/backup/restore/restore-run.ts';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseEndpoint } from '../../src/endpoints.ts';
 import { compareHashes, compareListed, indexedMd5, type ListedObject } from '../../src/jobs/verify-compare.ts';
-import { verifyJson, verifyText } from '../../src/jobs/verify-report.ts';
+import { verifyJson, verifyText } from '../../src/observe/verify-report.ts';
 import { MAX_LISTED_DIFFERENCES, runVerify, type VerifyResult } from '../../src/jobs/verify.ts';
 import { DEFAULT_RETRY } from '../../src/queue/retry.ts';
 import { tempDir } from '../harness/temp-dir.ts';

@@ -2,7 +2,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { MaxDelete } from '../../src/jobs/delete-guard.ts';
-import { DeleteHold, type HeldDeletes } from '../../src/jobs/watch-delete-hold.ts';
+import { DeleteHold, type HeldDeletes } from '../../src/watch/watch-delete-hold.ts';
 import { SourceRootWatch } from '../../src/scan/source-root.ts';
 import { tempDir } from '../harness/temp-dir.ts';
 

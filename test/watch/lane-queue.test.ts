@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LaneQueue, type PendingOp } from '../../src/jobs/watch-queue.ts';
+import { LaneQueue, type PendingOp } from '../../src/watch/watch-queue.ts';
 
 const op = (key: string, kind: 'write' | 'delete', extra: Partial<PendingOp> = {}): PendingOp => ({
   key, kind, id: Promise.resolve(1), since: 1000, bytes: kind === 'write' ? 10 : 0, newKey: false, knownSize: undefined, notBefore: 0, observed: undefined, ...extra,

@@ -1,9 +1,9 @@
 import { mkdir, rm, utimes, writeFile, appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Breaker } from '../../src/jobs/watch-breaker.ts';
+import { Breaker } from '../../src/watch/watch-breaker.ts';
 import { Coalescer, type SettledChange } from '../../src/watch/coalescer.ts';
-import { parseDuration } from '../../src/watch/duration.ts';
+import { parseDuration } from '../../src/units/parse.ts';
 import { isIgnoredName, watchIgnored } from '../../src/watch/ignore.ts';
 import { statusLine } from '../../src/watch/status-line.ts';
 import { tempDir } from '../harness/temp-dir.ts';

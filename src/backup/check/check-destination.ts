@@ -2,7 +2,7 @@ import PQueue from 'p-queue';
 import type { ObjectEntry, StorageAdapter } from '../../../adapters/index.ts';
 import { isStorageError } from '../../../adapters/errors.ts';
 import { messageOf } from '../../errors.ts';
-import { formatBytes } from '../../observe/format.ts';
+import { formatBytes } from '../../units/format.ts';
 import type { RetryPolicy } from '../../queue/retry.ts';
 import { sortedListing } from '../../scan/sorted-listing.ts';
 import { compareWithListing, judgeHash, type ObjectVerdict } from './check-compare.ts';
@@ -11,7 +11,7 @@ import { learnMd5 } from './check-hash.ts';
 import { closeInspected, indexAndClose, inspectManifest, type InspectedManifest, type ManifestState } from './check-manifest.ts';
 import { addProblem, emptyCheck, type DestinationCheck, type Note, type Problem } from './check-types.ts';
 import { UnreferencedTally, type UnreferencedGroup } from './check-unreferenced.ts';
-import { manifestKey, SETS_PREFIX } from '../layout.ts';
+import { manifestKey, SETS_PREFIX } from '../../layout.ts';
 import type { StoredSet } from '../repository.ts';
 
 export interface CheckObserver {

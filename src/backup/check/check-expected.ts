@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { contentKey } from '../layout.ts';
+import { contentKey } from '../../layout.ts';
 import type { ManifestEntry } from '../manifest-entry.ts';
 
 /** One content object as the manifests describe it. */

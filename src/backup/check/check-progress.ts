@@ -1,5 +1,5 @@
 import { progressBar } from '../../observe/progress-bar.ts';
-import { formatBytes } from '../../observe/format.ts';
+import { formatBytes } from '../../units/format.ts';
 import type { CheckObserver } from './check-destination.ts';
 
 export interface RepairProgress {

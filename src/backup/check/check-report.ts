@@ -1,4 +1,4 @@
-import { formatBytes, formatDuration } from '../../observe/format.ts';
+import { formatBytes, formatDuration } from '../../units/format.ts';
 import { problemCount, type CheckResult, type Finding } from './check-types.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { isPointId, SETS_PREFIX } from '../layout.ts';
+import { isPointId, SETS_PREFIX } from '../../layout.ts';
 
 /** Objects under one `sets/<x>/` prefix that no manifest refers to. */
 export interface UnreferencedGroup {

@@ -4,7 +4,7 @@ import { messageOf } from '../../errors.ts';
 import { withRetry, type RetryPolicy } from '../../queue/retry.ts';
 import { isDeletableContent, parseContentKey, type ContentContext } from './forget-plan.ts';
 import type { DestinationForgetResult } from './forget-result.ts';
-import { SETS_PREFIX } from '../layout.ts';
+import { SETS_PREFIX } from '../../layout.ts';
 
 /** Keys per delete call: one S3 DeleteObjects request; small enough that progress is counted often. */
 const DELETE_BATCH = 500;

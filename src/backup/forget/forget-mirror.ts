@@ -2,7 +2,7 @@ import type { StorageAdapter } from '../../../adapters/index.ts';
 import { messageOf } from '../../errors.ts';
 import type { RetryPolicy } from '../../queue/retry.ts';
 import type { DestinationForgetResult } from './forget-result.ts';
-import { HISTORY_PREFIX } from '../layout.ts';
+import { HISTORY_PREFIX } from '../../layout.ts';
 import type { KeepPolicy } from './retention.ts';
 
 export interface ForgetMirrorOptions {
@@ -26,7 +26,7 @@ async function hasMirrorHistory(adapter: StorageAdapter): Promise<boolean> {
  */
 export async function forgetMirrorIfAny(adapter: StorageAdapter, options: ForgetMirrorOptions, result: DestinationForgetResult): Promise<void> {
   if (!(await hasMirrorHistory(adapter))) return;
-  const { forgetMirrorHistory } = await import('../../history/mirror-forget.ts');
+  const { forgetMirrorHistory } = await import('./mirror-forget.ts');
   try {
     const mirror = await forgetMirrorHistory(adapter, options.policy, { dryRun: options.dryRun, retry: options.retry, signal: options.signal });
     for (const k of mirror.kept) result.kept.push({ id: k.id, time: k.time, strategy: 'mirror', reasons: k.reasons });

@@ -1,4 +1,4 @@
-import { isPointId, SETS_PREFIX, timeOfPointId } from '../layout.ts';
+import { isPointId, SETS_PREFIX, timeOfPointId } from '../../layout.ts';
 import { keptPoints, type KeepPolicy } from './retention.ts';
 
 /**

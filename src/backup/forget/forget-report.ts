@@ -1,4 +1,4 @@
-import { formatBytes, formatDuration } from '../../observe/format.ts';
+import { formatBytes, formatDuration } from '../../units/format.ts';
 import type { DestinationForgetResult, ForgetResult } from './forget-result.ts';
 
 /**

@@ -6,7 +6,7 @@ import { sweepContent } from './forget-content.ts';
 import { planSetRetention, protectForUnreadable, type SetRetention } from './forget-plan.ts';
 import { KeptReferences, readKeptReferences } from './forget-references.ts';
 import type { DestinationForgetResult } from './forget-result.ts';
-import { manifestKey, timeOfPointId } from '../layout.ts';
+import { manifestKey, timeOfPointId } from '../../layout.ts';
 import { readManifestHeader } from '../manifest-file.ts';
 import { listSets } from '../repository.ts';
 import type { KeepPolicy } from './retention.ts';

@@ -2,14 +2,14 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StorageError, copierWithin, type WriteInfo } from '../../../adapters/index.ts';
 import { messageOf } from '../../errors.ts';
-import type { Destination } from '../../jobs/destination.ts';
+import type { Destination } from '../../transfer/destination.ts';
 import type { Bandwidth } from '../../queue/bandwidth.ts';
 import type { Budget } from '../../queue/budget.ts';
 import { backoffDelay, isRetryable, withRetry, type RetryPolicy } from '../../queue/retry.ts';
 import { fanout } from '../../transfer/fanout.ts';
 import { sourceFileOf, type BackupSource } from './backup-source.ts';
 import type { ScannedFile } from './backup-tree.ts';
-import { contentKey } from '../layout.ts';
+import { contentKey } from '../../layout.ts';
 import { isNotFound } from '../manifest-file.ts';
 import type { FileEntry } from '../manifest-entry.ts';
 

@@ -2,7 +2,7 @@ import type { TransferTuning } from '../../../adapters/index.ts';
 import type { CompareMode } from '../../diff/decide.ts';
 import type { Endpoint } from '../../endpoints.ts';
 import { FatalRunError, messageOf } from '../../errors.ts';
-import { Destination, type DestinationSummary } from '../../jobs/destination.ts';
+import { Destination, type DestinationSummary } from '../../transfer/destination.ts';
 import type { SyncObserver } from '../../jobs/sync.ts';
 import { Bandwidth } from '../../queue/bandwidth.ts';
 import { Budget } from '../../queue/budget.ts';
@@ -16,7 +16,7 @@ import { planHashed, planTree, storedEntry, type PlanPolicy, type PlanStep } fro
 import { openBackupSource, sourceFileOf, type BackupSource } from './backup-source.ts';
 import { BackupTarget } from './backup-target.ts';
 import { SetTally, type SetSummary } from './backup-tally.ts';
-import { nextPointId, timeOfPointId } from '../layout.ts';
+import { nextPointId, timeOfPointId } from '../../layout.ts';
 import { ManifestWriter, type VerifiedManifest } from '../manifest-file.ts';
 import type { ManifestEntry, Strategy } from '../manifest-entry.ts';
 

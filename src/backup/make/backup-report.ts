@@ -1,5 +1,5 @@
-import type { DestinationSummary } from '../../jobs/destination.ts';
-import { formatBytes, formatDuration } from '../../observe/format.ts';
+import type { DestinationSummary } from '../../transfer/destination.ts';
+import { formatBytes, formatDuration } from '../../units/format.ts';
 import type { BackupResult } from './backup-job.ts';
 import type { SetSummary } from './backup-tally.ts';
 

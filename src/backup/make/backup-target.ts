@@ -1,6 +1,6 @@
 import type { StorageAdapter } from '../../../adapters/index.ts';
 import { messageOf } from '../../errors.ts';
-import type { Destination } from '../../jobs/destination.ts';
+import type { Destination } from '../../transfer/destination.ts';
 import { withRetry, type RetryPolicy } from '../../queue/retry.ts';
 import { readManifestHeader, uploadManifest, type FinishedManifest } from '../manifest-file.ts';
 import type { Strategy } from '../manifest-entry.ts';

@@ -1,6 +1,5 @@
 import type { StorageAdapter } from '../../../adapters/index.ts';
-import { isLocalTempName } from '../../../adapters/local/local-adapter.ts';
-import { walkSorted } from '../../../adapters/local/walk.ts';
+import { isLocalTempName, walkSorted } from '../../../adapters/local/index.ts';
 import { checkKey, KeyError } from '../../keys.ts';
 import type { KeyFilter } from '../../scan/filter.ts';
 import { isMirrorReserved } from '../../scan/mirror-content.ts';

@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { serverSideCopier, type StorageAdapter } from '../../../adapters/index.ts';
 import { StorageError } from '../../../adapters/errors.ts';
 import { withRetry, type RetryPolicy } from '../../queue/retry.ts';
-import { manifestKey } from '../layout.ts';
+import { manifestKey } from '../../layout.ts';
 import { fetchManifest } from '../manifest-file.ts';
 import type { CopyRoute } from './repair-types.ts';
 

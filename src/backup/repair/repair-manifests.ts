@@ -4,7 +4,7 @@ import type { ExpectedIndex } from '../check/check-expected.ts';
 import { closeInspected, indexAndClose, inspectManifest, type InspectedManifest, type ManifestState } from '../check/check-manifest.ts';
 import type { RepairProgress } from '../check/check-progress.ts';
 import type { ProblemKind } from '../check/check-types.ts';
-import { manifestKey } from '../layout.ts';
+import { manifestKey } from '../../layout.ts';
 import type { ManifestHeader } from '../manifest-header.ts';
 import { copyManifest, pickSource, routeBetween } from './repair-copy.ts';
 import { recordFixed, recordUnfixable, type Replica } from './repair-types.ts';

@@ -1,4 +1,4 @@
-import { formatDuration } from '../../observe/format.ts';
+import { formatDuration } from '../../units/format.ts';
 import { unfixableCount, type RepairResult } from './repair-types.ts';
 
 /**

@@ -8,7 +8,7 @@ import type { CheckObserver } from '../check/check-destination.ts';
 import { ExpectedIndex } from '../check/check-expected.ts';
 import { openRepository, type OpenedRepository } from '../check/check-open.ts';
 import type { RepairProgress } from '../check/check-progress.ts';
-import { SETS_PREFIX } from '../layout.ts';
+import { SETS_PREFIX } from '../../layout.ts';
 import { readManifestsAcross, repairManifest, type SetAcrossReplicas } from './repair-manifests.ts';
 import { ObjectRepairer } from './repair-objects.ts';
 import { emptyRepair, recordUnfixable, unfixableCount, type RepairResult, type Replica, type ReplicaRepair } from './repair-types.ts';

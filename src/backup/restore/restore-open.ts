@@ -1,4 +1,4 @@
-import { openMirrorPoint } from '../../history/mirror-points.ts';
+import { openMirrorPoint } from './mirror-points.ts';
 import { FatalRunError, messageOf } from '../../errors.ts';
 import { isNotFound } from '../manifest-file.ts';
 import type { PointTree } from '../points.ts';

@@ -1,4 +1,4 @@
-import { formatBytes, formatDuration } from '../../observe/format.ts';
+import { formatBytes, formatDuration } from '../../units/format.ts';
 import type { RestorePoint } from '../points.ts';
 import type { ReplicaDown } from './restore-replicas.ts';
 import type { PlannedItem, RestoreResult } from './restore-run.ts';

@@ -1,6 +1,6 @@
-import { listMirrorPoints } from '../../history/mirror-points.ts';
+import { listMirrorPoints } from './mirror-points.ts';
 import { FatalRunError, UsageError } from '../../errors.ts';
-import { isPointId, timeOfPointId } from '../layout.ts';
+import { isPointId, timeOfPointId } from '../../layout.ts';
 import { listSets } from '../repository.ts';
 import { withUrl, type Replica } from './restore-replicas.ts';
 

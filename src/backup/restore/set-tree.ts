@@ -1,5 +1,5 @@
 import type { StorageAdapter } from '../../../adapters/index.ts';
-import { contentKey } from '../layout.ts';
+import { contentKey } from '../../layout.ts';
 import { fetchManifest } from '../manifest-file.ts';
 import type { PointTree, RestoreItem } from '../points.ts';
 

@@ -1,5 +1,5 @@
 import { messageOf } from '../../errors.ts';
-import { listMirrorPoints } from '../../history/mirror-points.ts';
+import { listMirrorPoints } from './mirror-points.ts';
 import { readSetHeaders } from '../repository.ts';
 import type { RestorePoint } from '../points.ts';
 import { withUrl, type Replica } from './restore-replicas.ts';

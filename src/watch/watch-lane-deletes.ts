@@ -1,6 +1,6 @@
 import type { StorageAdapter } from '../../adapters/index.ts';
 import type { LocalSource } from '../scan/local-source.ts';
-import { sourceStateOf } from '../watch/source-state.ts';
+import { sourceStateOf } from './source-state.ts';
 import type { DeleteHold } from './watch-delete-hold.ts';
 import { DONE, SourceReadError, down, failKey, isDestinationWide, keyFailed, retrying, succeeded, type LaneHealth, type Outcome } from './watch-lane-health.ts';
 import type { LaneQueue, PendingOp } from './watch-queue.ts';

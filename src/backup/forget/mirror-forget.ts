@@ -1,9 +1,9 @@
-import type { StorageAdapter } from '../../adapters/index.ts';
-import { keptPoints, type KeepPolicy } from '../backup/forget/retention.ts';
-import { DEFAULT_RETRY, withRetry, type RetryPolicy } from '../queue/retry.ts';
-import { selectForget, type StoredHistoryRecord } from './forget-selection.ts';
-import { isPoint } from './history-record.ts';
-import { listArchived, listIntents, readHistory, writeRecord, type ArchivedObject } from './history-store.ts';
+import type { StorageAdapter } from '../../../adapters/index.ts';
+import { keptPoints, type KeepPolicy } from './retention.ts';
+import { DEFAULT_RETRY, withRetry, type RetryPolicy } from '../../queue/retry.ts';
+import { selectForget, type StoredHistoryRecord } from './mirror-forget-selection.ts';
+import { isPoint } from '../../history/history-record.ts';
+import { listArchived, listIntents, readHistory, writeRecord, type ArchivedObject } from '../../history/history-store.ts';
 
 /**
  * What `forgetMirrorHistory` did on one mirror (or, with `dryRun`, would do).
@@ -37,7 +37,7 @@ export interface MirrorForgetOptions {
 const DELETE_BATCH = 1000;
 
 /**
- * Applies a keep policy to a mirror kept with `sync --keep-versions` (forget-selection.ts says
+ * Applies a keep policy to a mirror kept with `sync --keep-versions` (mirror-forget-selection.ts says
  * what goes). A damaged record stops it before anything changes: what that run archived, and so
  * what the points around it need, would be unknown.
  *

@@ -1,8 +1,8 @@
 import { isStorageError, serverSideCopier, type TransferTuning, type WriteResult } from '../../adapters/index.ts';
 import { decide, type DiffPolicy, type SourceFile } from '../diff/decide.ts';
-import { recentlyModified } from '../watch/coalescer.ts';
-import type { SharedReads } from '../watch/shared-reads.ts';
-import { sourceStateOf, type SourceState } from '../watch/source-state.ts';
+import { recentlyModified } from './coalescer.ts';
+import type { SharedReads } from './shared-reads.ts';
+import { sourceStateOf, type SourceState } from './source-state.ts';
 import { deleteKeys, type DeleteContext } from './watch-lane-deletes.ts';
 import { DONE, SourceReadError, discard, down, failKey, fromSource, isDestinationWide, keyFailed, retrying, settleRow, succeeded, type Outcome } from './watch-lane-health.ts';
 import type { PendingOp } from './watch-queue.ts';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { decide, type CompareMode, type Decision, type DiffPolicy, type SourceFile } from '../diff/decide.ts';
 import { mergeByKey } from '../diff/merge.ts';
-import type { Log } from '../observe/logger.ts';
+import type { Log } from '../logger.ts';
 import type { KeyFilter } from '../scan/filter.ts';
 import { LocalSource } from '../scan/local-source.ts';
 import type { ManifestRow, StateStore } from '../state/store.ts';

@@ -1,7 +1,7 @@
-import { archiveKey } from '../backup/layout.ts';
-import type { RestoreFile } from '../backup/points.ts';
-import { compareKeys } from '../keys.ts';
-import type { HistoryRecord, ObjectVersion } from './history-record.ts';
+import { archiveKey } from '../../layout.ts';
+import type { RestoreFile } from '../points.ts';
+import { compareKeys } from '../../keys.ts';
+import type { HistoryRecord, ObjectVersion } from '../../history/history-record.ts';
 
 /**
  * The undo logic of a kept mirror, pure: from what each run changed and the mirror's current

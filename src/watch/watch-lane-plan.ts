@@ -1,6 +1,6 @@
 import { decide, type DiffPolicy } from '../diff/decide.ts';
 import type { ManifestRow } from '../state/store.ts';
-import type { SourceState } from '../watch/source-state.ts';
+import type { SourceState } from './source-state.ts';
 import type { PendingOp } from './watch-queue.ts';
 
 /** What a key needs at a destination given the source's state and the index. */

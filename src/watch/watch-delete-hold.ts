@@ -1,5 +1,5 @@
 import type { SourceRootWatch } from '../scan/source-root.ts';
-import { deleteHold, type GuardSettings, type HoldCause, type MaxDelete, type Refusal } from './delete-guard.ts';
+import { deleteHold, type GuardSettings, type HoldCause, type MaxDelete, type Refusal } from '../jobs/delete-guard.ts';
 
 /** Deletes of one destination held by the guard: why, and since when. */
 export interface HeldDeletes {

@@ -1,11 +1,11 @@
-import { StorageError } from '../../adapters/errors.ts';
-import type { StorageAdapter } from '../../adapters/index.ts';
-import type { PointTree, RestorePoint } from '../backup/points.ts';
-import { mirrorContent } from '../scan/mirror-content.ts';
-import { sortedListing } from '../scan/sorted-listing.ts';
-import { isPoint, type HistoryRecord } from './history-record.ts';
-import { listArchived, readHistory, readIntendedAdds, type StoredRecord } from './history-store.ts';
-import { overlayAt, pointFiles, sameVersion, undoOfRecord, undoOfUnfinished, versionsWrittenUpTo, type CurrentObject, type RunUndo } from './undo.ts';
+import { StorageError } from '../../../adapters/errors.ts';
+import type { StorageAdapter } from '../../../adapters/index.ts';
+import type { PointTree, RestorePoint } from '../points.ts';
+import { mirrorContent } from '../../scan/mirror-content.ts';
+import { sortedListing } from '../../scan/sorted-listing.ts';
+import { isPoint, type HistoryRecord } from '../../history/history-record.ts';
+import { listArchived, readHistory, readIntendedAdds, type StoredRecord } from '../../history/history-store.ts';
+import { overlayAt, pointFiles, sameVersion, undoOfRecord, undoOfUnfinished, versionsWrittenUpTo, type CurrentObject, type RunUndo } from './mirror-undo.ts';
 
 /**
  * The points of a mirror kept with `sync --keep-versions`, oldest first: one per complete history

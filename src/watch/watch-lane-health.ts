@@ -1,9 +1,9 @@
-import type { DestinationSummary } from './destination.ts';
+import type { DestinationSummary } from '../transfer/destination.ts';
 import { isStorageError, type StorageAdapter } from '../../adapters/index.ts';
 import { messageOf } from '../errors.ts';
-import type { Log } from '../observe/logger.ts';
+import type { Log } from '../logger.ts';
 import { withRetry, type RetryPolicy } from '../queue/retry.ts';
-import { adoptFreshListing } from './destination-index.ts';
+import { adoptFreshListing } from '../jobs/destination-index.ts';
 import type { StateStore } from '../state/store.ts';
 import type { Breaker } from './watch-breaker.ts';
 

@@ -1,5 +1,5 @@
-import { formatBytes, formatDuration } from '../observe/format.ts';
-import type { DestinationVerification, VerifyResult } from './verify.ts';
+import { formatBytes, formatDuration } from '../units/format.ts';
+import type { DestinationVerification, VerifyResult } from '../jobs/verify.ts';
 
 /**
  * `verify --json`: exactly one object. Each destination also carries `errors` (the same shape as

@@ -1,5 +1,5 @@
-import { isPoint, type HistoryRecord } from './history-record.ts';
-import type { ArchivedObject, IntentsObject } from './history-store.ts';
+import { isPoint, type HistoryRecord } from '../../history/history-record.ts';
+import type { ArchivedObject, IntentsObject } from '../../history/history-store.ts';
 
 /**
  * What `forget` removes from a kept mirror, decided without I/O from the records, the archive

@@ -1,6 +1,6 @@
-import { progressBar } from '../observe/progress-bar.ts';
-import { formatBytes } from '../observe/format.ts';
-import type { VerifyObserver } from './verify.ts';
+import { progressBar } from './progress-bar.ts';
+import { formatBytes } from '../units/format.ts';
+import type { VerifyObserver } from '../jobs/verify.ts';
 
 /**
  * The verify progress display on stderr: keys settled out of keys listed so far (the total grows
