@@ -41,7 +41,7 @@ export async function runService(config: ResolvedConfig, options: ServiceOptions
     log,
     run: (job, signal) => runJob(job, context, signal),
     skipped: (job) => metrics.skipped.inc({ job: job.name }),
-    startWatch: (job) => watchStarter(job, { stateDir: config.stateDir, log, metrics, notifier }),
+    startWatch: (job) => watchStarter(job, { stateDir: config.stateDir, log, metrics, notifier, lag }),
   });
 
   let server: MetricsServer | undefined;

@@ -6,6 +6,7 @@ import type { ServiceMetrics } from '../observe/metrics.ts';
 import type { Notifier } from '../observe/notify.ts';
 import { StateStoreError } from '../state/state-error.ts';
 import { StateStore } from '../state/store.ts';
+import type { LagTracker } from './lag.ts';
 
 /**
  * What the scheduler needs from continuous mirroring for a `schedule: watch` job: start it, and
@@ -14,9 +15,11 @@ import { StateStore } from '../state/store.ts';
 export interface WatchContext {
   readonly stateDir: string;
   readonly log: Log;
-  /** Held deletes are counted and notified (the rest of a watch job's life is in its log). */
+  /** Transfers, failures and held deletes are counted; outages, recoveries and held deletes notified. */
   readonly metrics?: ServiceMetrics | undefined;
   readonly notifier?: Notifier | undefined;
+  /** Told each destination's backlog, so /healthz and the lag gauge see a current watch as current. */
+  readonly lag?: LagTracker | undefined;
 }
 
 export interface RunningWatch {
@@ -43,6 +46,7 @@ export const watchStarter: StartWatchJob = (job, context) => {
   for (const d of options.destinations) context.metrics?.deletesHeld.set({ job: job.name, destination: d.url }, 0);
   /** Undefined while the watch runs; the reason it could not start while it waits for a destination in use. */
   let blocked: string | undefined;
+  const metrics = context.metrics;
   const watchOnce = async (): Promise<void> => {
     // Its own connection to the state store: a watch outlives the scheduler's one-shot runs. A
     // store that cannot be opened fails this job, as it fails a run; it is no error of scheduling.
@@ -58,6 +62,20 @@ export const watchStarter: StartWatchJob = (job, context) => {
             }
             log.info({ job: job.name }, line);
           },
+          done: (destination, done) => {
+            const labels = { job: job.name, destination };
+            metrics?.bytes.inc(labels, done.bytes);
+            metrics?.objects.inc(labels, done.uploaded + done.copied);
+            metrics?.deleted.inc(labels, done.deleted);
+            metrics?.lastSuccess.set(labels, Date.now() / 1000);
+          },
+          failed: (destination, code, count) => metrics?.failures.inc({ job: job.name, destination, kind: 'object', code }, count),
+          down: (destination, reason) => {
+            metrics?.failures.inc({ job: job.name, destination, kind: 'destination', code: 'Fatal' });
+            context.notifier?.outcome(job.name, destination, reason);
+          },
+          up: (destination) => context.notifier?.outcome(job.name, destination, undefined),
+          backlog: (destination, backlog) => context.lag?.watching(job.name, destination, backlog.oldestChangeAt),
           deletesHeld: (destination, reason) => {
             context.metrics?.deletesHeld.set({ job: job.name, destination }, reason === undefined ? 0 : 1);
             // As a failure of the destination and its recovery: what people are paged for.
@@ -67,6 +85,7 @@ export const watchStarter: StartWatchJob = (job, context) => {
       );
     } finally {
       store.close();
+      for (const d of options.destinations) context.lag?.unwatched(job.name, d.url, Date.now());
     }
   };
   const running = (async () => {

@@ -1,4 +1,4 @@
-import type { DestinationSummary } from '../transfer/destination.ts';
+import { codeOf, type DestinationSummary } from '../transfer/destination.ts';
 import { isStorageError, type StorageAdapter } from '../../adapters/index.ts';
 import { messageOf } from '../errors.ts';
 import type { Log } from '../logger.ts';
@@ -70,6 +70,9 @@ export async function failKey(h: LaneHealth, key: string, id: number, error: unk
 export function keyFailed(h: LaneHealth, key: string, error: unknown): void {
   const message = messageOf(error);
   h.tally.failed++;
+  const byCode = (h.tally.failuresByCode ??= {});
+  const code = codeOf(error);
+  byCode[code] = (byCode[code] ?? 0) + 1;
   if (h.tally.errors.length < MAX_LISTED_ERRORS) h.tally.errors.push({ key, message });
   h.log.warn({ destination: h.url, key }, `${h.url}: ${message.includes(key) ? message : `${key}: ${message}`}`);
 }

@@ -2,6 +2,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Endpoint } from '../endpoints.ts';
 import { FatalRunError, messageOf } from '../errors.ts';
+import type { ErrorCode } from '../../adapters/index.ts';
 import type { Log } from '../logger.ts';
 import { folderProblem } from '../scan/folder-problem.ts';
 import { keyFilter } from '../scan/filter.ts';
@@ -36,6 +37,31 @@ export interface WatchObserver {
   readonly initialSync?: SyncObserver;
   /** The delete guard began holding a destination's deletes (with why), or let them go (undefined). */
   deletesHeld?(destination: string, reason: string | undefined): void;
+  /** Operations a destination completed since the last report: objects uploaded, copied, deleted, and bytes written. */
+  done?(destination: string, done: WatchDone): void;
+  /** Operations on a destination that failed for good since the last report, by error code. */
+  failed?(destination: string, code: ErrorCode, count: number): void;
+  /** The destination's breaker opened (it is probed with backoff; its changes wait in the journal). */
+  down?(destination: string, reason: string): void;
+  /** The destination answers again after being down. */
+  up?(destination: string): void;
+  /**
+   * The destination's backlog, reported after each operation and about every second: changes
+   * waiting (or under way), and when the oldest of them happened (undefined when none waits).
+   */
+  backlog?(destination: string, backlog: WatchBacklog): void;
+}
+
+export interface WatchDone {
+  readonly uploaded: number;
+  readonly copied: number;
+  readonly deleted: number;
+  readonly bytes: number;
+}
+
+export interface WatchBacklog {
+  readonly pendingOps: number;
+  readonly oldestChangeAt: number | undefined;
 }
 
 export interface WatchResult {
@@ -196,10 +222,40 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
     lastActivity = activity();
     observer.status(statusLine(lanes.map((l) => l.snapshot())));
   };
+  // What the observer was last told of each lane, so each report carries only what is new.
+  const reported = new Map<DestinationLane, { uploaded: number; copied: number; deleted: number; bytes: number; byCode: Partial<Record<ErrorCode, number>>; state: 'up' | 'down' }>();
+  const report = (lane: DestinationLane): void => {
+    const s = lane.snapshot();
+    const t = s.tally;
+    let last = reported.get(lane);
+    if (last === undefined) {
+      last = { uploaded: 0, copied: 0, deleted: 0, bytes: 0, byCode: {}, state: 'up' };
+      reported.set(lane, last);
+    }
+    const done = { uploaded: t.uploaded - last.uploaded, copied: t.copied - last.copied, deleted: t.deleted - last.deleted, bytes: t.bytes - last.bytes };
+    if (done.uploaded + done.copied + done.deleted + done.bytes > 0) {
+      Object.assign(last, { uploaded: t.uploaded, copied: t.copied, deleted: t.deleted, bytes: t.bytes });
+      observer.done?.(s.url, done);
+    }
+    for (const [code, n] of Object.entries(t.failuresByCode ?? {}) as Array<[ErrorCode, number]>) {
+      const before = last.byCode[code] ?? 0;
+      if (n > before) {
+        last.byCode[code] = n;
+        observer.failed?.(s.url, code, n - before);
+      }
+    }
+    if (s.state !== last.state) {
+      last.state = s.state;
+      if (s.state === 'down') observer.down?.(s.url, s.reason ?? 'down');
+      else observer.up?.(s.url);
+    }
+    observer.backlog?.(s.url, { pendingOps: s.pendingOps, oldestChangeAt: s.pendingOps > 0 ? s.oldestChangeAt : undefined });
+  };
   let published = '';
   let publishedAt = 0;
   const publish = (): void => {
     if (store.failure !== undefined) storeFailed.abort();
+    for (const lane of lanes) report(lane);
     const rows = lanes.map((l) => {
       const s = l.snapshot();
       return {
@@ -253,6 +309,7 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
       root: rootWatch, sourceUrl: root, maxDelete: options.maxDelete, force: options.force, guardSettings: options.guardSettings, heldRetryMs: HELD_RETRY_MS,
       requestRescan: () => scheduleRescan(0),
       changed: (lane, stateChanged) => {
+        report(lane);
         if (!stateChanged) return;
         // The outage and the recovery are what `status` shows as last error and last success.
         recordRun(lane.destId, problemOf(lane.snapshot()));
@@ -294,6 +351,7 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
     const closing = watcher.close().catch(() => undefined);
     await Promise.all(lanes.map((lane) => lane.stop(STOP_GRACE_MS)));
     for (const lane of lanes) {
+      report(lane);
       const s = lane.snapshot();
       recordRun(s.destId, problemOf(s) ?? (s.tally.failed > 0 ? `${s.tally.failed} failed` : null));
     }
