@@ -40,7 +40,7 @@ export async function runWatchCommand(sourceInput: string, destInputs: readonly 
       source, destinations, compare: options.compare, include: options.include, exclude: options.exclude,
       maxDelete: options.maxDelete, force: options.force, concurrency: options.concurrency,
       retry: { attempts: options.retries, baseDelayMs: 200, maxDelayMs: 20_000 },
-      tuning: transferTuning(options), refresh: options.refresh, refreshAfterMs: options.refreshAfterMs, stateDir: options.stateDir,
+      tuning: transferTuning(options), refresh: options.refresh, refreshAfterMs: options.refreshAfterMs, bandwidth: options.bandwidth, stateDir: options.stateDir,
       debounceMs, rescanIntervalMs, statusIntervalMs,
     }, store, log, {
       status: (line) => process.stderr.write(`${line}\n`),

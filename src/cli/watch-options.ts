@@ -1,9 +1,8 @@
 import { COMMON_OPTIONS, type OptionSpec } from './options.ts';
 
 /** Options of a one-shot run that mean nothing to a watch (it has no plan to print, no end to verify at). */
-// --bwlimit paces one-shot transfers; the watch's live queues do not honour it yet, nor do they
-// archive versions (--keep-versions is sync's).
-const NOT_FOR_WATCH = new Set(['--dry-run', '--verify', '--bwlimit <rate>', '--keep-versions']);
+// The watch's live queues do not archive versions (--keep-versions is sync's).
+const NOT_FOR_WATCH = new Set(['--dry-run', '--verify', '--keep-versions']);
 
 /**
  * `watch` and `status` options, declared apart from their commands so that building the command

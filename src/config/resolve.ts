@@ -87,7 +87,6 @@ export function resolveConfig(config: Config, file: string, env: NodeJS.ProcessE
       } catch (error) {
         issues.push({ path: at('bandwidth'), message: messageOf(error), hint: 'write bytes per second, e.g. 512K or 10M' });
       }
-      if (job.schedule === 'watch') issues.push({ path: at('bandwidth'), message: 'a bandwidth cap is not applied to watch schedules in this version', hint: 'remove it, or use an interval or cron schedule' });
     }
     if (job.keepVersions === true && job.mode !== 'backup') {
       if (job.mode !== 'mirror') issues.push({ path: at('keepVersions'), message: `keepVersions keeps the history of a mirror; a ${job.mode} job makes none`, hint: 'set mode: mirror, or remove keepVersions' });

@@ -105,7 +105,7 @@ export const jobSchema = z.strictObject({
   partSize: z.string().optional().describe('large files go in parts of this size, 5M to 5G; default 8M'),
   partConcurrency: z.int().min(1).max(64).optional().describe('parts of one file in flight; default 4'),
   timeout: duration.optional().describe('a request to a cloud that sends and receives nothing for this long fails and is retried (idle time, not total), 1s to 1d; default 60s'),
-  bandwidth: z.string().optional().describe('cap on upload bytes per second for each run of the job, all destinations together (e.g. 512K, 10M); not for watch schedules'),
+  bandwidth: z.string().optional().describe('cap on upload bytes per second for each run of the job, all destinations together (e.g. 512K, 10M); for a watch schedule, of the whole watch'),
   maxLag: duration.optional().describe('/healthz is unhealthy when a destination of this job has not been fully synced for longer; default: health.maxLag'),
   refreshAfter: duration.optional()
     .describe('list a destination again when its index was last listed longer ago than this, so objects deleted or overwritten there by others are repaired (cloudmirror sync --refresh-after); 0: on every run; default 7d'),

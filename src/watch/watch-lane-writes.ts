@@ -1,6 +1,7 @@
 import { isStorageError, serverSideCopier, type TransferTuning, type WriteResult } from '../../adapters/index.ts';
 import { decide, type DiffPolicy, type SourceFile } from '../diff/decide.ts';
 import { recentlyModified } from './coalescer.ts';
+import type { Bandwidth } from '../queue/bandwidth.ts';
 import type { SharedReads } from './shared-reads.ts';
 import { sourceStateOf, type SourceState } from './source-state.ts';
 import { deleteKeys, type DeleteContext } from './watch-lane-deletes.ts';
@@ -18,6 +19,8 @@ export interface WriteContext extends DeleteContext {
   readonly reads: SharedReads;
   readonly policy: DiffPolicy;
   readonly tuning: TransferTuning;
+  /** Uploads are paced through it (the whole watch's cap); undefined: no cap. */
+  readonly bandwidth: Bandwidth | undefined;
   readonly debounceMs: number;
   readonly maxWaitMs: number;
   /** The file changed under an operation: let it settle again before anything is sent. */
@@ -99,11 +102,17 @@ async function upload(w: WriteContext, file: SourceFile, id: number): Promise<vo
   if (file.size <= tuning.partSize) {
     const read = await fromSource(() => reads.whole(file));
     md5 = read.md5;
-    result = await retrying(w, () => adapter.write(file.key, read.data, { size: file.size, md5, mtimeMs: file.mtimeMs, mtimeNs }));
+    result = await retrying(w, async () => {
+      await w.bandwidth?.take(read.data.length);
+      return adapter.write(file.key, read.data, { size: file.size, md5, mtimeMs: file.mtimeMs, mtimeNs });
+    });
   } else {
     const hash = file.md5 ?? (await fromSource(() => reads.md5(file, tuning.partSize)));
     md5 = hash;
-    result = await retrying(w, async () => adapter.write(file.key, await source.openVerified(file, hash), { size: file.size, md5: hash, mtimeMs: file.mtimeMs, mtimeNs }));
+    result = await retrying(w, async () => {
+      const body = await source.openVerified(file, hash);
+      return adapter.write(file.key, w.bandwidth === undefined ? body : w.bandwidth.throttle(body), { size: file.size, md5: hash, mtimeMs: file.mtimeMs, mtimeNs });
+    });
   }
   await store.recordStored(w.destId(), id, { key: file.key, size: file.size, mtimeMs: file.mtimeMs, md5, etag: result.etag ?? null });
   w.tally.uploaded++;

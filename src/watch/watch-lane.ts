@@ -3,6 +3,7 @@ import type { DiffPolicy } from '../diff/decide.ts';
 import type { Endpoint } from '../endpoints.ts';
 import { messageOf } from '../errors.ts';
 import type { Log } from '../logger.ts';
+import type { Bandwidth } from '../queue/bandwidth.ts';
 import type { RetryPolicy } from '../queue/retry.ts';
 import type { LocalSource } from '../scan/local-source.ts';
 import type { SourceRootWatch } from '../scan/source-root.ts';
@@ -29,6 +30,8 @@ export interface LaneContext {
   readonly policy: DiffPolicy;
   readonly retry: RetryPolicy;
   readonly tuning: TransferTuning;
+  /** The upload cap shared by every lane of the watch; undefined: none. */
+  readonly bandwidth: Bandwidth | undefined;
   /** Operations in flight at once on this destination. */
   readonly concurrency: number;
   readonly debounceMs: number;
@@ -142,7 +145,7 @@ export class DestinationLane {
         changed: (held) => ctx.deletesHeld(this, held),
       }),
       heldRetryMs: ctx.heldRetryMs, afterward: (key, outcome) => this.#afterward(key, outcome),
-      reads: ctx.reads, policy: ctx.policy, tuning: ctx.tuning, debounceMs: ctx.debounceMs, maxWaitMs: ctx.maxWaitMs, unsettle: (key) => ctx.unsettle(key),
+      reads: ctx.reads, policy: ctx.policy, tuning: ctx.tuning, bandwidth: ctx.bandwidth, debounceMs: ctx.debounceMs, maxWaitMs: ctx.maxWaitMs, unsettle: (key) => ctx.unsettle(key),
     };
   }
 

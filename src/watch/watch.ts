@@ -6,6 +6,7 @@ import type { ErrorCode } from '../../adapters/index.ts';
 import type { Log } from '../logger.ts';
 import { folderProblem } from '../scan/folder-problem.ts';
 import { keyFilter } from '../scan/filter.ts';
+import { Bandwidth } from '../queue/bandwidth.ts';
 import { LocalSource } from '../scan/local-source.ts';
 import { SourceRootWatch } from '../scan/source-root.ts';
 import { StateStoreError } from '../state/state-error.ts';
@@ -286,7 +287,7 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
       initialSync = await runSync({
         mode: 'sync', source: options.source, destinations: options.destinations, dryRun: false, compare: options.compare,
         include: options.include, exclude, maxDelete: options.maxDelete, force: options.force, guardSettings: options.guardSettings, concurrency: options.concurrency,
-        retry: options.retry, tuning: options.tuning, refresh: options.refresh, refreshAfterMs: options.refreshAfterMs,
+        retry: options.retry, tuning: options.tuning, refresh: options.refresh, refreshAfterMs: options.refreshAfterMs, bandwidth: options.bandwidth,
       }, store, { ...observer.initialSync, info: (message) => log.info(message) }, stop);
       needRescan = !initialSync.ok;
     } catch (error) {
@@ -302,6 +303,8 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
     const ctx: LaneContext = {
       source, store, reads: new SharedReads(source, SHARED_READS),
       policy: { compare: options.compare, deleteExtras: true }, retry: options.retry, tuning: options.tuning,
+      // One cap for the whole watch, all destinations together, as a sync paces its run.
+      bandwidth: options.bandwidth === undefined ? undefined : new Bandwidth(options.bandwidth),
       concurrency: options.concurrency, debounceMs: options.debounceMs, maxWaitMs: MAX_WAIT_MS, deleteHoldMs: DELETE_HOLD_MS,
       backoff: BACKOFF, log, refreshAfterMs: options.refreshAfterMs, listedSince: initialSyncStarted,
       unsettle: (key) => coalescer.touch(key),

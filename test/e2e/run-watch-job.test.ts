@@ -10,12 +10,12 @@ import { bySigstop, whileUnanswering } from '../harness/unanswering.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../harness/webhook-receiver.ts';
 import { ServiceProcess } from '../service/service-process.ts';
 import { lagging } from '../watch/destinations.ts';
-import { waitFor } from '../watch/watch-process.ts';
+import { startWatch, waitFor } from '../watch/watch-process.ts';
 
 /**
  * Issue 11 item 2: a `schedule: watch` job is first-class in `cloudmirror run` — an idle, current
  * watch keeps /healthz at 200, its transfers are in /metrics, its destination's outage and
- * recovery are notified.
+ * recovery are notified; `watch --bwlimit` and `bandwidth:` on a watch job are accepted and mirror.
  */
 
 let s3: S3Emulator;
@@ -92,6 +92,35 @@ describe('cloudmirror run with a watch job', () => {
       // One notification per change of state.
       expect(hook.notifications.filter((n) => n.job === 'live').map((n) => n.event)).toEqual(['failure', 'recovery']);
 
+      service.kill('SIGTERM');
+      expect((await service.exited).code, service.stderr.slice(-3000)).toBe(0);
+    } finally {
+      if (service.child.exitCode === null) service.kill('SIGKILL');
+    }
+  });
+
+  it('watch --bwlimit is accepted and mirrors the initial files and later changes', { timeout: 60_000 }, async () => {
+    const t = await scenario('watch-bwlimit');
+    const watch = startWatch([t.src, t.s3url, '--state-dir', t.state, '--bwlimit', '1M'], s3.env);
+    await watch.ready();
+    await waitFor('the initial sync', () => current(t.s3url, t.src), 20_000);
+    await writeTree(t.src, { 'later/big.bin': 'x'.repeat(256 * 1024), 'later/small.txt': 'small' });
+    await waitFor('the changes at S3', () => current(t.s3url, t.src), 30_000);
+    expect((await watch.stop('SIGTERM')).code).toBe(0);
+  });
+
+  it('a watch job with bandwidth: is accepted by run and mirrors its changes', { timeout: 60_000 }, async () => {
+    const t = await scenario('run-watch-bandwidth');
+    const config = path.join(t.root, 'cloudmirror.yaml');
+    await writeFile(config, [
+      'version: 1', `stateDir: ${t.state}`, 'logLevel: info', 'jobs:', '  live:', `    source: ${t.src}`, `    destinations: [${t.s3url}]`,
+      '    mode: mirror', '    schedule: watch', '    bandwidth: 1M', '',
+    ].join('\n'));
+    const service = new ServiceProcess(['--config', config], { ...process.env, ...s3.env });
+    try {
+      await waitFor('the initial sync', () => current(t.s3url, t.src), 30_000);
+      await writeTree(t.src, { 'later/big.bin': 'y'.repeat(256 * 1024), 'later/small.txt': 'small' });
+      await waitFor('the changes at S3', () => current(t.s3url, t.src), 30_000);
       service.kill('SIGTERM');
       expect((await service.exited).code, service.stderr.slice(-3000)).toBe(0);
     } finally {
