@@ -290,6 +290,11 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
         retry: options.retry, tuning: options.tuning, refresh: options.refresh, refreshAfterMs: options.refreshAfterMs, bandwidth: options.bandwidth,
       }, store, { ...observer.initialSync, info: (message) => log.info(message) }, stop);
       needRescan = !initialSync.ok;
+      // The initial sync's transfers are the watch's too.
+      for (const d of initialSync.destinations) {
+        if (d.uploaded + d.copied + d.deleted + d.bytes > 0) observer.done?.(d.url, { uploaded: d.uploaded, copied: d.copied, deleted: d.deleted, bytes: d.bytes });
+        for (const [code, n] of Object.entries(d.failuresByCode ?? {}) as Array<[ErrorCode, number]>) if (n > 0) observer.failed?.(d.url, code, n);
+      }
     } catch (error) {
       // The state store failing or a destination in use by another process ends the watch too.
       if (!(error instanceof FatalRunError) || error instanceof StateStoreError) throw error;
