@@ -19,6 +19,9 @@ export interface BreakerOptions {
   readonly clock?: Clock;
 }
 
+/** Each backoff is its nominal delay times a random factor within ±this. */
+export const BACKOFF_JITTER = 0.2;
+
 export class Breaker {
   readonly #opts: BreakerOptions;
   readonly #clock: Clock;
@@ -83,7 +86,7 @@ export class Breaker {
 
   #schedule(): void {
     if (this.#stopped) return;
-    const jitter = 0.8 + 0.4 * (this.#opts.random ?? Math.random)();
+    const jitter = 1 - BACKOFF_JITTER + 2 * BACKOFF_JITTER * (this.#opts.random ?? Math.random)();
     const delay = Math.round(this.#delayMs * jitter);
     this.#delayMs = Math.min(this.#opts.maxDelayMs, this.#delayMs * 2);
     this.#timer = this.#clock.setTimeout(() => {
