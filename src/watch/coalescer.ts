@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from './clock.ts';
 import { sourceStateOf, type SourceState } from './source-state.ts';
 
 /** A key whose events have gone quiet, with what the source holds there now. */
@@ -18,6 +19,8 @@ export interface CoalescerOptions {
    */
   readonly maxWaitMs: number;
   readonly onSettled: (changes: readonly SettledChange[]) => void;
+  /** Defaults to the real clock. */
+  readonly clock?: Clock;
 }
 
 /** Keys due this close to each other settle in the same pass. */
@@ -57,14 +60,16 @@ interface Dirty {
  */
 export class Coalescer {
   readonly #opts: CoalescerOptions;
+  readonly #clock: Clock;
   readonly #dirty = new Map<string, Dirty>();
-  #timer: NodeJS.Timeout | undefined;
+  #timer: unknown;
   #paused = true;
   #stopped = false;
   #looking = false;
 
   constructor(opts: CoalescerOptions) {
     this.#opts = opts;
+    this.#clock = opts.clock ?? systemClock;
   }
 
   get size(): number {
@@ -79,12 +84,12 @@ export class Coalescer {
 
   stop(): void {
     this.#stopped = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 
   /** Something happened at `key` (a file event, a rescan, an operation that found the file changing). */
-  touch(key: string, at: number = Date.now(), delayMs: number = this.#opts.debounceMs): void {
+  touch(key: string, at: number = this.#clock.now(), delayMs: number = this.#opts.debounceMs): void {
     if (this.#stopped) return;
     const dirty = this.#dirty.get(key);
     if (dirty === undefined) {
@@ -97,7 +102,7 @@ export class Coalescer {
   }
 
   /** Events for `key` are still settling (and it has not waited past `maxWaitMs` yet). */
-  isSettling(key: string, now: number = Date.now()): boolean {
+  isSettling(key: string, now: number = this.#clock.now()): boolean {
     const dirty = this.#dirty.get(key);
     return dirty !== undefined && now - dirty.firstEventAt < this.#opts.maxWaitMs;
   }
@@ -106,10 +111,10 @@ export class Coalescer {
     if (this.#paused || this.#stopped || this.#timer !== undefined || this.#looking || this.#dirty.size === 0) return;
     let next = Infinity;
     for (const d of this.#dirty.values()) next = Math.min(next, d.dueAt, d.firstEventAt + this.#opts.maxWaitMs);
-    this.#timer = setTimeout(() => {
+    this.#timer = this.#clock.setTimeout(() => {
       this.#timer = undefined;
       void this.#settleDue();
-    }, Math.max(0, next - Date.now()));
+    }, Math.max(0, next - this.#clock.now()));
   }
 
   async #settleDue(): Promise<void> {
@@ -117,12 +122,12 @@ export class Coalescer {
     try {
       // Keys due within a few milliseconds settle together: a rename's unlink and add, whose
       // events arrive a moment apart, reach the destinations in one batch and pair up.
-      const now = Date.now() + slackOf(this.#opts.debounceMs);
+      const now = this.#clock.now() + slackOf(this.#opts.debounceMs);
       const overdue = (d: Dirty): boolean => now - d.firstEventAt >= this.#opts.maxWaitMs;
       const due = [...this.#dirty].filter(([, d]) => d.dueAt <= now || overdue(d)).slice(0, LOOK_BATCH);
       const looked = await Promise.all(due.map(async ([key, d]) => ({ key, generation: d.generation, state: await sourceStateOf(this.#opts.root, key) })));
       const settled: SettledChange[] = [];
-      const after = Date.now();
+      const after = this.#clock.now();
       for (const { key, generation, state } of looked) {
         const dirty = this.#dirty.get(key);
         if (dirty === undefined || this.#stopped) continue;

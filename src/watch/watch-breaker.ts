@@ -1,3 +1,5 @@
+import { systemClock, type Clock } from './clock.ts';
+
 /**
  * A per-destination circuit breaker for a watch. While a destination is down nothing is sent to
  * it; a probe is tried after a backoff that doubles (with jitter) up to a ceiling, so an outage
@@ -13,20 +15,28 @@ export interface BreakerOptions {
   readonly onDown: (reason: string) => void;
   readonly onUp: (downForMs: number) => void;
   readonly random?: () => number;
+  /** Defaults to the real clock. */
+  readonly clock?: Clock;
 }
+
+/** Each backoff is its nominal delay times a random factor within ±this. */
+export const BACKOFF_JITTER = 0.2;
 
 export class Breaker {
   readonly #opts: BreakerOptions;
+  readonly #clock: Clock;
   #state: 'up' | 'down' = 'up';
-  #since = Date.now();
+  #since: number;
   #reason: string | undefined;
   #delayMs: number;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: unknown;
   #stopped = false;
   #probes = 0;
 
   constructor(opts: BreakerOptions) {
     this.#opts = opts;
+    this.#clock = opts.clock ?? systemClock;
+    this.#since = this.#clock.now();
     this.#delayMs = opts.baseDelayMs;
   }
 
@@ -58,7 +68,7 @@ export class Breaker {
     this.#reason = reason;
     if (this.#state === 'down') return;
     this.#state = 'down';
-    this.#since = Date.now();
+    this.#since = this.#clock.now();
     this.#opts.onDown(reason);
     this.#schedule();
   }
@@ -70,16 +80,16 @@ export class Breaker {
 
   stop(): void {
     this.#stopped = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 
   #schedule(): void {
     if (this.#stopped) return;
-    const jitter = 0.8 + 0.4 * (this.#opts.random ?? Math.random)();
+    const jitter = 1 - BACKOFF_JITTER + 2 * BACKOFF_JITTER * (this.#opts.random ?? Math.random)();
     const delay = Math.round(this.#delayMs * jitter);
     this.#delayMs = Math.min(this.#opts.maxDelayMs, this.#delayMs * 2);
-    this.#timer = setTimeout(() => {
+    this.#timer = this.#clock.setTimeout(() => {
       this.#timer = undefined;
       void this.#probe();
     }, delay);
@@ -96,9 +106,9 @@ export class Breaker {
       return;
     }
     if (this.#stopped) return;
-    const downFor = Date.now() - this.#since;
+    const downFor = this.#clock.now() - this.#since;
     this.#state = 'up';
-    this.#since = Date.now();
+    this.#since = this.#clock.now();
     this.#reason = undefined;
     this.#opts.onUp(downFor);
   }

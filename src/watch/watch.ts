@@ -77,7 +77,7 @@ const MAX_WAIT_MS = 60_000;
 /** How long a delete waits for the new name of a renamed file or folder to appear. */
 const DELETE_HOLD_MS = 1000;
 /** Probes of a destination that is down: first after about this long, doubling up to the ceiling. */
-const BACKOFF = Object.freeze({ baseDelayMs: 1000, maxDelayMs: 15_000 });
+export const BACKOFF = Object.freeze({ baseDelayMs: 1000, maxDelayMs: 15_000 });
 /** Rescans when the kernel cannot watch every folder (inotify limit): at most this far apart. */
 const LIMITED_RESCAN_MS = 30_000;
 /** How often `cloudmirror status` in another process sees fresh figures (when they changed). */

@@ -8,6 +8,7 @@ import { startProxy, type TestProxy } from '../harness/http-proxy.ts';
 import { tempDir } from '../harness/temp-dir.ts';
 import { readTree, writeTree } from '../harness/tree.ts';
 import { contentsAt, journalRows, lagging, manifests, writesOf } from '../watch/destinations.ts';
+import { drained } from '../watch/drained.ts';
 import { startWatch, statusJson, waitFor } from '../watch/watch-process.ts';
 
 let emulators: Emulators;
@@ -90,7 +91,7 @@ describe('watch: a folder mirrored to S3, Azure Blob, GCS and a local folder at 
     await sleep(20);
     await rm(path.join(t.src, 'ephemeral.txt'));
     await converged(t.urls, t.src);
-    await sleep(1000); // anything still coming would be counted
+    await drained(t.src, t.urls, t.state); // anything still coming would be counted
     for (const p of proxies()) {
       expect(writesOf(p.log, 'mirror/burst.txt'), p.log.join('\n')).toBe(1);
       expect(p.log.filter((l) => l.includes('ephemeral'))).toEqual([]);
@@ -118,8 +119,8 @@ describe('watch: a folder mirrored to S3, Azure Blob, GCS and a local folder at 
       }
       const expected = await converged(t.urls, t.src, 40_000);
       expect(Object.keys(expected).sort()).toEqual(['base.txt', 'flip-0.txt', 'flip-3.txt', 'flip-6.txt', 'flip-9.txt']);
-      await sleep(1500); // nothing late lands afterwards
-      expect(await lagging(t.urls, expected, env)).toEqual([]);
+      const marker = await drained(t.src, t.urls, t.state); // nothing late lands afterwards
+      expect(await lagging(t.urls, { ...expected, ...marker }, env)).toEqual([]);
     } finally {
       s3p.setFault(null);
     }
@@ -151,7 +152,7 @@ describe('watch: a folder mirrored to S3, Azure Blob, GCS and a local folder at 
       await sleep(100);
     }
     await converged(t.urls, t.src);
-    await sleep(1500);
+    await drained(t.src, t.urls, t.state); // a second write of growing.log would have landed by now
     polling = false;
     await poller;
     expect([...seen]).toEqual([final]);

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { summaryOf } from '../harness/cli.ts';
 import { tempDir } from '../harness/temp-dir.ts';
 import { readTree, writeTree } from '../harness/tree.ts';
+import { drained } from '../watch/drained.ts';
 import { logLines, startWatch, statusJson, waitFor } from '../watch/watch-process.ts';
 
 /** Every destination holds exactly `expected` (temporary files of an interrupted write aside). */
@@ -90,14 +91,14 @@ describe('watch: a folder mirrored to local folders', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     await waitFor('the complete file at the destination', async () => (await readFile(target, 'utf8').catch(() => '')) === final, 10_000);
-    await new Promise((r) => setTimeout(r, 1500)); // a second upload would show up by now
+    await drained(t.src, [t.dests[0] as string], t.state); // a second upload would have landed by now
     polling = false;
     await poller;
     expect([...seen]).toEqual([final]);
     const stopped = await watch.stop('SIGINT');
     expect(stopped.code).toBe(130);
     const summary = summaryOf({ code: stopped.code, signal: stopped.signal, stdout: watch.stdout(), stderr: watch.stderr() });
-    expect(summary.destinations[0]).toMatchObject({ uploaded: 2, failed: 0 }); // other.txt at start, growing.log once
+    expect(summary.destinations[0]).toMatchObject({ uploaded: 3, failed: 0 }); // other.txt at start, growing.log once, the marker
   });
 
   it('catches up at start with what changed while it was not running, and stops within 10 s: 130 on SIGINT, 0 on SIGTERM', async () => {
@@ -171,7 +172,11 @@ describe('watch: a folder mirrored to local folders', () => {
     await watch.ready();
     await rm(t.src, { recursive: true });
     await waitFor('the missing source to be reported', () => logLines(watch.stderr(), /source folder .* is missing/).length > 0, 10_000, 100, () => watch.stderr());
-    await new Promise((r) => setTimeout(r, 1500));
+    // Every file's delete reached the guard and is held there: nothing more can be deleted.
+    await waitFor('the deletes to be held', async () => {
+      const d = (await statusJson(t.state)).destinations[0];
+      return d?.watch?.deletesHeld != null && d.pending.planned >= Object.keys(files).length;
+    }, 20_000, 200, () => statusJson(t.state));
     expect(await readTree(t.dests[0] as string)).toEqual(files);
     await writeTree(t.src, { ...files, 'd.txt': 'd' });
     await waitFor('the source to be mirrored again', async () => mirrored([t.dests[0] as string], { ...files, 'd.txt': 'd' }), 20_000);

@@ -1,6 +1,8 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BACKOFF } from '../../src/watch/watch.ts';
+import { BACKOFF_JITTER } from '../../src/watch/watch-breaker.ts';
 import { startAzureEmulator, type AzureEmulator } from '../harness/azure-emulator.ts';
 import { startGcsEmulator, type GcsEmulator } from '../harness/gcs-emulator.ts';
 import { startProxy, type TestProxy } from '../harness/http-proxy.ts';
@@ -11,12 +13,22 @@ import { lagging } from '../watch/destinations.ts';
 import { logLines, startWatch, statusJson, waitFor } from '../watch/watch-process.ts';
 
 /**
- * The issue's scenario as it is: one emulator stopped for a full minute while files keep
- * changing. The S3 emulator keeps its objects on disk, so it comes back on the same port with
- * what it held, like a real service after an outage. Requests reach it through a counting proxy,
- * which stays up: what the proxy counts during the outage is every attempt cloudmirror made.
+ * The issue's scenario as it is: one emulator really stopped while files keep changing. The S3
+ * emulator keeps its objects on disk, so it comes back on the same port with what it held, like a
+ * real service after an outage. Requests reach it through a counting proxy, which stays up: what
+ * the proxy counts during the outage is every attempt cloudmirror made.
+ *
+ * The outage lasts as long as the watch's backoff takes to grow to its ceiling and probe once
+ * there, at the longest jitter: long enough to see backoff rather than a busy loop, no longer.
  */
-const OUTAGE_MS = 60_000;
+function timeToCeiling({ baseDelayMs, maxDelayMs }: { baseDelayMs: number; maxDelayMs: number }): number {
+  let total = 0;
+  for (let delay = baseDelayMs; ; delay = Math.min(maxDelayMs, delay * 2)) {
+    total += delay;
+    if (delay === maxDelayMs) return total * (1 + BACKOFF_JITTER);
+  }
+}
+const OUTAGE_MS = Math.ceil(timeToCeiling(BACKOFF));
 
 let s3: S3Emulator;
 let azure: AzureEmulator;
@@ -39,7 +51,7 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('watch: a destination down for a minute', () => {
+describe('watch: a destination down until its backoff reaches the ceiling', () => {
   it('keeps the others current, retries it with backoff, logs each change of state once, and catches up after', { timeout: OUTAGE_MS + 120_000 }, async () => {
     const root = await tempDir('cm-watch-outage');
     const src = path.join(root, 'src');
