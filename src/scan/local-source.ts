@@ -1,4 +1,4 @@
-import { closeSync, createReadStream, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -126,7 +126,7 @@ export class LocalSource implements TransferSource {
    * 240 ns), while rclone compares nanoseconds; one more stat, for files being sent only.
    */
   async describe(file: SourceFile): Promise<Description> {
-    return { mtimeMs: file.mtimeMs, mtimeNs: exactMtimeNs(this.pathOf(file.key), file.mtimeMs) };
+    return { mtimeMs: file.mtimeMs, mtimeNs: await exactMtimeNs(this.pathOf(file.key), file.mtimeMs) };
   }
 
   async close(): Promise<void> {}
@@ -143,10 +143,11 @@ export class LocalSource implements TransferSource {
  * The file's mtime in nanoseconds, when it is still the time `mtimeMs` stands for; otherwise
  * (changed, gone, unreadable) undefined, and the read that follows reports what happened.
  */
-function exactMtimeNs(file: string, mtimeMs: number): bigint | undefined {
+async function exactMtimeNs(file: string, mtimeMs: number): Promise<bigint | undefined> {
   try {
-    const st = statSync(file, { bigint: true, throwIfNoEntry: false });
-    return st !== undefined && msFromNs(st.mtimeNs) === mtimeMs ? st.mtimeNs : undefined;
+    // Asynchronous: this runs once per file sent, and a synchronous stat would hold the event loop.
+    const st = await stat(file, { bigint: true });
+    return msFromNs(st.mtimeNs) === mtimeMs ? st.mtimeNs : undefined;
   } catch {
     return undefined;
   }
