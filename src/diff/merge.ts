@@ -12,7 +12,7 @@ export interface MergedKey<S extends Keyed, D extends Keyed> {
 }
 
 /**
- * A sorted merge of the source stream with every destination's manifest stream, like rclone's
+ * A sorted merge of the source stream with every destination's index stream, like rclone's
  * `march`: each input is read once, in order, holding one entry per input in memory. Inputs must
  * be sorted by `compareKeys`; an out-of-order input is an error rather than a silent wrong plan.
  */
@@ -45,7 +45,7 @@ export async function* mergeByKey<S extends Keyed, D extends Keyed>(
   }
 }
 
-/** Waits only for the asynchronous moves: a manifest read from SQLite advances without a microtask. */
+/** Waits only for the asynchronous moves: an index read from SQLite advances without a microtask. */
 async function settle(moves: ReadonlyArray<Promise<void> | undefined>): Promise<void> {
   const pending = moves.filter((m): m is Promise<void> => m !== undefined);
   if (pending.length === 1) await pending[0];

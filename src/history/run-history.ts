@@ -5,7 +5,7 @@ import type { Destination } from '../transfer/destination.ts';
 import { codeOf } from '../transfer/destination.ts';
 import { compareKeys } from '../keys.ts';
 import { withRetry, type RetryPolicy } from '../queue/retry.ts';
-import type { ManifestRow, StateStore } from '../state/store.ts';
+import type { IndexRow, StateStore } from '../state/store.ts';
 import { archiveBeforeDelete, copyWithin } from './archive.ts';
 import { startedRecord, type HistoryChange, type HistoryRecord, type ObjectVersion } from './history-record.ts';
 import { listRecordKeys, writeJson, writeRecord } from './history-store.ts';
@@ -69,7 +69,7 @@ export class RunHistory {
       return refused;
     }
     await Promise.all(keys.map(async (key) => {
-      const known = this.#ctx.store.manifestEntry(d.destId, key);
+      const known = this.#ctx.store.indexEntry(d.destId, key);
       const to = archiveKey(started.run, key);
       const outcome = await d.run({ retry: this.#ctx.retry, signal: this.#ctx.signal }, async (adapter) => {
         await archiveBeforeDelete(adapter, key, to);
@@ -94,7 +94,7 @@ export class RunHistory {
     await Promise.all([...this.#started].map(async ([d, starting]) => {
       const started = await starting.catch(() => undefined);
       if (started === undefined) return; // never started: nothing changed there
-      const changes = finalChanges(started.changes, (key) => store.manifestEntry(d.destId, key));
+      const changes = finalChanges(started.changes, (key) => store.indexEntry(d.destId, key));
       const counts = store.counts(d.destId);
       const record: HistoryRecord = { ...startedRecord(started.run), complete: true, files: counts.files, bytes: counts.bytes, changes };
       const outcome = await d.run({ retry: this.#ctx.retry, direct: true }, async (adapter) => {
@@ -121,7 +121,7 @@ export class RunHistory {
       d.fail(key, notStarted(key, error));
       return false;
     }
-    const known = this.#ctx.store.manifestEntry(d.destId, key);
+    const known = this.#ctx.store.indexEntry(d.destId, key);
     if (known !== undefined) {
       const to = archiveKey(started.run, key);
       const outcome = await d.run({ retry: this.#ctx.retry, signal: this.#ctx.signal }, (adapter) => copyWithin(adapter, key, to));
@@ -189,7 +189,7 @@ export class RunHistory {
  * did not happen and is left out (nothing was archived for it); an overwrite or delete stays even
  * when it failed, since undoing it restores the version that is still there.
  */
-export function finalChanges(pending: ReadonlyMap<string, Pending>, indexed: (key: string) => ManifestRow | undefined): HistoryChange[] {
+export function finalChanges(pending: ReadonlyMap<string, Pending>, indexed: (key: string) => IndexRow | undefined): HistoryChange[] {
   const changes: HistoryChange[] = [];
   for (const [key, p] of pending) {
     const now = indexed(key);

@@ -14,7 +14,7 @@ import type { Destination } from '../transfer/destination.ts';
 export async function deleteGuarded(d: Destination, store: StateStore, guard: GuardInput, run: { dryRun: boolean; retry: RetryPolicy; signal: AbortSignal; history?: RunHistory | undefined }): Promise<void> {
   const refusal = deleteRefusal(guard);
   if (refusal !== undefined) {
-    store.journalClear(d.destId, ['planned']);
+    store.journal.clear(d.destId, ['planned']);
     d.summary.failed += guard.planned;
     d.summary.errors.push({ key: '', message: refusal });
     return;
@@ -34,15 +34,15 @@ const DELETE_BATCH = 1000;
 export async function runDeletes(d: Destination, store: StateStore, retry: RetryPolicy, signal: AbortSignal, history?: RunHistory): Promise<void> {
   while (!signal.aborted && !d.isDown) {
     await store.flush();
-    let batch = store.journalPlanned(d.destId, 'delete', DELETE_BATCH);
+    let batch = store.journal.planned(d.destId, 'delete', DELETE_BATCH);
     if (batch.length === 0) return;
-    await Promise.all(batch.map((row) => store.journalRunning(row.id)));
+    await Promise.all(batch.map((row) => store.journal.run(row.id)));
     if (history !== undefined) {
       const refused = await history.beforeDelete(d, batch.map((r) => r.key));
       for (const row of batch) {
         const reason = refused.get(row.key);
         if (reason === undefined) continue;
-        await store.journalFailed(row.id, messageOf(reason));
+        await store.journal.fail(row.id, messageOf(reason));
         d.fail(row.key, reason);
       }
       batch = batch.filter((row) => !refused.has(row.key));
@@ -54,7 +54,7 @@ export async function runDeletes(d: Destination, store: StateStore, retry: Retry
       d.summary.deleted += batch.length;
     } else {
       const message = isStorageError(outcome.error) ? outcome.error.message : String(outcome.error);
-      await Promise.all(batch.map((row) => store.journalFailed(row.id, message)));
+      await Promise.all(batch.map((row) => store.journal.fail(row.id, message)));
       for (const row of batch) d.fail(row.key, outcome.error);
     }
   }

@@ -26,12 +26,12 @@ export interface IndexRefresh {
 export async function prepareIndex(d: Destination, store: StateStore, how: IndexRefresh): Promise<number | undefined> {
   const record = store.destination(d.endpoint.identity, d.endpoint.url);
   d.destId = record.id;
-  store.journalClear(d.destId, ['planned', 'failed']);
+  store.journal.clear(d.destId, ['planned', 'failed']);
   const stale = how.refresh ? undefined : staleIndexReason(record.indexedAt, how.refreshAfterMs);
   if (stale !== undefined) how.info?.(`${d.endpoint.url}: ${stale}`);
   const refresh = how.refresh || stale !== undefined;
 
-  const interrupted = store.journalInterrupted(d.destId);
+  const interrupted = store.journal.interrupted(d.destId);
   if (interrupted.length > 0 && !refresh && record.indexedAt !== null) {
     // Whether these reached the destination is unknown: ask it, for these keys only.
     const adapter = await d.ready();
@@ -46,7 +46,7 @@ export async function prepareIndex(d: Destination, store: StateStore, how: Index
     }
   }
   if (!refresh && record.indexedAt !== null) {
-    store.journalClear(d.destId, ['running']);
+    store.journal.clear(d.destId, ['running']);
     return undefined;
   }
   // The listing replaces the index and the interrupted operations' rows together, and only once

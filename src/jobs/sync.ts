@@ -15,7 +15,7 @@ import { openSource } from '../scan/open-source.ts';
 import { SourceRootWatch } from '../scan/source-root.ts';
 import { untilFailure } from '../scan/until-failure.ts';
 import type { TransferSource } from '../scan/source.ts';
-import type { ManifestRow, StateStore } from '../state/store.ts';
+import type { IndexRow, StateStore } from '../state/store.ts';
 import type { GuardSettings, MaxDelete } from './delete-guard.ts';
 import { deleteGuarded } from './deletes.ts';
 import { Destination, type DestinationSummary } from '../transfer/destination.ts';
@@ -158,10 +158,10 @@ async function syncLocked(options: SyncOptions, store: StateStore, observer: Syn
       inFlight.add(transfer);
     };
 
-    const manifests = live.map((d) => filtered(store.manifest(d.destId), filter.includes));
+    const indexes = live.map((d) => filtered(store.index(d.destId), filter.includes));
     let listingFailure: { error: unknown } | undefined;
     const scan = untilFailure(source.scan(filter), (error) => (listingFailure = { error }));
-    for await (const merged of mergeByKey<SourceFile, ManifestRow>(scan, manifests)) {
+    for await (const merged of mergeByKey<SourceFile, IndexRow>(scan, indexes)) {
       // After a listing failure the merge sees a source that "ended": nothing more may be planned.
       if (signal.aborted || listingFailure !== undefined || store.failure !== undefined) break;
       const { key, known } = merged;
@@ -194,7 +194,7 @@ async function syncLocked(options: SyncOptions, store: StateStore, observer: Syn
             if (source.hidden(key)) break;
             plannedDeletes.set(d, (plannedDeletes.get(d) ?? 0) + 1);
             if (options.dryRun) observer.plan?.(`delete ${key} from ${d.endpoint.url}`);
-            else store.journalPlan(d.destId, key, 'delete').catch((error: unknown) => d.fail(key, error));
+            else store.journal.plan(d.destId, key, 'delete').catch((error: unknown) => d.fail(key, error));
             conflicts.get(d)?.plannedDelete(key);
             break;
           case 'keep':
@@ -267,7 +267,7 @@ async function syncLocked(options: SyncOptions, store: StateStore, observer: Syn
  * and the run ends as partly done (exit 1).
  */
 function sourceListingFailed(error: unknown, sourceUrl: string, listed: number, live: readonly Destination[], store: StateStore): void {
-  for (const d of live) store.journalClear(d.destId, ['planned']);
+  for (const d of live) store.journal.clear(d.destId, ['planned']);
   const reason = messageOf(error);
   const said = reason.startsWith(sourceUrl) ? reason : `${sourceUrl}: ${reason}`;
   if (listed === 0) throw new FatalRunError(`source ${said}; nothing was transferred or deleted`, { cause: error });
@@ -293,7 +293,7 @@ export function ownFolderAtTop(root: string, store: StateStore): string | undefi
 /** Decides again with the source file's hash, computed once for all destinations that asked for it. */
 async function decideWithHash(
   scanned: SourceFile | undefined,
-  known: ReadonlyArray<ManifestRow | undefined>,
+  known: ReadonlyArray<IndexRow | undefined>,
   decisions: Decision[],
   policy: DiffPolicy,
   source: TransferSource,

@@ -27,7 +27,7 @@ export type ListingVerdict =
   /** Same size on both sides: the content decides. */
   | { readonly kind: 'compare-content' };
 
-/** The part of a manifest row (src/state/store.ts) that can vouch for a local file's hash. */
+/** The part of an index row (IndexRow, src/state/store.ts) that can vouch for a local file's hash. */
 export interface IndexedHash {
   readonly size: number;
   readonly mtimeMs: number | null;

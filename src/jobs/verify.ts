@@ -20,7 +20,7 @@ export interface VerifyOptions {
   readonly exclude: readonly string[];
   /** Keys whose hashes are being learned at once (each needs at most one stat or read per side). */
   readonly concurrency: number;
-  /** The state store's folder; its manifests may vouch for local files' hashes. Never written. */
+  /** The state store's folder; its index may vouch for local files' hashes. Never written. */
   readonly stateDir: string;
   readonly retry: RetryPolicy;
 }
@@ -190,7 +190,7 @@ export async function runVerify(options: VerifyOptions, observer: VerifyObserver
         const d = dst as ListedObject;
         const row = options.deep || store === undefined || t.destId === undefined || !(source.isLocal || (t.side as VerifySide).isLocal)
           ? undefined
-          : store.manifestEntry(t.destId, key);
+          : store.indexEntry(t.destId, key);
         const sourceMd5 = options.deep ? undefined : (s.md5 ?? (source.isLocal ? indexedMd5(row, s) : undefined));
         const destinationMd5 = options.deep ? undefined : (d.md5 ?? ((t.side as VerifySide).isLocal ? indexedMd5(row, d) : undefined));
         if (sourceMd5 !== undefined && destinationMd5 !== undefined) t.record(compareHashes(key, sourceMd5, destinationMd5), observer);
@@ -270,7 +270,7 @@ async function checkContent(src: ListedObject, pending: readonly PendingCheck[],
 }
 
 /**
- * The state store, opened only when it can help: a local side whose hashes a manifest may vouch
+ * The state store, opened only when it can help: a local side whose hashes the index may vouch
  * for, and a store that already exists (verify never creates one, and works without it).
  */
 function openIndex(options: VerifyOptions, source: VerifySide, live: readonly Target[], observer: VerifyObserver): StateStore | undefined {

@@ -9,15 +9,20 @@ CREATE TABLE IF NOT EXISTS destinations (
   id          INTEGER PRIMARY KEY,
   identity    TEXT NOT NULL UNIQUE,   -- URL plus service endpoint, never a secret
   url         TEXT NOT NULL,
-  indexed_at  INTEGER,                -- when the manifest last became complete (listing adopted or sync finished)
+  indexed_at  INTEGER,                -- when the index last became complete (listing adopted or sync finished)
   last_run_at INTEGER,
   last_ok_at  INTEGER,
   last_error  TEXT,
   last_failed INTEGER                 -- keys the last run counted as failed (null: not counted, e.g. watch)
 );
 
--- What each destination holds, as far as we confirmed it. mtime_ms and size are the source
--- file's at upload time, so an unchanged tree compares equal without asking the destination.
+-- The per-destination index: what each destination holds, as far as we confirmed it. mtime_ms
+-- and size are the source file's at upload time, so an unchanged tree compares equal without
+-- asking the destination. In code it is the index (IndexRow, StateStore.index/indexEntry/
+-- indexUnder); the backup manifest is another thing. The tables keep their first names
+-- (manifest, manifest_listing) on purpose: state databases that exist use them, and an older
+-- cloudmirror opening a store at the same user_version would fail on renamed tables (its
+-- statements name these), while a version bump would make it refuse the store altogether.
 CREATE TABLE IF NOT EXISTS manifest (
   dest_id   INTEGER NOT NULL REFERENCES destinations(id) ON DELETE CASCADE,
   key       TEXT NOT NULL,
@@ -30,7 +35,7 @@ CREATE TABLE IF NOT EXISTS manifest (
   PRIMARY KEY (dest_id, key)
 ) WITHOUT ROWID;
 
--- A listing being loaded: it replaces the destination's manifest rows in one transaction once it
+-- A listing being loaded: it replaces the destination's index rows in one transaction once it
 -- is complete, so a listing that fails part-way (a refused page, a lost connection) leaves the
 -- index as it was. Rows of a listing a crash interrupted are dropped when the next one starts.
 CREATE TABLE IF NOT EXISTS manifest_listing (
@@ -44,8 +49,9 @@ CREATE TABLE IF NOT EXISTS manifest_listing (
   PRIMARY KEY (dest_id, key)
 ) WITHOUT ROWID;
 
--- Operations planned or under way. A row is removed in the same transaction that records its
--- effect in the manifest, so a crash leaves either the intent or the result, never neither.
+-- Operations planned, under way or failed, following the one journal protocol of every command
+-- (src/state/journal.ts). A row is removed in the same transaction that records its effect in
+-- the index, so a crash leaves either the intent or the result, never neither.
 CREATE TABLE IF NOT EXISTS journal (
   id         INTEGER PRIMARY KEY,
   dest_id    INTEGER NOT NULL REFERENCES destinations(id) ON DELETE CASCADE,

@@ -72,9 +72,9 @@ function read(file: string, now: number): { file: string; exists: boolean; desti
       if (row.state !== 'failed') entry.oldest = Math.min(entry.oldest ?? Infinity, Number(row.oldest));
       journal.set(Number(row.dest_id), entry);
     }
-    const manifest = new Map<number, { objects: number; bytes: number }>();
+    const indexed = new Map<number, { objects: number; bytes: number }>();
     for (const row of db.prepare('SELECT dest_id, COUNT(*) AS n, SUM(size) AS bytes FROM manifest GROUP BY dest_id').all() as Array<{ dest_id: number; n: number; bytes: number | null }>) {
-      manifest.set(Number(row.dest_id), { objects: Number(row.n), bytes: Number(row.bytes ?? 0) });
+      indexed.set(Number(row.dest_id), { objects: Number(row.n), bytes: Number(row.bytes ?? 0) });
     }
     const live = new Map<number, WatchLive>();
     if (hasLive) {
@@ -94,7 +94,7 @@ function read(file: string, now: number): { file: string; exists: boolean; desti
     const destinations = (db.prepare('SELECT * FROM destinations ORDER BY url').all() as Array<Record<string, string | number | null>>).map((row): DestinationStatus => {
       const id = Number(row.id);
       const j = journal.get(id);
-      const m = manifest.get(id);
+      const m = indexed.get(id);
       return {
         url: String(row.url),
         identity: String(row.identity),

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { identityWithoutCredentials, withoutCredentials } from '../url-credentials.ts';
+import { Journal } from './journal.ts';
 import { DestinationLocks, type LockTarget } from './destination-locks.ts';
 import { ADDED_COLUMNS, SCHEMA, SCHEMA_VERSION } from './schema.ts';
 import { scrubSecrets } from './scrub-secrets.ts';
@@ -9,7 +10,7 @@ import { moveDamagedAside, privateStateFolder } from './state-files.ts';
 import { writeVerification, type VerificationRecord } from './verify-results.ts';
 import { prepareWatchStatements, type WatchLiveRow } from './watch-statements.ts';
 
-export interface ManifestRow {
+export interface IndexRow {
   readonly key: string;
   readonly size: number;
   readonly mtimeMs: number | null;
@@ -28,7 +29,7 @@ export interface DestinationRecord {
   readonly lastError: string | null;
 }
 
-export type JournalOp = 'upload' | 'delete' | 'copy';
+export type { JournalOp } from './journal.ts';
 
 /** Rows per transaction when loading a listing: big enough to amortize commits, small enough to stay responsive. */
 const ADOPT_BATCH = 2000;
@@ -43,7 +44,7 @@ export interface OpenOptions {
 
 /**
  * The embedded state store (SQLite in WAL mode through node:sqlite). Writes go through one
- * connection; manifest scans use a second, read-only one, so a long ordered scan sees a stable
+ * connection; index scans use a second, read-only one, so a long ordered scan sees a stable
  * snapshot while results of the same run are being recorded.
  *
  * A failure of the store itself (disk full, damaged file) is thrown as a StateStoreError that
@@ -59,6 +60,8 @@ export class StateStore {
   #groupCommitted: Promise<void> | undefined;
   #watchStmts: ReturnType<typeof prepareWatchStatements> | undefined;
   readonly #locks: DestinationLocks;
+  /** The one journal protocol (src/state/journal.ts) every command follows. */
+  readonly journal: Journal;
   #failure: StateStoreError | undefined;
 
   private constructor(file: string) {
@@ -82,6 +85,7 @@ export class StateStore {
     this.#db = db;
     this.#stmts = prepareStatements(this.#db);
     this.#locks = new DestinationLocks(this.#db, file);
+    this.journal = new Journal(this.#db, (work) => this.#inGroup(work), (work) => this.#write(work));
   }
 
   /**
@@ -142,16 +146,16 @@ export class StateStore {
     return this.#stmts.allDestinations.all().map(toDestination);
   }
 
-  /** Streams a destination's manifest in key order (SQLite BINARY = UTF-8 byte order). */
-  *manifest(destId: number): Generator<ManifestRow> {
+  /** Streams a destination's index in key order (SQLite BINARY = UTF-8 byte order). */
+  *index(destId: number): Generator<IndexRow> {
     // A statement has one cursor: several destinations scanned side by side need one each.
     const statement = this.#reader.prepare('SELECT key, size, mtime_ms, md5, etag, adopted FROM manifest WHERE dest_id = ? ORDER BY key');
-    for (const row of statement.iterate(destId)) yield toManifestRow(row);
+    for (const row of statement.iterate(destId)) yield toIndexRow(row);
   }
 
-  manifestEntry(destId: number, key: string): ManifestRow | undefined {
-    const row = this.#stmts.getManifestEntry.get(destId, key);
-    return row === undefined ? undefined : toManifestRow(row);
+  indexEntry(destId: number, key: string): IndexRow | undefined {
+    const row = this.#stmts.getIndexEntry.get(destId, key);
+    return row === undefined ? undefined : toIndexRow(row);
   }
 
   /** Whether the index holds any key under `prefix` (a folder prefix ending in '/'). */
@@ -160,12 +164,12 @@ export class StateStore {
   }
 
   counts(destId: number): { files: number; bytes: number } {
-    const row = this.#stmts.countManifest.get(destId) as { files: number; bytes: number | null };
+    const row = this.#stmts.countIndex.get(destId) as { files: number; bytes: number | null };
     return { files: Number(row.files), bytes: Number(row.bytes ?? 0) };
   }
 
   /**
-   * Replaces a destination's manifest with a fresh listing; every row is adopted until proven.
+   * Replaces a destination's index with a fresh listing; every row is adopted until proven.
    * The listing is staged and swapped in with one transaction only once it completed: a listing
    * that fails part-way throws and leaves the index (and its journal) as it was. The swap also
    * drops the journal's interrupted operations: the listing shows what they did.
@@ -193,10 +197,10 @@ export class StateStore {
       throw error;
     }
     this.#transaction(() => {
-      this.#stmts.clearManifest.run(destId);
+      this.#stmts.clearIndex.run(destId);
       this.#stmts.adoptListed.run(destId);
       this.#stmts.clearListing.run(destId);
-      this.#stmts.clearJournalState.run(destId, 'running');
+      this.journal.clearWithin(destId, ['running']);
       this.#stmts.markIndexed.run(Date.now(), destId);
     });
     return count;
@@ -205,7 +209,7 @@ export class StateStore {
   /** Records an object found at the destination whose relation to the source is not proven yet. */
   recordAdopted(destId: number, entry: { key: string; size: number; mtimeMs: number | undefined; md5: string | undefined; etag: string | undefined }): void {
     this.#transaction(() => {
-      this.#stmts.deleteManifest.run(destId, entry.key);
+      this.#stmts.deleteIndexEntry.run(destId, entry.key);
       this.#stmts.adoptEntry.run(destId, entry.key, entry.size, entry.mtimeMs ?? null, entry.md5 ?? null, entry.etag ?? null, Date.now());
     });
   }
@@ -217,76 +221,24 @@ export class StateStore {
   /** Forgets what we know of a destination, so the next run lists it again. */
   forgetIndex(destId: number): void {
     this.#transaction(() => {
-      this.#stmts.clearManifest.run(destId);
+      this.#stmts.clearIndex.run(destId);
       this.#stmts.unmarkIndexed.run(destId);
     });
   }
 
-  /** Journals an operation as running; resolves with its id once that is committed. */
-  journalStart(destId: number, key: string, op: JournalOp): Promise<number> {
+  /** Records a confirmed upload or copy: index row and journal row change together. */
+  recordStored(destId: number, journalId: number | undefined, row: Omit<IndexRow, 'adopted'>): Promise<void> {
     return this.#inGroup(() => {
-      const now = Date.now();
-      return Number(this.#stmts.insertJournal.run(destId, key, op, 'running', now, now).lastInsertRowid);
-    });
-  }
-
-  /** Journals an operation for later (deletes run after all uploads); `flush` before reading plans back. */
-  journalPlan(destId: number, key: string, op: JournalOp): Promise<void> {
-    return this.#inGroup(() => {
-      const now = Date.now();
-      this.#stmts.insertJournal.run(destId, key, op, 'planned', now, now);
-    });
-  }
-
-  /** The next planned operations, oldest first; callers settle each (record or fail) before asking again. */
-  journalPlanned(destId: number, op: JournalOp, limit: number): Array<{ id: number; key: string }> {
-    return (this.#stmts.plannedJournal.all(destId, op, limit) as Array<{ id: number; key: string }>).map((r) => ({ id: Number(r.id), key: r.key }));
-  }
-
-  /** Moves a planned operation to running when it starts, so a crash leaves it recognizable. */
-  journalRunning(id: number): Promise<void> {
-    return this.#inGroup(() => {
-      this.#stmts.runJournal.run(Date.now(), id);
-    });
-  }
-
-  journalPending(destId: number): { running: number; planned: number; failed: number } {
-    const out = { running: 0, planned: 0, failed: 0 };
-    for (const row of this.#stmts.journalCounts.all(destId) as Array<{ state: keyof typeof out; n: number }>) out[row.state] = Number(row.n);
-    return out;
-  }
-
-  /** Keys whose operation was under way when a previous run stopped: their state at the destination is unknown. */
-  journalInterrupted(destId: number): string[] {
-    return (this.#stmts.runningKeys.all(destId) as Array<{ key: string }>).map((r) => r.key);
-  }
-
-  journalFailed(id: number, error: string): Promise<void> {
-    return this.#inGroup(() => {
-      this.#stmts.failJournal.run(withoutCredentials(error), Date.now(), id);
-    });
-  }
-
-  /** Drops journal rows of a destination (planned deletes refused by the guard, leftovers of an old run). */
-  journalClear(destId: number, states: ReadonlyArray<'planned' | 'running' | 'failed'>): void {
-    this.#write(() => {
-      for (const state of states) this.#stmts.clearJournalState.run(destId, state);
-    });
-  }
-
-  /** Records a confirmed upload or copy: manifest row and journal row change together. */
-  recordStored(destId: number, journalId: number | undefined, row: Omit<ManifestRow, 'adopted'>): Promise<void> {
-    return this.#inGroup(() => {
-      this.#stmts.upsertManifest.run(destId, row.key, row.size, row.mtimeMs, row.md5, row.etag, Date.now());
-      if (journalId !== undefined) this.#stmts.deleteJournal.run(journalId);
+      this.#stmts.upsertIndex.run(destId, row.key, row.size, row.mtimeMs, row.md5, row.etag, Date.now());
+      if (journalId !== undefined) this.journal.doneWithin(journalId);
     });
   }
 
   /** Records a confirmed delete. */
   recordDeleted(destId: number, journalId: number | undefined, key: string): Promise<void> {
     return this.#inGroup(() => {
-      this.#stmts.deleteManifest.run(destId, key);
-      if (journalId !== undefined) this.#stmts.deleteJournal.run(journalId);
+      this.#stmts.deleteIndexEntry.run(destId, key);
+      if (journalId !== undefined) this.journal.doneWithin(journalId);
     });
   }
 
@@ -301,46 +253,16 @@ export class StateStore {
     this.#write(() => this.#stmts.recordRun.run(now, error === null ? now : null, error === null ? null : withoutCredentials(error), failed, destId));
   }
 
-  // --- watch: one planned journal row per pending change, from planning until the manifest records it ---
+  // --- watch: its index ranges and what a running watch publishes for `status` ---
 
   get #watch(): ReturnType<typeof prepareWatchStatements> {
     return (this.#watchStmts ??= prepareWatchStatements(this.#db));
   }
 
-  /** Journals a planned operation (replacing a failed one of the same key) and resolves with its id once committed. */
-  journalPlanOp(destId: number, key: string, op: JournalOp): Promise<number> {
-    return this.#inGroup(() => {
-      const now = Date.now();
-      this.#watch.dropFailed.run(destId, key);
-      return Number(this.#watch.insertPlanned.run(destId, key, op, now, now).lastInsertRowid);
-    });
-  }
-
-  /** Marks a planned operation as started, as the operation it turned out to be; resolves once committed. */
-  journalStartAs(id: number, op: JournalOp): Promise<void> {
-    return this.#inGroup(() => {
-      this.#watch.startAs.run(op, Date.now(), id);
-    });
-  }
-
-  /** Puts an operation back to planned after a failure that will be tried again (destination down, file still changing). */
-  journalReplan(id: number, error: string | null): Promise<void> {
-    return this.#inGroup(() => {
-      this.#watch.replan.run(error === null ? null : withoutCredentials(error), Date.now(), id);
-    });
-  }
-
-  /** Drops the row of an operation that turned out to be unnecessary. */
-  journalDiscard(id: number): Promise<void> {
-    return this.#inGroup(() => {
-      this.#watch.discard.run(id);
-    });
-  }
-
-  /** A destination's manifest rows under a folder prefix ending in '/', in key order. */
-  manifestUnder(destId: number, prefix: string): ManifestRow[] {
+  /** A destination's index rows under a folder prefix ending in '/', in key order. */
+  indexUnder(destId: number, prefix: string): IndexRow[] {
     const upper = `${prefix.slice(0, -1)}0`;
-    return this.#watch.manifestRange.all(destId, prefix, upper).map(toManifestRow);
+    return this.#watch.indexRange.all(destId, prefix, upper).map(toIndexRow);
   }
 
   /** Publishes what a running watch knows of its destinations, for `status` in other processes. */
@@ -388,7 +310,7 @@ export class StateStore {
   #inGroup<T>(work: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#group.push({ work, resolve: resolve as (value: unknown) => void, reject });
-      // Journal and manifest writes of concurrent transfers that arrive in the same turn of the
+      // Journal and index writes of concurrent transfers that arrive in the same turn of the
       // event loop share one commit. Each operation's rows still change atomically, and a
       // transfer starts only once its journal row is committed.
       this.#groupCommitted ??= new Promise<void>((done) => {
@@ -484,10 +406,10 @@ function prepareStatements(db: DatabaseSync) {
     markIndexed: p('UPDATE destinations SET indexed_at = ? WHERE id = ?'),
     unmarkIndexed: p('UPDATE destinations SET indexed_at = NULL WHERE id = ?'),
     recordRun: p('UPDATE destinations SET last_run_at = ?1, last_ok_at = COALESCE(?2, last_ok_at), last_error = ?3, last_failed = ?4 WHERE id = ?5'),
-    getManifestEntry: p('SELECT key, size, mtime_ms, md5, etag, adopted FROM manifest WHERE dest_id = ? AND key = ?'),
+    getIndexEntry: p('SELECT key, size, mtime_ms, md5, etag, adopted FROM manifest WHERE dest_id = ? AND key = ?'),
     anyUnder: p('SELECT 1 FROM manifest WHERE dest_id = ? AND key >= ? AND key < ? LIMIT 1'),
-    countManifest: p('SELECT COUNT(*) AS files, SUM(size) AS bytes FROM manifest WHERE dest_id = ?'),
-    clearManifest: p('DELETE FROM manifest WHERE dest_id = ?'),
+    countIndex: p('SELECT COUNT(*) AS files, SUM(size) AS bytes FROM manifest WHERE dest_id = ?'),
+    clearIndex: p('DELETE FROM manifest WHERE dest_id = ?'),
     clearListing: p('DELETE FROM manifest_listing WHERE dest_id = ?'),
     stageEntry: p(`INSERT INTO manifest_listing (dest_id, key, size, mtime_ms, md5, etag, synced_at) VALUES (?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (dest_id, key) DO NOTHING`),
@@ -495,18 +417,10 @@ function prepareStatements(db: DatabaseSync) {
                     SELECT dest_id, key, size, mtime_ms, md5, etag, 1, synced_at FROM manifest_listing WHERE dest_id = ? ORDER BY key`),
     adoptEntry: p(`INSERT INTO manifest (dest_id, key, size, mtime_ms, md5, etag, adopted, synced_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?)
                    ON CONFLICT (dest_id, key) DO NOTHING`),
-    upsertManifest: p(`INSERT INTO manifest (dest_id, key, size, mtime_ms, md5, etag, adopted, synced_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?)
+    upsertIndex: p(`INSERT INTO manifest (dest_id, key, size, mtime_ms, md5, etag, adopted, synced_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?)
                        ON CONFLICT (dest_id, key) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms, md5 = excluded.md5,
                        etag = excluded.etag, adopted = 0, synced_at = excluded.synced_at`),
-    deleteManifest: p('DELETE FROM manifest WHERE dest_id = ? AND key = ?'),
-    insertJournal: p('INSERT INTO journal (dest_id, key, op, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)'),
-    plannedJournal: p("SELECT id, key FROM journal WHERE dest_id = ? AND op = ? AND state = 'planned' ORDER BY id LIMIT ?"),
-    runJournal: p("UPDATE journal SET state = 'running', updated_at = ? WHERE id = ?"),
-    journalCounts: p('SELECT state, COUNT(*) AS n FROM journal WHERE dest_id = ? GROUP BY state'),
-    runningKeys: p("SELECT DISTINCT key FROM journal WHERE dest_id = ? AND state = 'running' ORDER BY key"),
-    failJournal: p("UPDATE journal SET state = 'failed', error = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?"),
-    deleteJournal: p('DELETE FROM journal WHERE id = ?'),
-    clearJournalState: p('DELETE FROM journal WHERE dest_id = ? AND state = ?'),
+    deleteIndexEntry: p('DELETE FROM manifest WHERE dest_id = ? AND key = ?'),
   };
 }
 
@@ -520,7 +434,7 @@ function toDestination(row: unknown): DestinationRecord {
   };
 }
 
-function toManifestRow(row: unknown): ManifestRow {
+function toIndexRow(row: unknown): IndexRow {
   const r = row as { key: string; size: number; mtime_ms: number | null; md5: string | null; etag: string | null; adopted: number };
   return { key: r.key, size: Number(r.size), mtimeMs: r.mtime_ms, md5: r.md5, etag: r.etag, adopted: r.adopted === 1 };
 }

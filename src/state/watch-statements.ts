@@ -2,19 +2,15 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 
 /**
  * The statements only `watch` uses, kept apart from the one-shot runs' set: a watch keeps one
- * planned journal row per pending change (so `status` in another process sees the backlog), and
- * publishes what the journal cannot tell (up or down, bytes waiting) in `watch_live`.
+ * planned journal row per pending change (through the one journal protocol, src/state/journal.ts,
+ * so `status` in another process sees the backlog), and publishes what the journal cannot tell
+ * (up or down, bytes waiting) in `watch_live`.
  */
 export function prepareWatchStatements(db: DatabaseSync) {
   const p = (sql: string): StatementSync => db.prepare(sql);
   return {
-    dropFailed: p("DELETE FROM journal WHERE dest_id = ? AND key = ? AND state = 'failed'"),
-    insertPlanned: p("INSERT INTO journal (dest_id, key, op, state, created_at, updated_at) VALUES (?, ?, ?, 'planned', ?, ?)"),
-    startAs: p("UPDATE journal SET state = 'running', op = ?, updated_at = ? WHERE id = ?"),
-    replan: p("UPDATE journal SET state = 'planned', error = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?"),
-    discard: p('DELETE FROM journal WHERE id = ?'),
     // BINARY order: every key under 'dir/' lies in ['dir/', 'dir0'), '0' being the byte after '/'.
-    manifestRange: p('SELECT key, size, mtime_ms, md5, etag, adopted FROM manifest WHERE dest_id = ? AND key >= ? AND key < ? ORDER BY key'),
+    indexRange: p('SELECT key, size, mtime_ms, md5, etag, adopted FROM manifest WHERE dest_id = ? AND key >= ? AND key < ? ORDER BY key'),
     publishLive: p(`INSERT INTO watch_live (dest_id, pid, source, state, since, reason, pending_ops, pending_bytes, oldest_change_at, updated_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (dest_id) DO UPDATE SET pid = excluded.pid, source = excluded.source, state = excluded.state, since = excluded.since,

@@ -182,8 +182,8 @@ export class Destination {
       let journalId: number | undefined;
       if (store !== undefined && journal !== undefined) {
         try {
-          if ('id' in journal) await store.journalRunning((journalId = journal.id));
-          else journalId = await store.journalStart(this.destId, journal.key, journal.op);
+          if ('id' in journal) await store.journal.run((journalId = journal.id));
+          else journalId = await store.journal.start(this.destId, journal.key, journal.op);
         } catch (error) {
           // Not journaled, not sent (the store's own failure stops the run: StateStore.failure).
           return { ok: false as const, error };
@@ -194,7 +194,7 @@ export class Destination {
         this.#consecutiveFailures = 0;
         return { ok: true as const, value, journalId };
       } catch (error) {
-        if (journalId !== undefined) await store?.journalFailed(journalId, messageOf(error)).catch(() => undefined);
+        if (journalId !== undefined) await store?.journal.fail(journalId, messageOf(error)).catch(() => undefined);
         if (isStorageError(error) && DESTINATION_WIDE.has(error.code)) {
           // The reason names the destination; the last key's error is context, not everyone's message.
           if (++this.#consecutiveFailures >= DOWN_AFTER) this.markDown(`${DOWN_AFTER} operations in a row failed, so it is out of this run; the last: ${error.message}`, error.code);

@@ -33,7 +33,7 @@ export async function runDeletes(d: DeleteContext, ops: readonly PendingOp[]): P
       const state = await sourceStateOf(d.source.root, op.key);
       if (state.kind === 'file') {
         // Back since it was planned: the delete is moot; the key is looked at anew below.
-        await d.store.journalDiscard(id);
+        await d.store.journal.discard(id);
         d.queue.markAgain(op.key, op.since);
       } else if (state.kind === 'unknown') {
         await failKey(d, op.key, id, new SourceReadError(state.message));
@@ -46,7 +46,7 @@ export async function runDeletes(d: DeleteContext, ops: readonly PendingOp[]): P
       if (d.guard.held !== undefined) await d.guard.check([]);
       return;
     }
-    await Promise.all(rows.map((r) => d.store.journalStartAs(r.id, 'delete')));
+    await Promise.all(rows.map((r) => d.store.journal.run(r.id, 'delete')));
     const outcome = await deleteKeys(d, rows);
     for (const r of rows) outcomes.set(r.key, outcome);
   } catch (error) {
@@ -65,7 +65,7 @@ export async function deleteKeys(d: DeleteContext, rows: ReadonlyArray<{ key: st
   const { store } = d;
   const refusal = await d.guard.check(rows.map((r) => r.key), kind);
   if (refusal !== undefined) {
-    await Promise.all(rows.map((r) => store.journalReplan(r.id, `held: ${refusal.message}`)));
+    await Promise.all(rows.map((r) => store.journal.replan(r.id, `held: ${refusal.message}`)));
     return { kind: 'later', notBefore: Date.now() + d.heldRetryMs };
   }
   const adapter = d.adapter();

@@ -43,14 +43,14 @@ export interface LaneHealth {
 }
 
 export async function discard(h: LaneHealth, id: number): Promise<Outcome> {
-  await h.store.journalDiscard(id);
+  await h.store.journal.discard(id);
   return DONE;
 }
 
 /** The destination as a whole failed: the operation waits (planned) and the breaker opens. */
 export async function down(h: LaneHealth, id: number, error: unknown): Promise<Outcome> {
   const message = messageOf(error);
-  await h.store.journalReplan(id, message);
+  await h.store.journal.replan(id, message);
   if (h.breaker.isUp) {
     h.breaker.trip(message);
     // Operations in flight stop retrying: the probe decides when to try again.
@@ -62,7 +62,7 @@ export async function down(h: LaneHealth, id: number, error: unknown): Promise<O
 
 /** This key failed for good (until it changes again or a rescan plans it anew). */
 export async function failKey(h: LaneHealth, key: string, id: number, error: unknown): Promise<Outcome> {
-  await h.store.journalFailed(id, messageOf(error));
+  await h.store.journal.fail(id, messageOf(error));
   keyFailed(h, key, error);
   return DONE;
 }

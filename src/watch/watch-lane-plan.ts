@@ -1,10 +1,10 @@
 import { decide, type DiffPolicy } from '../diff/decide.ts';
-import type { ManifestRow } from '../state/store.ts';
+import type { IndexRow } from '../state/store.ts';
 import type { SourceState } from './source-state.ts';
 import type { PendingOp } from './watch-queue.ts';
 
 /** What a key needs at a destination given the source's state and the index. */
-export function wanted(state: SourceState, known: ManifestRow | undefined, policy: DiffPolicy): 'write' | 'delete' | 'none' {
+export function wanted(state: SourceState, known: IndexRow | undefined, policy: DiffPolicy): 'write' | 'delete' | 'none' {
   switch (state.kind) {
     case 'file': {
       const decision = decide({ key: '', size: state.size, mtimeMs: state.mtimeMs }, known, policy);
@@ -23,7 +23,7 @@ export function observedOf(state: SourceState): PendingOp['observed'] {
 }
 
 /** The queue entry for a key's operation; a delete is held `deleteHoldMs` for the new name of a rename to show up. */
-export function planOp(key: string, kind: 'write' | 'delete', id: Promise<number>, since: number, state: SourceState, known: ManifestRow | undefined, deleteHoldMs: number): PendingOp {
+export function planOp(key: string, kind: 'write' | 'delete', id: Promise<number>, since: number, state: SourceState, known: IndexRow | undefined, deleteHoldMs: number): PendingOp {
   if (kind === 'write') {
     return { key, kind, id, since, bytes: state.kind === 'file' ? state.size : 0, newKey: known === undefined, knownSize: undefined, notBefore: 0, observed: observedOf(state) };
   }

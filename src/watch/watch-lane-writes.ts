@@ -48,7 +48,7 @@ async function attemptWrite(w: WriteContext, op: PendingOp, id: number): Promise
   const key = op.key;
   // Its planned row is committed already, which is what a restart needs; marking it running
   // (so a restart asks the destination instead of sending again) need not hold the write up.
-  void settleRow(w, op.id, (committed) => store.journalStartAs(committed, 'upload'));
+  void settleRow(w, op.id, (committed) => store.journal.run(committed, 'upload'));
   // A look taken a moment ago (when the change settled) is as good as a new one: the read
   // proves the file still has that size and mtime, and anything else sends it back to settle.
   const seen = op.observed;
@@ -56,20 +56,20 @@ async function attemptWrite(w: WriteContext, op: PendingOp, id: number): Promise
   if (state.kind === 'unknown') return failKey(w, key, id, new SourceReadError(state.message));
   if (state.kind !== 'file') {
     // Gone since it was planned: what is needed now is a delete, if anything.
-    if (store.manifestEntry(w.destId(), key) === undefined) return discard(w, id);
-    await store.journalStartAs(id, 'delete');
+    if (store.indexEntry(w.destId(), key) === undefined) return discard(w, id);
+    await store.journal.run(id, 'delete');
     return deleteKeys(w, [{ key, id }]);
   }
   const now = Date.now();
   if (now - op.since < w.maxWaitMs && recentlyModified(state.mtimeMs, now, w.debounceMs)) {
     // Still being written (a rescan found it, or it changed after settling): let it settle first.
     w.unsettle(key);
-    await store.journalReplan(id, null);
+    await store.journal.replan(id, null);
     return { kind: 'later', notBefore: state.mtimeMs + w.debounceMs };
   }
   let file: SourceFile = { key, size: state.size, mtimeMs: state.mtimeMs };
   try {
-    const known = store.manifestEntry(w.destId(), key);
+    const known = store.indexEntry(w.destId(), key);
     let decision = decide(file, known, policy);
     if (decision.kind === 'needs-hash') {
       file = { ...file, md5: await fromSource(() => w.reads.md5(file, w.tuning.partSize)) };
@@ -135,20 +135,20 @@ async function moveInto(w: WriteContext, file: SourceFile, id: number): Promise<
   // The mtime to the nanosecond, as an upload would store it.
   const { mtimeNs } = await fromSource(() => w.source.describe(file));
   for (const from of w.queue.renameSources(file.size)) {
-    const row = store.manifestEntry(w.destId(), from);
+    const row = store.indexEntry(w.destId(), from);
     if (row?.md5 !== md5 || row.size !== file.size) continue;
     const claimed = w.queue.claimDelete(from);
     if (claimed === undefined) continue;
     let fromOutcome: Outcome = DONE;
     try {
       const fromId = await claimed.id;
-      await Promise.all([store.journalStartAs(id, 'copy'), store.journalStartAs(fromId, 'delete')]);
+      await Promise.all([store.journal.run(id, 'copy'), store.journal.run(fromId, 'delete')]);
       let result: WriteResult;
       try {
         result = await retrying(w, () => copier(from, file.key, { mtimeMs: file.mtimeMs, mtimeNs }));
       } catch (error) {
         // The old object is not there after all (or the copy failed): its delete waits as before.
-        await store.journalReplan(fromId, null);
+        await store.journal.replan(fromId, null);
         fromOutcome = { kind: 'later', notBefore: 0 };
         if (isStorageError(error) && error.code === 'NotFound') return false;
         throw error;
@@ -186,7 +186,7 @@ async function writeFailed(w: WriteContext, file: SourceFile, id: number, error:
   if (now.kind !== 'file' || now.size !== file.size || now.mtimeMs !== file.mtimeMs) {
     // The file changed or vanished under us: this attempt is moot, the new state settles first.
     w.unsettle(file.key);
-    await w.store.journalReplan(id, null);
+    await w.store.journal.replan(id, null);
     return { kind: 'later', notBefore: 0 };
   }
   if (!(error instanceof SourceReadError) && isDestinationWide(w, error)) return down(w, id, error);

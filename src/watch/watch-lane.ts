@@ -167,8 +167,8 @@ export class DestinationLane {
     const stale = listedNow ? undefined : staleIndexReason(record.indexedAt, this.#ctx.refreshAfterMs);
     if (stale !== undefined) this.#ctx.log.info({ destination: this.endpoint.url }, `${this.endpoint.url}: ${stale}`);
     this.#needsListing = record.indexedAt === null || stale !== undefined;
-    const interrupted = store.journalInterrupted(this.destId);
-    store.journalClear(this.destId, ['planned', 'running', 'failed']);
+    const interrupted = store.journal.interrupted(this.destId);
+    store.journal.clear(this.destId, ['planned', 'running', 'failed']);
     this.#adapter = await openAdapter(this.endpoint.spec, this.#ctx.tuning);
     this.#started = true;
     for (const key of interrupted) this.nominate(key, await sourceStateOf(this.#ctx.source.root, key), Date.now(), true);
@@ -187,12 +187,12 @@ export class DestinationLane {
 
   /**
    * A key may need an operation here. `force`: the destination's state of the key is unknown
-   * (an interrupted operation), so the manifest cannot tell that nothing is needed.
+   * (an interrupted operation), so the index cannot tell that nothing is needed.
    */
   nominate(key: string, state: SourceState, changedAt: number, force = false): void {
     if (this.#stopping || !this.#started) return;
     if (this.#queue.markAgain(key, changedAt)) return; // running: looked at again once it finished
-    const known = this.#ctx.store.manifestEntry(this.destId, key);
+    const known = this.#ctx.store.indexEntry(this.destId, key);
     const want = force ? (state.kind === 'file' ? 'write' : state.kind === 'unknown' ? 'none' : 'delete') : wanted(state, known, this.#ctx.policy);
     if (want === 'write' && known === undefined) this.#clearTheWay(key, changedAt);
     const existing = this.#queue.pending(key);
@@ -203,7 +203,7 @@ export class DestinationLane {
         existing.observed = observedOf(state);
       } else {
         this.#queue.remove(key);
-        if (want === 'none') void settleRow(this.#work, existing.id, (id) => this.#ctx.store.journalDiscard(id));
+        if (want === 'none') void settleRow(this.#work, existing.id, (id) => this.#ctx.store.journal.discard(id));
         else this.#queue.add(planOp(key, want, existing.id, Math.min(existing.since, changedAt), state, known, this.#ctx.deleteHoldMs));
       }
       this.#ctx.changed(this, false);
@@ -212,7 +212,7 @@ export class DestinationLane {
     }
     if (want === 'none') return;
     this.#ctx.log.debug({ destination: this.endpoint.url, key, want, state: state.kind }, 'planned');
-    const id = this.#ctx.store.journalPlanOp(this.destId, key, want === 'write' ? 'upload' : 'delete');
+    const id = this.#ctx.store.journal.plan(this.destId, key, want === 'write' ? 'upload' : 'delete', { supersede: true });
     id.catch(() => undefined); // reported where it is awaited
     this.#queue.add(planOp(key, want, id, changedAt, state, known, this.#ctx.deleteHoldMs));
     this.#pump();
@@ -252,9 +252,9 @@ export class DestinationLane {
     const { store } = this.#ctx;
     for (let slash = key.indexOf('/'); slash >= 0; slash = key.indexOf('/', slash + 1)) {
       const above = key.slice(0, slash);
-      if (store.manifestEntry(this.destId, above) !== undefined) this.nominate(above, { kind: 'other', what: 'a folder' }, changedAt);
+      if (store.indexEntry(this.destId, above) !== undefined) this.nominate(above, { kind: 'other', what: 'a folder' }, changedAt);
     }
-    if (store.hasKeysUnder(this.destId, `${key}/`)) for (const row of store.manifestUnder(this.destId, `${key}/`)) this.nominate(row.key, { kind: 'absent' }, changedAt);
+    if (store.hasKeysUnder(this.destId, `${key}/`)) for (const row of store.indexUnder(this.destId, `${key}/`)) this.nominate(row.key, { kind: 'absent' }, changedAt);
   }
 
   snapshot(): LaneSnapshot {

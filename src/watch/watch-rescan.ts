@@ -4,7 +4,7 @@ import { mergeByKey } from '../diff/merge.ts';
 import type { Log } from '../logger.ts';
 import type { KeyFilter } from '../scan/filter.ts';
 import { LocalSource } from '../scan/local-source.ts';
-import type { ManifestRow, StateStore } from '../state/store.ts';
+import type { IndexRow, StateStore } from '../state/store.ts';
 import type { DestinationLane } from './watch-lane.ts';
 
 export interface RescanContext {
@@ -43,8 +43,8 @@ export async function rescanInto(lanes: readonly DestinationLane[], ctx: RescanC
   const keys = new Set<string>();
   const now = Date.now();
 
-  const manifests = lanes.map((lane) => included(ctx.store.manifest(lane.destId), ctx.filter));
-  for await (const merged of mergeByKey<SourceFile, ManifestRow>(source.scan(ctx.filter), manifests)) {
+  const indexes = lanes.map((lane) => included(ctx.store.index(lane.destId), ctx.filter));
+  for await (const merged of mergeByKey<SourceFile, IndexRow>(source.scan(ctx.filter), indexes)) {
     if (ctx.signal.aborted) break;
     const file = merged.source;
     const decisions = await decideAll(file, merged.known, policy, source);
@@ -72,7 +72,7 @@ export async function rescanInto(lanes: readonly DestinationLane[], ctx: RescanC
 }
 
 /** With --checksum (or objects adopted from a listing), hashes the file once for every destination. */
-async function decideAll(file: SourceFile | undefined, known: ReadonlyArray<ManifestRow | undefined>, policy: DiffPolicy, source: LocalSource): Promise<Decision[]> {
+async function decideAll(file: SourceFile | undefined, known: ReadonlyArray<IndexRow | undefined>, policy: DiffPolicy, source: LocalSource): Promise<Decision[]> {
   const decisions = known.map((k) => decide(file, k, policy));
   if (file === undefined || !decisions.some((d) => d.kind === 'needs-hash')) return decisions;
   try {
@@ -84,6 +84,6 @@ async function decideAll(file: SourceFile | undefined, known: ReadonlyArray<Mani
   }
 }
 
-function* included(rows: Iterable<ManifestRow>, filter: KeyFilter): Generator<ManifestRow> {
+function* included(rows: Iterable<IndexRow>, filter: KeyFilter): Generator<IndexRow> {
   for (const row of rows) if (filter.includes(row.key)) yield row;
 }

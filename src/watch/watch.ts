@@ -198,7 +198,7 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
     folderRemoved: (prefix) => {
       // Every key under it that a destination holds is gone, whether or not an event names it.
       const keys = new Set<string>();
-      for (const id of destIds) for (const row of store.manifestUnder(id, prefix)) keys.add(row.key);
+      for (const id of destIds) for (const row of store.indexUnder(id, prefix)) keys.add(row.key);
       for (const key of keys) touch(key);
     },
     limitReached: (error) => {
