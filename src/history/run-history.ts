@@ -102,10 +102,7 @@ export class RunHistory {
         else await writeRecord(adapter, record);
       });
       if (!outcome.ok) {
-        d.summary.errors.push({
-          key: historyKey(started.run),
-          message: `${d.endpoint.url}: the history record of run ${started.run} could not be completed (${messageOf(outcome.error)}); its changes are still undone when an earlier point is restored, but run ${started.run} itself is not a point`,
-        });
+        d.tally.listError(historyKey(started.run), `${d.endpoint.url}: the history record of run ${started.run} could not be completed (${messageOf(outcome.error)}); its changes are still undone when an earlier point is restored, but run ${started.run} itself is not a point`);
         return;
       }
       // Leftover intents only cost space (forget removes them); a failure here changes nothing else.

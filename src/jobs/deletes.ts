@@ -15,11 +15,10 @@ export async function deleteGuarded(d: Destination, store: StateStore, guard: Gu
   const refusal = deleteRefusal(guard);
   if (refusal !== undefined) {
     store.journal.clear(d.destId, ['planned']);
-    d.summary.failed += guard.planned;
-    d.summary.errors.push({ key: '', message: refusal });
+    d.tally.refused(guard.planned, refusal);
     return;
   }
-  if (run.dryRun) d.summary.deleted += guard.planned;
+  if (run.dryRun) d.tally.deleted(guard.planned, true);
   else await runDeletes(d, store, run.retry, run.signal, run.history);
 }
 
@@ -48,10 +47,10 @@ export async function runDeletes(d: Destination, store: StateStore, retry: Retry
       batch = batch.filter((row) => !refused.has(row.key));
       if (batch.length === 0) continue;
     }
-    const outcome = await d.run({ retry, signal }, (adapter) => adapter.delete(batch.map((r) => r.key)));
+    const outcome = await d.run({ retry, signal, kind: 'delete' }, (adapter) => adapter.delete(batch.map((r) => r.key)));
     if (outcome.ok) {
       await Promise.all(batch.map((row) => store.recordDeleted(d.destId, row.id, row.key)));
-      d.summary.deleted += batch.length;
+      d.tally.deleted(batch.length);
     } else {
       const message = isStorageError(outcome.error) ? outcome.error.message : String(outcome.error);
       await Promise.all(batch.map((row) => store.journal.fail(row.id, message)));

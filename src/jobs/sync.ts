@@ -19,6 +19,7 @@ import type { IndexRow, StateStore } from '../state/store.ts';
 import type { GuardSettings, MaxDelete } from './delete-guard.ts';
 import { deleteGuarded } from './deletes.ts';
 import { Destination, type DestinationSummary } from '../transfer/destination.ts';
+import type { TransferEvent } from '../transfer/tally.ts';
 import { prepareIndex } from './destination-index.ts';
 import { PathConflicts } from './path-conflicts.ts';
 import { uploadFile } from './upload.ts';
@@ -61,6 +62,8 @@ export interface SyncObserver {
   /** A key finished on every destination (whatever the outcome). */
   settled?(bytes: number): void;
   transferred?(bytes: number): void;
+  /** Each operation at each destination as it happens (the engine's events: src/transfer/tally.ts). */
+  event?(event: TransferEvent): void;
   /** One line of a dry run's plan. */
   plan?(line: string): void;
   warn?(message: string): void;
@@ -102,7 +105,11 @@ async function syncLocked(options: SyncOptions, store: StateStore, observer: Syn
   const source = await openSource(options.source, options.tuning, options.retry);
   const policy: DiffPolicy = { compare: options.compare, deleteExtras: options.mode === 'sync' };
   const destinations = options.destinations.map((e) => new Destination(e, options.tuning, options.concurrency, options.retry));
-  for (const d of destinations) d.createMissing = !options.dryRun;
+  for (const d of destinations) {
+    d.createMissing = !options.dryRun;
+    d.journalStore = store;
+    reportTo(d, observer);
+  }
   if (source instanceof LocalSource) {
     // Never mirror our own database when the state directory lies inside the source.
     const stateDir = path.dirname(store.file);
@@ -141,7 +148,6 @@ async function syncLocked(options: SyncOptions, store: StateStore, observer: Syn
       // Parts in flight per destination, plus the fan-out branch buffer ahead of them.
       bytesInFlightPerLargeFile: options.tuning.partSize * options.tuning.partConcurrency + FANOUT_BRANCH_BUFFER,
       wholeFileLimit: options.tuning.partSize,
-      onBytes: (bytes: number) => observer.transferred?.(bytes),
       history,
     };
 
@@ -184,10 +190,10 @@ async function syncLocked(options: SyncOptions, store: StateStore, observer: Syn
             if (file !== undefined && !options.dryRun) {
               store.recordStored(d.destId, undefined, { key, size: file.size, mtimeMs: file.mtimeMs, md5: file.md5 ?? null, etag: null }).catch((error: unknown) => d.fail(key, error));
             }
-            d.summary.unchanged++;
+            d.tally.unchanged();
             break;
           case 'unchanged':
-            d.summary.unchanged++;
+            d.tally.unchanged();
             break;
           case 'delete':
             // Absent from a folder we could not read proves nothing: keep it.
@@ -212,8 +218,7 @@ async function syncLocked(options: SyncOptions, store: StateStore, observer: Syn
       if (options.dryRun) {
         for (const d of uploads) {
           observer.plan?.(`upload ${key} (${file.size} bytes) to ${d.endpoint.url}`);
-          d.summary.uploaded++;
-          d.summary.bytes += file.size;
+          d.tally.planned(file.size);
         }
         observer.settled?.(file.size);
         continue;
@@ -274,7 +279,7 @@ function sourceListingFailed(error: unknown, sourceUrl: string, listed: number, 
   // A failure that will not pass by itself (a server whose listing is out of order) says what to do; running again would only repeat it.
   const again = isStorageError(error) && error.code === 'Fatal' && !error.retryable ? '' : '. Run again once the source can be listed';
   const message = `source ${said}; the listing stopped after ${listed} objects: those were transferred, nothing was deleted${again}`;
-  for (const d of live) d.summary.errors.unshift({ key: '', message });
+  for (const d of live) d.tally.listError('', message, true);
 }
 
 /** What `status` shows as the run's error: the destination's own, its failed count, or the run-wide error it got. */
@@ -306,6 +311,14 @@ async function decideWithHash(
     // Unreadable now: the upload tries again and reports the error where it belongs.
     return { decisions: decisions.map((d): Decision => (d.kind === 'needs-hash' ? { kind: 'upload', reason: 'changed' } : d)), file: scanned };
   }
+}
+
+/** Hands a destination's events to a run's observer: the events themselves, and the bytes written for progress. */
+export function reportTo(d: Destination, observer: SyncObserver): void {
+  d.tally.listen((event) => {
+    observer.event?.(event);
+    if (event.kind === 'stored') observer.transferred?.(event.bytes);
+  });
 }
 
 /** The index rows that take part; a kept mirror's `.cloudmirror/` never does, whatever an older index holds. */

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { TransferEvent } from '../transfer/tally.ts';
 
 /** What /healthz and the lag gauge need to know about each destination of each job. */
 export interface LagSource {
@@ -50,6 +51,23 @@ export class ServiceMetrics {
       },
     });
     collectDefaultMetrics({ register: this.registry, prefix: 'cloudmirror_process_' });
+  }
+
+  /** Counts one of the engine's events as it happens, for runs and watches alike. */
+  count(job: string, event: TransferEvent): void {
+    const labels = { job, destination: event.destination };
+    switch (event.kind) {
+      case 'stored':
+        this.objects.inc(labels);
+        this.bytes.inc(labels, event.bytes);
+        break;
+      case 'deleted':
+        this.deleted.inc(labels, event.count);
+        break;
+      case 'failed':
+        this.failures.inc({ ...labels, kind: 'object', code: event.code }, event.count);
+        break;
+    }
   }
 
   /** Drops the series of jobs no longer in the config (after a reload). */

@@ -56,6 +56,8 @@ export async function runJob(job: ResolvedJob, context: JobRunContext, signal: A
     },
     warn: (message) => log.warn({ job: job.name }, message),
     info: (message) => log.info({ job: job.name }, message),
+    // Counted as they happen: a long run's progress shows in /metrics before it ends.
+    event: (event) => metrics.count(job.name, event),
   };
   metrics.running.set({ job: job.name }, 1);
   log.info({ job: job.name }, `job ${job.name}: run started`);
@@ -109,13 +111,9 @@ function record(job: ResolvedJob, context: JobRunContext, result: RunResult, sta
   const problems = new Map<string, string | undefined>();
   for (const d of result.destinations) {
     const labels = { job: job.name, destination: d.url };
-    metrics.bytes.inc(labels, d.bytes);
-    metrics.objects.inc(labels, d.uploaded + d.copied);
-    metrics.deleted.inc(labels, d.deleted);
     const destinationErrors = d.errors.filter((e) => e.key === '').length;
     // A destination-wide error (unreachable, refused, delete guard) has no storage code in the summary.
     if (destinationErrors > 0) metrics.failures.inc({ ...labels, kind: 'destination', code: 'Fatal' }, destinationErrors);
-    for (const [code, n] of Object.entries(d.failuresByCode ?? {})) metrics.failures.inc({ ...labels, kind: 'object', code }, n);
     const problem = problemOf(d);
     const summary = { job: job.name, destination: d.url, uploaded: d.uploaded, copied: d.copied, deleted: d.deleted, unchanged: d.unchanged, failed: d.failed, bytes: d.bytes };
     if (result.interrupted) {

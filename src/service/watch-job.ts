@@ -62,14 +62,10 @@ export const watchStarter: StartWatchJob = (job, context) => {
             }
             log.info({ job: job.name }, line);
           },
-          done: (destination, done) => {
-            const labels = { job: job.name, destination };
-            metrics?.bytes.inc(labels, done.bytes);
-            metrics?.objects.inc(labels, done.uploaded + done.copied);
-            metrics?.deleted.inc(labels, done.deleted);
-            metrics?.lastSuccess.set(labels, Date.now() / 1000);
+          transfer: (event) => {
+            metrics?.count(job.name, event);
+            if (event.kind !== 'failed') metrics?.lastSuccess.set({ job: job.name, destination: event.destination }, Date.now() / 1000);
           },
-          failed: (destination, code, count) => metrics?.failures.inc({ job: job.name, destination, kind: 'object', code }, count),
           down: (destination, reason) => {
             metrics?.failures.inc({ job: job.name, destination, kind: 'destination', code: 'Fatal' });
             context.notifier?.outcome(job.name, destination, reason);

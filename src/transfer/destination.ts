@@ -2,29 +2,15 @@ import PQueue from 'p-queue';
 import type { ErrorCode, StorageAdapter, TransferTuning } from '../../adapters/index.ts';
 import { openAdapter } from '../../adapters/index.ts';
 import { isStorageError } from '../../adapters/errors.ts';
-import { redactUrlsIn } from '../../adapters/redact-url.ts';
 import type { Endpoint } from '../endpoints.ts';
 import { messageOf } from '../errors.ts';
 import { withRetry, type RetryPolicy } from '../queue/retry.ts';
 import type { StateStore } from '../state/store.ts';
+import { DestinationHealth } from './health.ts';
+import type { SendTarget, SendWork } from './send.ts';
+import { codeOf, Tally, type DestinationSummary } from './tally.ts';
 
-export interface DestinationSummary {
-  url: string;
-  uploaded: number;
-  copied: number;
-  deleted: number;
-  unchanged: number;
-  failed: number;
-  bytes: number;
-  errors: Array<{ key: string; message: string }>;
-  /** Failures by error code, for metrics; not part of the --json summary. */
-  failuresByCode?: Partial<Record<ErrorCode, number>>;
-}
-
-/** The closed code of any failure: a storage error's own, anything else counts as Fatal. */
-export function codeOf(error: unknown): ErrorCode {
-  return isStorageError(error) ? error.code : 'Fatal';
-}
+export { codeOf, type DestinationSummary } from './tally.ts';
 
 /**
  * Why an operation was not even tried: its destination was already down. The key failed, but
@@ -36,27 +22,25 @@ export class DestinationDown extends Error {
   override readonly name = 'DestinationDown';
 }
 
-/** Listed errors per destination; beyond this only the count grows, so a dead bucket cannot exhaust memory. */
-const MAX_LISTED_ERRORS = 1000;
-/** Consecutive failures of the destination itself (not of one key) after which it is taken as down. */
-const DOWN_AFTER = 3;
-const DESTINATION_WIDE: ReadonlySet<ErrorCode> = new Set(['AuthFailed', 'Transient', 'Throttled']);
 
 /**
  * One destination during a run: its adapter, its own transfer queue, its index in the state
  * store and its tally. When it keeps failing as a whole (credentials, unreachable) it is marked
  * down and the remaining work fails fast with the one clear reason, while other destinations go on.
  */
-export class Destination {
+export class Destination implements SendTarget {
   readonly endpoint: Endpoint;
   readonly queue: PQueue;
-  readonly summary: DestinationSummary;
+  /** Its counts and errors; every change is also an event for the run's listeners. */
+  readonly tally: Tally;
   destId = 0;
   /** Why this destination cannot take part, once known. */
   downReason: string | undefined;
   /** A dry run found no bucket or folder there yet: it counts as empty. */
   missing = false;
-  #consecutiveFailures = 0;
+  /** Where operations given a journal entry are journaled (sync, copy, migrate); backups journal none. */
+  journalStore: StateStore | undefined;
+  readonly #health = new DestinationHealth();
   /** Keys failed without being tried because this destination was down; reported once, in `reportDown`. */
   #notTried = 0;
   /** The code of the failure that took the destination down, for the failures it causes. */
@@ -73,7 +57,11 @@ export class Destination {
     this.#tuning = tuning;
     this.#retry = retry;
     this.queue = new PQueue({ concurrency });
-    this.summary = { url: endpoint.url, uploaded: 0, copied: 0, deleted: 0, unchanged: 0, failed: 0, bytes: 0, errors: [], failuresByCode: {} };
+    this.tally = new Tally(endpoint.url);
+  }
+
+  get summary(): DestinationSummary {
+    return this.tally.summary;
   }
 
   /** Whether `ready()` may create a missing bucket; a dry run must not. */
@@ -130,7 +118,7 @@ export class Destination {
   reportDown(): void {
     if (this.downReason === undefined) return;
     const notTried = this.#notTried === 0 ? '' : `; ${this.#notTried} ${this.#notTried === 1 ? 'key was' : 'keys were'} not tried because of it`;
-    this.summary.errors.unshift({ key: '', message: `${this.downReason}${notTried}` });
+    this.tally.listError('', `${this.downReason}${notTried}`, true);
   }
 
   /** Adapters name their root in their messages already; say it once either way. */
@@ -140,13 +128,9 @@ export class Destination {
 
   /** Counts `key` as failed; lists `error` as its own unless it is the destination being down. */
   fail(key: string, error: unknown): void {
-    this.summary.failed++;
     const notTried = error instanceof DestinationDown;
-    const code = notTried ? this.#downCode : codeOf(error);
-    const byCode = (this.summary.failuresByCode ??= {});
-    byCode[code] = (byCode[code] ?? 0) + 1;
     if (notTried) this.#notTried++;
-    else if (this.summary.errors.length < MAX_LISTED_ERRORS) this.summary.errors.push({ key, message: redactUrlsIn(messageOf(error)) });
+    this.tally.failed(key, error, { code: notTried ? this.#downCode : codeOf(error), listed: !notTried });
   }
 
   /** `key` needed this destination, which was already down: counted as failed, reported in `reportDown`. */
@@ -159,14 +143,11 @@ export class Destination {
    * in the store; `record` runs in the same transaction that clears the journal row.
    */
   async run<T>(
-    work: {
+    work: Omit<SendWork, 'journal'> & {
+      /** Where the journal is kept; default: the one this destination was given. */
       store?: StateStore | undefined;
       /** A new journal row for this operation, or the planned row it carries out. */
       journal?: { key: string; op: 'upload' | 'delete' | 'copy' } | { id: number } | undefined;
-      retry: RetryPolicy;
-      signal?: AbortSignal | undefined;
-      /** Run at once instead of through the queue (a fan-out branch that other destinations wait on). */
-      direct?: boolean;
     },
     action: (adapter: StorageAdapter, attempt: number) => Promise<T>,
   ): Promise<{ ok: true; value: T; journalId: number | undefined } | { ok: false; error: unknown }> {
@@ -178,7 +159,8 @@ export class Destination {
       } catch (error) {
         return { ok: false as const, error };
       }
-      const { store, journal } = work;
+      const { journal } = work;
+      const store = work.store ?? this.journalStore;
       let journalId: number | undefined;
       if (store !== undefined && journal !== undefined) {
         try {
@@ -191,14 +173,14 @@ export class Destination {
       }
       try {
         const value = await withRetry((attempt) => action(adapter, attempt), work.retry, { signal: work.signal });
-        this.#consecutiveFailures = 0;
+        this.#health.succeeded();
         return { ok: true as const, value, journalId };
       } catch (error) {
         if (journalId !== undefined) await store?.journal.fail(journalId, messageOf(error)).catch(() => undefined);
-        if (isStorageError(error) && DESTINATION_WIDE.has(error.code)) {
-          // The reason names the destination; the last key's error is context, not everyone's message.
-          if (++this.#consecutiveFailures >= DOWN_AFTER) this.markDown(`${DOWN_AFTER} operations in a row failed, so it is out of this run; the last: ${error.message}`, error.code);
-        }
+        // A retryable failure that the caller tries again (a fan-out branch) says nothing yet.
+        const down = work.retriedLater === true && isStorageError(error) && error.retryable ? undefined : this.#health.failed(error, work.kind ?? 'other');
+        // The reason names the destination; the key's error is context, not everyone's message.
+        if (down !== undefined) this.markDown(`${down}; it is left out of the rest of this run`, codeOf(error));
         return { ok: false as const, error };
       }
     };

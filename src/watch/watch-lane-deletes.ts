@@ -72,7 +72,7 @@ export async function deleteKeys(d: DeleteContext, rows: ReadonlyArray<{ key: st
   try {
     await retrying(d, () => adapter.delete(rows.map((r) => r.key)));
   } catch (error) {
-    if (isDestinationWide(d, error)) {
+    if (isDestinationWide(d, error, 'delete')) {
       let outcome: Outcome = DONE;
       for (const r of rows) outcome = await down(d, r.id, error);
       return outcome;
@@ -81,7 +81,7 @@ export async function deleteKeys(d: DeleteContext, rows: ReadonlyArray<{ key: st
     return DONE;
   }
   await Promise.all(rows.map((r) => store.recordDeleted(d.destId(), r.id, r.key)));
-  d.tally.deleted += rows.length;
+  d.tally.deleted(rows.length);
   if (kind === 'delete') d.guard.deleted(rows.map((r) => r.key));
   succeeded(d);
   return DONE;

@@ -1,5 +1,6 @@
-import { codeOf, type DestinationSummary } from '../transfer/destination.ts';
-import { isStorageError, type StorageAdapter } from '../../adapters/index.ts';
+import type { StorageAdapter } from '../../adapters/index.ts';
+import type { DestinationHealth, OperationKind } from '../transfer/health.ts';
+import type { Tally } from '../transfer/tally.ts';
 import { messageOf } from '../errors.ts';
 import type { Log } from '../logger.ts';
 import { withRetry, type RetryPolicy } from '../queue/retry.ts';
@@ -7,17 +8,9 @@ import { adoptFreshListing } from '../jobs/destination-index.ts';
 import type { StateStore } from '../state/store.ts';
 import type { Breaker } from './watch-breaker.ts';
 
-/** What a lane has done so far: a destination summary without its URL. */
-export type LaneTally = Omit<DestinationSummary, 'url'>;
-
 /** How an operation ended: done (recorded, moot or failed for good), or waiting again until `notBefore`. */
 export type Outcome = { readonly kind: 'done' } | { readonly kind: 'later'; readonly notBefore: number };
 export const DONE: Outcome = Object.freeze({ kind: 'done' });
-
-/** Consecutive permission failures after which the credentials, not one key, are taken as the problem. */
-const AUTH_FAILURES_DOWN = 3;
-/** Listed errors per destination; beyond this only the count grows. */
-const MAX_LISTED_ERRORS = 1000;
 
 /** A failure reading the source file, as opposed to writing to the destination. */
 export class SourceReadError extends Error {
@@ -35,9 +28,10 @@ export interface LaneHealth {
   readonly log: Log;
   readonly retry: RetryPolicy;
   readonly breaker: Breaker;
-  readonly tally: LaneTally;
-  /** Permission failures in a row; any success resets it. */
-  authFailures: number;
+  /** The engine's tally of this destination: its counts, and the events the watch reports from. */
+  readonly tally: Tally;
+  /** The engine's one rule telling the destination's failures from a key's. */
+  readonly health: DestinationHealth;
   /** Operations in flight retry until this is aborted (the destination went down, or the lane stops). */
   abort: AbortController;
 }
@@ -69,29 +63,18 @@ export async function failKey(h: LaneHealth, key: string, id: number, error: unk
 
 export function keyFailed(h: LaneHealth, key: string, error: unknown): void {
   const message = messageOf(error);
-  h.tally.failed++;
-  const byCode = (h.tally.failuresByCode ??= {});
-  const code = codeOf(error);
-  byCode[code] = (byCode[code] ?? 0) + 1;
-  if (h.tally.errors.length < MAX_LISTED_ERRORS) h.tally.errors.push({ key, message });
+  h.tally.failed(key, error);
   h.log.warn({ destination: h.url, key }, `${h.url}: ${message.includes(key) ? message : `${key}: ${message}`}`);
 }
 
 export function succeeded(h: LaneHealth): void {
-  h.authFailures = 0;
+  h.health.succeeded();
   h.breaker.succeeded();
 }
 
-/**
- * Failures that concern the destination, not one key: what stayed retryable through every
- * retry (unreachable, throttled, 5xx), a vanished bucket, and permission refused for several
- * keys in a row (credentials revoked rather than one key forbidden).
- */
-export function isDestinationWide(h: LaneHealth, error: unknown): boolean {
-  if (!isStorageError(error)) return false;
-  if (error.retryable || error.code === 'NotFound') return true;
-  if (error.code === 'AuthFailed') return ++h.authFailures >= AUTH_FAILURES_DOWN;
-  return false;
+/** Whether a failure is the destination's, by the engine's one rule (src/transfer/health.ts). */
+export function isDestinationWide(h: LaneHealth, error: unknown, kind: OperationKind): boolean {
+  return h.health.failed(error, kind) !== undefined;
 }
 
 export function retrying<T>(h: LaneHealth, action: () => Promise<T>): Promise<T> {

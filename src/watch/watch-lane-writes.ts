@@ -7,6 +7,9 @@ import { sourceStateOf, type SourceState } from './source-state.ts';
 import { deleteKeys, type DeleteContext } from './watch-lane-deletes.ts';
 import { DONE, SourceReadError, discard, down, failKey, fromSource, isDestinationWide, keyFailed, retrying, settleRow, succeeded, type Outcome } from './watch-lane-health.ts';
 import type { PendingOp } from './watch-queue.ts';
+import { messageOf } from '../errors.ts';
+import { withRetry } from '../queue/retry.ts';
+import { ONE_TRY, sendContent, type SendTarget } from '../transfer/send.ts';
 
 /** A look at a file this recent is trusted when its write starts (the read checks it anyway). */
 const FRESH_LOOK_MS = 1000;
@@ -76,12 +79,12 @@ async function attemptWrite(w: WriteContext, op: PendingOp, id: number): Promise
       decision = decide(file, known, policy);
     }
     if (decision.kind === 'unchanged') {
-      w.tally.unchanged++;
+      w.tally.unchanged();
       return discard(w, id);
     }
     if (decision.kind === 'adopt') {
       await store.recordStored(w.destId(), id, { key, size: file.size, mtimeMs: file.mtimeMs, md5: file.md5 ?? known?.md5 ?? null, etag: known?.etag ?? null });
-      w.tally.unchanged++;
+      w.tally.unchanged();
       return DONE;
     }
     if (known === undefined && w.queue.renameSources(file.size).length > 0 && (await moveInto(w, file, id))) return DONE;
@@ -92,33 +95,50 @@ async function attemptWrite(w: WriteContext, op: PendingOp, id: number): Promise
   }
 }
 
+/**
+ * Sends the file through the engine (src/transfer/send.ts) to this lane's destination alone: the
+ * lanes of a watch each go their own pace, and share the read through SharedReads instead.
+ */
 async function upload(w: WriteContext, file: SourceFile, id: number): Promise<void> {
   const { reads, source, tuning, store } = w;
-  const adapter = w.adapter();
-  let md5: string;
-  let result: WriteResult;
-  // The mtime to the nanosecond, as a sync sends it.
-  const { mtimeNs } = await fromSource(() => source.describe(file));
-  if (file.size <= tuning.partSize) {
-    const read = await fromSource(() => reads.whole(file));
-    md5 = read.md5;
-    result = await retrying(w, async () => {
-      await w.bandwidth?.take(read.data.length);
-      return adapter.write(file.key, read.data, { size: file.size, md5, mtimeMs: file.mtimeMs, mtimeNs });
-    });
-  } else {
-    const hash = file.md5 ?? (await fromSource(() => reads.md5(file, tuning.partSize)));
-    md5 = hash;
-    result = await retrying(w, async () => {
-      const body = await source.openVerified(file, hash);
-      return adapter.write(file.key, w.bandwidth === undefined ? body : w.bandwidth.throttle(body), { size: file.size, md5: hash, mtimeMs: file.mtimeMs, mtimeNs });
-    });
-  }
-  await store.recordStored(w.destId(), id, { key: file.key, size: file.size, mtimeMs: file.mtimeMs, md5, etag: result.etag ?? null });
-  w.tally.uploaded++;
+  let stored: WriteResult | undefined;
+  let failure: unknown;
+  const sent = await sendContent({ file, key: file.key }, [laneTarget(w)], {
+    readWhole: (f) => reads.whole(f),
+    hash: (f) => reads.md5(f, tuning.partSize),
+    openVerified: (f, md5) => source.openVerified(f, md5),
+    // The mtime to the nanosecond, as a sync sends it.
+    describe: (f) => source.describe(f),
+  }, {
+    retry: w.retry, signal: w.abort.signal, bandwidth: w.bandwidth, wholeFileLimit: tuning.partSize, bytesInFlightPerLargeFile: 0,
+    // A file that changed under the read goes back to settle (writeFailed) instead of being read again at once.
+    readRetry: ONE_TRY,
+  }, {
+    stored: (_lane, { result }) => (stored = result),
+    failed: (_lane, error) => (failure = error),
+  });
+  if (!sent.ok) throw new SourceReadError(messageOf(sent.error), { cause: sent.error });
+  if (stored === undefined) throw failure;
+  await store.recordStored(w.destId(), id, { key: file.key, size: file.size, mtimeMs: file.mtimeMs, md5: sent.md5, etag: stored.etag ?? null });
+  w.tally.stored(file.key, file.size, 'upload');
   w.guard.written(file.key);
-  w.tally.bytes += file.size;
   succeeded(w);
+}
+
+/** The lane's destination as an engine target: retried until the lane's breaker aborts it; down while the breaker is open. */
+function laneTarget(w: WriteContext): SendTarget {
+  return {
+    get isDown() {
+      return !w.breaker.isUp;
+    },
+    async run(work, action) {
+      try {
+        return { ok: true, value: await withRetry(() => action(w.adapter()), work.retry, { signal: w.abort.signal }), journalId: undefined };
+      } catch (error) {
+        return { ok: false, error };
+      }
+    },
+  };
 }
 
 /**
@@ -154,7 +174,7 @@ async function moveInto(w: WriteContext, file: SourceFile, id: number): Promise<
         throw error;
       }
       await store.recordStored(w.destId(), id, { key: file.key, size: file.size, mtimeMs: file.mtimeMs, md5, etag: result.etag ?? null });
-      w.tally.copied++;
+      w.tally.stored(file.key, file.size, 'copy');
       w.guard.written(file.key);
       succeeded(w);
       fromOutcome = await deleteRenamed(w, from, fromId);
@@ -189,6 +209,6 @@ async function writeFailed(w: WriteContext, file: SourceFile, id: number, error:
     await w.store.journal.replan(id, null);
     return { kind: 'later', notBefore: 0 };
   }
-  if (!(error instanceof SourceReadError) && isDestinationWide(w, error)) return down(w, id, error);
+  if (!(error instanceof SourceReadError) && isDestinationWide(w, error, 'write')) return down(w, id, error);
   return failKey(w, file.key, id, error);
 }

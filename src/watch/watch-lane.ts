@@ -16,12 +16,13 @@ import { staleIndexReason } from '../jobs/index-age.ts';
 import { Breaker } from './watch-breaker.ts';
 import { DeleteHold, type HeldDeletes } from './watch-delete-hold.ts';
 import { DELETE_BATCH, runDeletes } from './watch-lane-deletes.ts';
-import { probe, settleRow, type LaneTally, type Outcome } from './watch-lane-health.ts';
+import { probe, settleRow, type Outcome } from './watch-lane-health.ts';
+import { DestinationHealth } from '../transfer/health.ts';
+import { Tally, type DestinationSummary } from '../transfer/tally.ts';
 import { observedOf, planOp, wanted } from './watch-lane-plan.ts';
 import { runWrite, type WriteContext } from './watch-lane-writes.ts';
 import { LaneQueue } from './watch-queue.ts';
 
-export type { LaneTally } from './watch-lane-health.ts';
 
 export interface LaneContext {
   readonly source: LocalSource;
@@ -76,7 +77,7 @@ export interface LaneSnapshot {
   readonly running: number;
   readonly oldestChangeAt: number | undefined;
   readonly probes: number;
-  readonly tally: Readonly<LaneTally>;
+  readonly tally: Readonly<DestinationSummary>;
   /** Deletes the guard holds back, and why; undefined when it does not. */
   readonly deletesHeld: HeldDeletes | undefined;
 }
@@ -97,7 +98,8 @@ export interface LaneSnapshot {
  */
 export class DestinationLane {
   readonly endpoint: Endpoint;
-  readonly tally: LaneTally = { uploaded: 0, copied: 0, deleted: 0, unchanged: 0, failed: 0, bytes: 0, errors: [] };
+  /** The engine's tally: the lane's counts, and the events the watch reports from. */
+  readonly tally: Tally;
   destId = 0;
   readonly #ctx: LaneContext;
   readonly #queue = new LaneQueue();
@@ -119,6 +121,7 @@ export class DestinationLane {
   constructor(endpoint: Endpoint, ctx: LaneContext) {
     this.endpoint = endpoint;
     this.#ctx = ctx;
+    this.tally = new Tally(endpoint.url);
     this.#breaker = new Breaker({
       ...ctx.backoff,
       probe: () => this.#probe(),
@@ -135,7 +138,7 @@ export class DestinationLane {
     });
     this.#work = {
       url: endpoint.url, store: ctx.store, log: ctx.log, retry: ctx.retry, breaker: this.#breaker, tally: this.tally,
-      authFailures: 0, abort: new AbortController(),
+      health: new DestinationHealth(), abort: new AbortController(),
       destId: () => this.destId, adapter: () => this.#adapterOrThrow(), source: ctx.source, queue: this.#queue,
       guard: new DeleteHold({
         root: ctx.root, sourceUrl: ctx.sourceUrl, destinationUrl: endpoint.url, maxDelete: ctx.maxDelete, force: ctx.force, settings: ctx.guardSettings,
@@ -262,7 +265,7 @@ export class DestinationLane {
     return {
       url: this.endpoint.url, destId: this.destId, state: this.#breaker.state, since: this.#breaker.since, reason: this.#breaker.reason,
       pendingOps: stats.ops, pendingBytes: stats.bytes, running: stats.running, oldestChangeAt: stats.oldestChangeAt,
-      probes: this.#breaker.probes, tally: this.tally, deletesHeld: this.#work.guard.held,
+      probes: this.#breaker.probes, tally: this.tally.summary, deletesHeld: this.#work.guard.held,
     };
   }
 

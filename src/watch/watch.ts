@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Endpoint } from '../endpoints.ts';
 import { FatalRunError, messageOf } from '../errors.ts';
-import type { ErrorCode } from '../../adapters/index.ts';
+import type { TransferEvent } from '../transfer/tally.ts';
 import type { Log } from '../logger.ts';
 import { folderProblem } from '../scan/folder-problem.ts';
 import { keyFilter } from '../scan/filter.ts';
@@ -38,10 +38,8 @@ export interface WatchObserver {
   readonly initialSync?: SyncObserver;
   /** The delete guard began holding a destination's deletes (with why), or let them go (undefined). */
   deletesHeld?(destination: string, reason: string | undefined): void;
-  /** Operations a destination completed since the last report: objects uploaded, copied, deleted, and bytes written. */
-  done?(destination: string, done: WatchDone): void;
-  /** Operations on a destination that failed for good since the last report, by error code. */
-  failed?(destination: string, code: ErrorCode, count: number): void;
+  /** Each operation at each destination as it ends, the initial sync's included (the engine's events). */
+  transfer?(event: TransferEvent): void;
   /** The destination's breaker opened (it is probed with backoff; its changes wait in the journal). */
   down?(destination: string, reason: string): void;
   /** The destination answers again after being down. */
@@ -51,13 +49,6 @@ export interface WatchObserver {
    * waiting (or under way), and when the oldest of them happened (undefined when none waits).
    */
   backlog?(destination: string, backlog: WatchBacklog): void;
-}
-
-export interface WatchDone {
-  readonly uploaded: number;
-  readonly copied: number;
-  readonly deleted: number;
-  readonly bytes: number;
 }
 
 export interface WatchBacklog {
@@ -218,35 +209,17 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
   let publishTimer: NodeJS.Timeout | undefined;
   let statusTimer: NodeJS.Timeout | undefined;
   let lastActivity = -1;
-  const activity = (): number => lanes.reduce((n, l) => n + l.tally.uploaded + l.tally.copied + l.tally.deleted + l.tally.failed, 0);
+  const activity = (): number => lanes.reduce((n, l) => n + l.tally.summary.uploaded + l.tally.summary.copied + l.tally.summary.deleted + l.tally.summary.failed, 0);
   const printStatus = (): void => {
     lastActivity = activity();
     observer.status(statusLine(lanes.map((l) => l.snapshot())));
   };
-  // What the observer was last told of each lane, so each report carries only what is new.
-  const reported = new Map<DestinationLane, { uploaded: number; copied: number; deleted: number; bytes: number; byCode: Partial<Record<ErrorCode, number>>; state: 'up' | 'down' }>();
+  // Each lane's state as the observer was last told it, so it hears of each change once.
+  const reported = new Map<DestinationLane, 'up' | 'down'>();
   const report = (lane: DestinationLane): void => {
     const s = lane.snapshot();
-    const t = s.tally;
-    let last = reported.get(lane);
-    if (last === undefined) {
-      last = { uploaded: 0, copied: 0, deleted: 0, bytes: 0, byCode: {}, state: 'up' };
-      reported.set(lane, last);
-    }
-    const done = { uploaded: t.uploaded - last.uploaded, copied: t.copied - last.copied, deleted: t.deleted - last.deleted, bytes: t.bytes - last.bytes };
-    if (done.uploaded + done.copied + done.deleted + done.bytes > 0) {
-      Object.assign(last, { uploaded: t.uploaded, copied: t.copied, deleted: t.deleted, bytes: t.bytes });
-      observer.done?.(s.url, done);
-    }
-    for (const [code, n] of Object.entries(t.failuresByCode ?? {}) as Array<[ErrorCode, number]>) {
-      const before = last.byCode[code] ?? 0;
-      if (n > before) {
-        last.byCode[code] = n;
-        observer.failed?.(s.url, code, n - before);
-      }
-    }
-    if (s.state !== last.state) {
-      last.state = s.state;
+    if (s.state !== (reported.get(lane) ?? 'up')) {
+      reported.set(lane, s.state);
       if (s.state === 'down') observer.down?.(s.url, s.reason ?? 'down');
       else observer.up?.(s.url);
     }
@@ -288,13 +261,12 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
         mode: 'sync', source: options.source, destinations: options.destinations, dryRun: false, compare: options.compare,
         include: options.include, exclude, maxDelete: options.maxDelete, force: options.force, guardSettings: options.guardSettings, concurrency: options.concurrency,
         retry: options.retry, tuning: options.tuning, refresh: options.refresh, refreshAfterMs: options.refreshAfterMs, bandwidth: options.bandwidth,
-      }, store, { ...observer.initialSync, info: (message) => log.info(message) }, stop);
+      }, store, {
+        ...observer.initialSync, info: (message) => log.info(message),
+        // The initial sync's transfers are the watch's too.
+        event: (event) => observer.transfer?.(event),
+      }, stop);
       needRescan = !initialSync.ok;
-      // The initial sync's transfers are the watch's too.
-      for (const d of initialSync.destinations) {
-        if (d.uploaded + d.copied + d.deleted + d.bytes > 0) observer.done?.(d.url, { uploaded: d.uploaded, copied: d.copied, deleted: d.deleted, bytes: d.bytes });
-        for (const [code, n] of Object.entries(d.failuresByCode ?? {}) as Array<[ErrorCode, number]>) if (n > 0) observer.failed?.(d.url, code, n);
-      }
     } catch (error) {
       // The state store failing or a destination in use by another process ends the watch too.
       if (!(error instanceof FatalRunError) || error instanceof StateStoreError) throw error;
@@ -338,6 +310,7 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
     };
     // Known before they start, so a rescan one of them asks for while starting sees them all.
     lanes = options.destinations.map((d) => new DestinationLane(d, ctx));
+    for (const lane of lanes) lane.tally.listen((event) => observer.transfer?.(event));
     await Promise.all(lanes.map((lane) => lane.start()));
     coalescer.resume();
     scheduleRescan(needRescan || limited ? 0 : rescanEvery());

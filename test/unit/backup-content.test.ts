@@ -30,7 +30,7 @@ async function setup(wholeFileLimit: number) {
   const failures: string[] = [];
   const ctx: ContentContext = {
     source, setId: SET, retry: RETRY, budget: new Budget(1 << 20), partsBudget: new Budget(1 << 20), bytesInFlightPerLargeFile: 1024,
-    wholeFileLimit, bandwidth: undefined, signal: new AbortController().signal, onBytes: () => undefined,
+    wholeFileLimit, bandwidth: undefined, signal: new AbortController().signal,
     contentFailed: (d, p, e) => failures.push(`${d.endpoint.url} ${p}: ${String(e)}`),
   };
   return { root, file, scanned, dests, ctx, failures };

@@ -3,13 +3,14 @@ import type { CompareMode } from '../../diff/decide.ts';
 import type { Endpoint } from '../../endpoints.ts';
 import { FatalRunError, messageOf } from '../../errors.ts';
 import { Destination, type DestinationSummary } from '../../transfer/destination.ts';
-import type { SyncObserver } from '../../jobs/sync.ts';
+import { reportTo, type SyncObserver } from '../../jobs/sync.ts';
 import { Bandwidth } from '../../queue/bandwidth.ts';
 import { Budget } from '../../queue/budget.ts';
 import type { RetryPolicy } from '../../queue/retry.ts';
 import { keyFilter } from '../../scan/filter.ts';
 import { FANOUT_BRANCH_BUFFER } from '../../transfer/fanout.ts';
-import { copyContent, readStable, storeContent, type ContentContext } from './backup-content.ts';
+import { contentReader, copyContent, storeContent, type ContentContext } from './backup-content.ts';
+import { readStable } from '../../transfer/send.ts';
 import { InOrder } from './backup-ordered.ts';
 import { chooseBase, loadParent } from './backup-parent.ts';
 import { planHashed, planTree, storedEntry, type PlanPolicy, type PlanStep } from './backup-plan.ts';
@@ -97,6 +98,7 @@ export async function runBackup(options: BackupOptions, observer: SyncObserver =
     const policy: PlanPolicy = { setId, strategy: base.strategy, synthetic: base.synthetic, compare: options.compare };
     const tally = new SetTally(setId);
     const destinations = live.map((t) => t.destination);
+    for (const d of destinations) reportTo(d, observer);
     const targetOf = new Map(live.map((t) => [t.destination, t]));
     const ctx: ContentContext = {
       source, setId, retry: options.retry, signal,
@@ -105,7 +107,6 @@ export async function runBackup(options: BackupOptions, observer: SyncObserver =
       bytesInFlightPerLargeFile: options.tuning.partSize * options.tuning.partConcurrency + FANOUT_BRANCH_BUFFER,
       wholeFileLimit: options.tuning.partSize,
       bandwidth: options.bandwidth === undefined ? undefined : new Bandwidth(options.bandwidth),
-      onBytes: (bytes) => observer.transferred?.(bytes),
       contentFailed: (d, path, error) => {
         d.fail(path, error);
         const target = targetOf.get(d);
@@ -205,7 +206,7 @@ class CarryOut {
   }
 
   reference(entry: ManifestEntry): ManifestEntry {
-    for (const d of this.#destinations) d.summary.unchanged++;
+    for (const d of this.#destinations) d.tally.unchanged();
     return entry;
   }
 
@@ -227,7 +228,7 @@ class CarryOut {
       case 'compare': {
         let hashed;
         try {
-          hashed = await readStable(step.file, this.#ctx, (f) => this.#source.reader.hash(sourceFileOf(f)));
+          hashed = await readStable(step.file, contentReader(this.#ctx), this.#ctx, (f) => this.#source.reader.hash(sourceFileOf(f)));
         } catch (error) {
           this.#unreadable(step.file.path, error);
           return undefined;
@@ -262,7 +263,7 @@ async function dryRun(steps: AsyncIterable<PlanStep>, c: DryRunContext): Promise
     let step = first;
     if (first.kind === 'compare') {
       try {
-        const hashed = await readStable(first.file, c.ctx, (f) => c.source.reader.hash(sourceFileOf(f)));
+        const hashed = await readStable(first.file, contentReader(c.ctx), c.ctx, (f) => c.source.reader.hash(sourceFileOf(f)));
         step = planHashed({ ...hashed.file, md5: hashed.value }, first.previous, c.policy);
       } catch (error) {
         c.observer.warn?.(`${first.file.path}: cannot be compared (${messageOf(error)}); a real run would try to store it`);
@@ -275,20 +276,17 @@ async function dryRun(steps: AsyncIterable<PlanStep>, c: DryRunContext): Promise
         break;
       case 'reference':
         c.tally.add(step.entry);
-        for (const d of c.destinations) d.summary.unchanged++;
+        for (const d of c.destinations) d.tally.unchanged();
         break;
       case 'store':
         c.observer.plan?.(`store ${step.file.path} (${step.file.size} bytes, ${step.reason})`);
         c.tally.add({ type: 'file', size: step.file.size, set: c.policy.setId });
-        for (const d of c.destinations) {
-          d.summary.uploaded++;
-          d.summary.bytes += step.file.size;
-        }
+        for (const d of c.destinations) d.tally.planned(step.file.size);
         break;
       case 'copy':
         c.observer.plan?.(`copy ${step.entry.path} from set ${step.from}`);
         c.tally.add(step.entry);
-        for (const d of c.destinations) d.summary.copied++;
+        for (const d of c.destinations) d.tally.plannedCopy();
         break;
       case 'compare':
         break;

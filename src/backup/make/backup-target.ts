@@ -61,7 +61,7 @@ export class BackupTarget {
 
   /** A whole-destination problem: listed with key '' as sync lists an unreachable destination. */
   problem(message: string): void {
-    this.destination.summary.errors.push({ key: '', message });
+    this.destination.tally.listError('', message);
   }
 
   /**
