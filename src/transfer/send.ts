@@ -41,6 +41,25 @@ export interface SendTarget {
   run<T>(work: SendWork, action: (adapter: StorageAdapter) => Promise<T>): Promise<{ ok: true; value: T; journalId: number | undefined } | { ok: false; error: unknown }>;
 }
 
+/**
+ * A target that is a bare adapter (a watch lane's destination, a replica being repaired): each
+ * operation retried until `signal()` aborts it; down while `isDown()` says so.
+ */
+export function adapterTarget(adapter: () => StorageAdapter, options: { signal: () => AbortSignal; isDown?: () => boolean }): SendTarget {
+  return {
+    get isDown() {
+      return options.isDown?.() ?? false;
+    },
+    async run(work, action) {
+      try {
+        return { ok: true, value: await withRetry(() => action(adapter()), work.retry, { signal: options.signal() }), journalId: undefined };
+      } catch (error) {
+        return { ok: false, error };
+      }
+    },
+  };
+}
+
 export interface SendWork {
   readonly retry: RetryPolicy;
   readonly signal?: AbortSignal | undefined;

@@ -8,8 +8,7 @@ import { deleteKeys, type DeleteContext } from './watch-lane-deletes.ts';
 import { DONE, SourceReadError, discard, down, failKey, fromSource, isDestinationWide, keyFailed, retrying, settleRow, succeeded, type Outcome } from './watch-lane-health.ts';
 import type { PendingOp } from './watch-queue.ts';
 import { messageOf } from '../errors.ts';
-import { withRetry } from '../queue/retry.ts';
-import { ONE_TRY, sendContent, type SendTarget } from '../transfer/send.ts';
+import { ONE_TRY, adapterTarget, sendContent } from '../transfer/send.ts';
 
 /** A look at a file this recent is trusted when its write starts (the read checks it anyway). */
 const FRESH_LOOK_MS = 1000;
@@ -103,7 +102,7 @@ async function upload(w: WriteContext, file: SourceFile, id: number): Promise<vo
   const { reads, source, tuning, store } = w;
   let stored: WriteResult | undefined;
   let failure: unknown;
-  const sent = await sendContent({ file, key: file.key }, [laneTarget(w)], {
+  const sent = await sendContent({ file, key: file.key }, [adapterTarget(() => w.adapter(), { signal: () => w.abort.signal, isDown: () => !w.breaker.isUp })], {
     readWhole: (f) => reads.whole(f),
     hash: (f) => reads.md5(f, tuning.partSize),
     openVerified: (f, md5) => source.openVerified(f, md5),
@@ -123,22 +122,6 @@ async function upload(w: WriteContext, file: SourceFile, id: number): Promise<vo
   w.tally.stored(file.key, file.size, 'upload');
   w.guard.written(file.key);
   succeeded(w);
-}
-
-/** The lane's destination as an engine target: retried until the lane's breaker aborts it; down while the breaker is open. */
-function laneTarget(w: WriteContext): SendTarget {
-  return {
-    get isDown() {
-      return !w.breaker.isUp;
-    },
-    async run(work, action) {
-      try {
-        return { ok: true, value: await withRetry(() => action(w.adapter()), work.retry, { signal: w.abort.signal }), journalId: undefined };
-      } catch (error) {
-        return { ok: false, error };
-      }
-    },
-  };
 }
 
 /**

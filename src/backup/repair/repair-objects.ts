@@ -79,34 +79,40 @@ export class ObjectRepairer {
 
   async #fix(expected: ExpectedObject, judged: readonly Judged[]): Promise<void> {
     const healthy = this.#replicas.filter((_, i) => judged[i]?.kind === 'ok');
+    /** The faulty replicas each healthy source serves: one read of it feeds all of them. */
+    const bySource = new Map<Replica, Array<{ replica: Replica; verdict: ObjectVerdict & { kind: ObjectFault } }>>();
     for (const [i, verdict] of judged.entries()) {
       const replica = this.#replicas[i] as Replica;
-      const unfixable = (kind: ObjectFault | 'unreadable', message: string): void => {
-        replica.incomplete.add(expected.set);
-        recordUnfixable(replica.report, { kind, set: expected.set, key: expected.key, message });
-        this.#observer.problem?.();
-      };
       if (verdict.kind === 'unreadable') {
-        unfixable('unreadable', `${verdict.message}; not overwritten, since it may be intact`);
+        this.#unfixable(replica, expected, 'unreadable', `${verdict.message}; not overwritten, since it may be intact`);
         continue;
       }
       if (!isFault(verdict) || this.#signal.aborted) continue;
       const source = pickSource(replica, healthy, expected.size);
       if (source === undefined) {
-        unfixable(verdict.kind, `${verdict.message}, and no replica holds a healthy copy`);
+        this.#unfixable(replica, expected, verdict.kind, `${verdict.message}, and no replica holds a healthy copy`);
         continue;
       }
-      let route = routeBetween(source.adapter, replica.adapter, expected.size);
-      if (!this.#options.dryRun) {
-        try {
-          route = await copyObject(source.adapter, replica.adapter, expected.key, expected, this.#options.retry, this.#signal);
-        } catch (error) {
-          unfixable(verdict.kind, `${verdict.message}; the copy from ${source.url} failed: ${messageOf(error)}`);
+      bySource.set(source, [...(bySource.get(source) ?? []), { replica, verdict }]);
+    }
+    for (const [source, faulty] of bySource) {
+      const routes = faulty.map(({ replica }) => ({ route: routeBetween(source.adapter, replica.adapter, expected.size) }));
+      const results = this.#options.dryRun ? routes : await copyObject(source.adapter, faulty.map((f) => f.replica.adapter), expected.key, expected, this.#options.retry, this.#signal);
+      for (const [j, { replica, verdict }] of faulty.entries()) {
+        const result = results[j] ?? { error: new Error('not copied') };
+        if ('error' in result) {
+          this.#unfixable(replica, expected, verdict.kind, `${verdict.message}; the copy from ${source.url} failed: ${messageOf(result.error)}`);
           continue;
         }
+        recordFixed(replica.report, { kind: verdict.kind, set: expected.set, key: expected.key, from: source.url, route: result.route });
+        this.#observer.fixed?.();
       }
-      recordFixed(replica.report, { kind: verdict.kind, set: expected.set, key: expected.key, from: source.url, route });
-      this.#observer.fixed?.();
     }
+  }
+
+  #unfixable(replica: Replica, expected: ExpectedObject, kind: ObjectFault | 'unreadable', message: string): void {
+    replica.incomplete.add(expected.set);
+    recordUnfixable(replica.report, { kind, set: expected.set, key: expected.key, message });
+    this.#observer.problem?.();
   }
 }
