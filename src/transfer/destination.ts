@@ -22,7 +22,6 @@ export class DestinationDown extends Error {
   override readonly name = 'DestinationDown';
 }
 
-
 /**
  * One destination during a run: its adapter, its own transfer queue, its index in the state
  * store and its tally. When it keeps failing as a whole (credentials, unreachable) it is marked

@@ -3,7 +3,7 @@ import { isStorageError } from '../../adapters/errors.ts';
 /** What an operation was, for telling one key's failure from the destination's. */
 export type OperationKind = 'write' | 'delete' | 'other';
 
-/** Permission (or bucket) failures in a row after which the destination, not each key, is taken as the problem. */
+/** Permission failures in a row after which the destination (its credentials), not each key, is taken as the problem. */
 export const DOWN_AFTER = 3;
 
 /**
@@ -12,9 +12,11 @@ export const DOWN_AFTER = 3;
  *
  * - a failure that stayed retryable through every retry (unreachable, throttled, 5xx, no answer
  *   within --timeout) is the destination's at once: the retries already proved it is no blip;
- * - permission refused, or a write or delete finding no bucket, is the destination's once
- *   DOWN_AFTER operations in a row failed so (credentials revoked, bucket deleted) — one key
- *   may be forbidden on its own;
+ * - a write or delete that finds nothing there is the destination's at once: writing a key needs
+ *   no object, only the bucket (or folder), so the bucket is gone (a copy's missing source object
+ *   is the key's);
+ * - permission refused is the destination's once DOWN_AFTER operations in a row failed so
+ *   (credentials revoked) — one key may be forbidden on its own;
  * - anything else is the key's.
  *
  * Any success resets the count. What "down" then means is the command's: a sync leaves the
@@ -32,8 +34,8 @@ export class DestinationHealth {
     if (!isStorageError(error)) return undefined;
     // A retryable Conflict is the content changing under the read: the source's matter, not the destination's.
     if (error.retryable && error.code !== 'Conflict') return error.message;
-    const counts = error.code === 'AuthFailed' || (error.code === 'NotFound' && kind !== 'other');
-    if (!counts) return undefined;
+    if (error.code === 'NotFound' && kind !== 'other') return error.message;
+    if (error.code !== 'AuthFailed') return undefined;
     if (++this.#inARow < DOWN_AFTER) return undefined;
     return `${DOWN_AFTER} operations in a row failed; the last: ${error.message}`;
   }
