@@ -9,7 +9,7 @@ import { runVerifyCommand, VERIFY_OPTIONS } from './verify-command.ts';
 import { STATUS_OPTIONS, WATCH_OPTIONS } from './watch-options.ts';
 import { BACKUP_OPTIONS, CHECK_OPTIONS, FORGET_OPTIONS, REPAIR_OPTIONS, RESTORE_OPTIONS, SNAPSHOTS_OPTIONS } from './backup-options.ts';
 
-const VERSION = '0.1.0';
+import { VERSION } from '../version.ts';
 
 function addOptions(command: Command, specs: readonly OptionSpec[]): Command {
   for (const spec of specs) {

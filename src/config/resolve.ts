@@ -12,7 +12,7 @@ import { durationMs, parseMaxDelete, parsePartSize, parseRate, parseTimeout, typ
 import type { PlainIssue } from './issues.ts';
 import { jobFilters } from './job-filters.ts';
 import { LocationError, resolveLocation } from './location.ts';
-import { WATCH_NOT_FOR_BACKUP, WATCH_NOT_FOR_VERIFY, type JobOptions, type ResolvedConfig, type ResolvedJob, type Schedule } from './resolved.ts';
+import { WATCH_NEEDS_MIRROR, WATCH_NOT_FOR_BACKUP, WATCH_NOT_FOR_VERIFY, type JobOptions, type ResolvedConfig, type ResolvedJob, type Schedule } from './resolved.ts';
 import type { Config, JobConfig, LocationConfig } from './schema.ts';
 
 const MODE_TO_TRANSFER = { mirror: 'sync', copy: 'copy', migrate: 'migrate' } as const;
@@ -60,6 +60,8 @@ export function resolveConfig(config: Config, file: string, env: NodeJS.ProcessE
 
     const schedule = scheduleOf(job, at('schedule'), issues);
     const filters = jobFilters(job, at, issues, configDir, schedule?.kind === 'watch');
+    // Checked here, with everything else, so that `config validate` refuses what `run` would.
+    if (schedule?.kind === 'watch' && (job.mode === 'copy' || job.mode === 'migrate')) issues.push({ path: at('schedule'), message: WATCH_NEEDS_MIRROR, hint: 'mode: mirror, or schedule: { interval: 15m }' });
     for (const kind of ['include', 'exclude'] as const) {
       const given = job[kind]?.length ?? 0;
       filters[kind].forEach((glob, i) => {

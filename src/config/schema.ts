@@ -89,7 +89,7 @@ export const jobSchema = z.strictObject({
   deep: z.boolean().optional().describe('verify jobs only: download (or read) and hash every object on every side, as cloudmirror verify --deep; default false'),
   synthetic: z.boolean().optional().describe('backup jobs with strategy full only: copy unchanged files server-side from earlier sets instead of reading them again'),
   keep: keepSchema.optional().describe('backup jobs, and mirror jobs with keepVersions: after each successful run, forget on each destination with this policy (cloudmirror forget --keep-*)'),
-  schedule: scheduleSchema,
+  schedule: scheduleSchema.default('once').describe('when the job runs; default once (at start-up)'),
   include: z.array(z.string()).optional().describe('globs; only matching files take part'),
   exclude: z.array(z.string()).optional().describe('globs; matching files are left out and never deleted'),
   includeFrom: z.union([z.string(), z.array(z.string())]).optional().describe('file(s) of include globs, one a line (# comments), relative to this config file'),
