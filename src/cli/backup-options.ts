@@ -5,7 +5,7 @@ import { COMMON_OPTIONS, FILTER_FLAGS, type OptionSpec } from './options.ts';
  * apart from the commands so that building the command line loads none of their code.
  */
 const common = (...flags: string[]): OptionSpec[] => COMMON_OPTIONS.filter((o) => flags.includes(o.flags));
-const OUTPUT = ['--json', '--progress', '--no-progress', '--log-level <level>'];
+const OUTPUT = ['--json', '--progress', '--no-progress', '--log-level <level>', '--verbose', '--quiet'];
 
 export const BACKUP_OPTIONS: readonly OptionSpec[] = [
   { flags: '--strategy <strategy>', help: 'full: store every file; incremental: files changed since the latest set; differential: files changed since the latest full set', defaultValue: 'incremental' },

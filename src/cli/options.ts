@@ -19,6 +19,8 @@ export interface OptionSpec {
   readonly defaultValue?: string | boolean | string[];
   /** Repeatable: each use adds a value. */
   readonly repeatable?: boolean;
+  /** A flag given any number of times (-vv): its value is the count. */
+  readonly counted?: boolean;
 }
 
 export const COMMON_OPTIONS: readonly OptionSpec[] = [
@@ -51,6 +53,8 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { flags: '--progress', help: 'show a progress display on stderr (default: when stderr is a terminal)' },
   { flags: '--no-progress', help: 'never show a progress display' },
   { flags: '--log-level <level>', help: `log detail on stderr: ${LOG_LEVELS.join(', ')}`, defaultValue: 'warn' },
+  { flags: '--verbose', help: 'log more: info (what each phase does); twice (-vv): debug', counted: true },
+  { flags: '--quiet', help: 'log errors only' },
 ];
 
 /** The options that choose which files take part, for the commands that read a source tree. */
@@ -112,7 +116,10 @@ export function validateCommon(raw: Record<string, unknown>, env: NodeJS.Process
       if (problem !== undefined) throw new UsageError(`${option} '${glob}': ${problem}`);
     }
   }
-  const logLevel = String(raw.logLevel ?? 'warn');
+  // -v / -q change the default level; an explicit --log-level other than the default wins.
+  const verbosity = typeof raw.verbose === 'number' ? raw.verbose : 0;
+  const asked = String(raw.logLevel ?? 'warn');
+  const logLevel = asked !== 'warn' ? asked : raw.quiet === true ? 'error' : verbosity >= 2 ? 'debug' : verbosity === 1 ? 'info' : asked;
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
   }

@@ -27,6 +27,8 @@ const SHARED: Readonly<Record<string, string | undefined>> = {
   '--progress': undefined,
   '--no-progress': undefined,
   '--log-level <level>': undefined,
+  '--verbose': undefined,
+  '--quiet': undefined,
 };
 
 export const VERIFY_OPTIONS: readonly OptionSpec[] = [
