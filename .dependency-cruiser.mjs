@@ -12,7 +12,8 @@
 //                                                             watch, and the history a kept mirror's sync records
 //   listing    src/scan, src/diff                             sources, listings, merge, pure decide
 //   base       src/state, src/queue, src/units, src/logger.ts, src/keys.ts, src/errors.ts, src/layout.ts,
-//              src/endpoints.ts, src/url-credentials.ts      state store, limits, unit parsers, layout constants
+//              src/endpoints.ts, src/url-credentials.ts,     state store, limits, unit parsers, layout constants
+//              src/version.ts
 //   adapters   adapters/                                      storage systems; import nothing from src/
 //
 // Within a layer any import is allowed except one that closes a cycle between folders
@@ -23,7 +24,7 @@
 /** Bottom to top. */
 export const LAYERS = [
   { name: 'adapters', paths: ['^adapters/'] },
-  { name: 'base', paths: ['^src/(state|queue|units)/', '^src/(logger|keys|errors|layout|endpoints|url-credentials)\\.ts$'] },
+  { name: 'base', paths: ['^src/(state|queue|units)/', '^src/(logger|keys|errors|layout|endpoints|url-credentials|version)\\.ts$'] },
   { name: 'listing', paths: ['^src/(scan|diff)/'] },
   { name: 'engine', paths: ['^src/(transfer|jobs|watch|history)/'] },
   { name: 'observe', paths: ['^src/observe/'] },

@@ -35,7 +35,7 @@ export async function runBackupCommand(sourceInput: string, destInputs: readonly
   try {
     const result = await runBackup({
       source, destinations, strategy, synthetic,
-      dryRun: options.dryRun, compare: options.compare, include: options.include, exclude: options.exclude,
+      dryRun: options.dryRun, compare: options.compare, include: options.include, exclude: options.exclude, rules: options.rules,
       concurrency: options.concurrency, retry: { attempts: options.retries, baseDelayMs: 200, maxDelayMs: 20_000 },
       tuning: transferTuning(options), bandwidth: options.bandwidth, stateDir: options.stateDir,
     }, observer, interrupt.signal);

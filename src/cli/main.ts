@@ -9,12 +9,18 @@ import { runVerifyCommand, VERIFY_OPTIONS } from './verify-command.ts';
 import { STATUS_OPTIONS, WATCH_OPTIONS } from './watch-options.ts';
 import { BACKUP_OPTIONS, CHECK_OPTIONS, FORGET_OPTIONS, REPAIR_OPTIONS, RESTORE_OPTIONS, SNAPSHOTS_OPTIONS } from './backup-options.ts';
 
-const VERSION = '0.1.0';
+import { VERSION } from '../version.ts';
+import { addExamples } from './help-examples.ts';
+
+/** The short forms users of rclone and rsync type without thinking. */
+const SHORT_FLAGS: Readonly<Record<string, string>> = { '--dry-run': '-n', '--progress': '-P', '--verbose': '-v', '--quiet': '-q' };
 
 function addOptions(command: Command, specs: readonly OptionSpec[]): Command {
   for (const spec of specs) {
-    const option = new Option(spec.flags, spec.help);
+    const short = SHORT_FLAGS[spec.flags];
+    const option = new Option(short === undefined ? spec.flags : `${short}, ${spec.flags}`, spec.help);
     if (spec.repeatable === true) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+    if (spec.counted === true) option.argParser((_value: string, previous: number | undefined) => (previous ?? 0) + 1);
     if (spec.defaultValue !== undefined) option.default(spec.defaultValue);
     command.addOption(option);
   }
@@ -74,6 +80,13 @@ export function buildProgram(): Command {
       process.exitCode = await (await import('./status-command.ts')).runStatusCommand(raw);
     });
   addBackupCommands(program);
+  program.command('version').description('print the versions of cloudmirror, Node.js and the storage SDKs (for bug reports)')
+    .option('--json', 'as one JSON object')
+    .exitOverride()
+    .action(async (raw: Record<string, unknown>) => {
+      process.exitCode = (await import('./version-command.ts')).runVersionCommand(raw);
+    });
+  addExamples(program);
   return program;
 }
 

@@ -3,9 +3,10 @@ import { DEFAULT_TIMEOUT_MS, DEFAULT_TRANSFER, type TransferTuning } from '../..
 import { UsageError } from '../errors.ts';
 import { DEFAULT_REFRESH_AFTER_TEXT, MAX_REFRESH_AFTER_MS } from '../jobs/index-age.ts';
 import { DEFAULT_RETRY } from '../queue/retry.ts';
-import { checkGlob } from '../scan/filter.ts';
+import { readFileSync } from 'node:fs';
+import { checkGlob, linesOf, type FileRules } from '../scan/filter.ts';
 import { defaultStateDir } from '../state/state-files.ts';
-import { LOG_LEVELS, parseDuration, parseMaxDelete, parsePartSize, parseRate, parseTimeout, type LogLevel, type MaxDelete } from '../units/parse.ts';
+import { LOG_LEVELS, parseDuration, parseMaxDelete, parsePartSize, parseRate, parseSize, parseTimeout, type LogLevel, type MaxDelete } from '../units/parse.ts';
 
 /**
  * The options shared by the transfer commands, declared once: flag, help and default live here,
@@ -18,6 +19,8 @@ export interface OptionSpec {
   readonly defaultValue?: string | boolean | string[];
   /** Repeatable: each use adds a value. */
   readonly repeatable?: boolean;
+  /** A flag given any number of times (-vv): its value is the count. */
+  readonly counted?: boolean;
 }
 
 export const COMMON_OPTIONS: readonly OptionSpec[] = [
@@ -25,6 +28,13 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { flags: '--checksum', help: 'compare content hashes instead of size and modification time' },
   { flags: '--include <glob>', help: 'only files matching GLOB take part (repeatable); a glob without "/" matches names in any folder', repeatable: true },
   { flags: '--exclude <glob>', help: 'leave out files matching GLOB (repeatable); excluded files are never deleted', repeatable: true },
+  { flags: '--include-from <file>', help: 'read include globs from FILE, one a line (# comments, blank lines ignored; repeatable)', repeatable: true },
+  { flags: '--exclude-from <file>', help: 'read exclude globs from FILE, one a line (# comments, blank lines ignored; repeatable)', repeatable: true },
+  { flags: '--files-from <file>', help: 'only the keys listed in FILE take part, one a line, relative to the source (repeatable)', repeatable: true },
+  { flags: '--min-size <size>', help: 'only files of at least SIZE take part (e.g. 1K, 10M); others are neither sent nor deleted' },
+  { flags: '--max-size <size>', help: 'only files of at most SIZE take part (e.g. 100M); others are neither sent nor deleted' },
+  { flags: '--min-age <duration>', help: 'only files last modified at least DURATION ago take part (e.g. 10m, 7d): leaves files still being written alone' },
+  { flags: '--max-age <duration>', help: 'only files last modified at most DURATION ago take part (e.g. 24h)' },
   { flags: '--max-delete <n|p%>', help: 'refuse to delete more than N objects or P% of a destination (default: half of it)' },
   { flags: '--force', help: 'allow deletes beyond --max-delete and deletes when the source is empty, missing, unmounted or replaced' },
   { flags: '--keep-versions', help: 'sync only: move what the run overwrites or deletes into .cloudmirror/archive/<run>/ at each destination and record the run in .cloudmirror/history/, so the mirror as it was after any earlier sync can be restored' },
@@ -43,7 +53,12 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { flags: '--progress', help: 'show a progress display on stderr (default: when stderr is a terminal)' },
   { flags: '--no-progress', help: 'never show a progress display' },
   { flags: '--log-level <level>', help: `log detail on stderr: ${LOG_LEVELS.join(', ')}`, defaultValue: 'warn' },
+  { flags: '--verbose', help: 'log more: info (what each phase does); twice (-vv): debug', counted: true },
+  { flags: '--quiet', help: 'log errors only' },
 ];
+
+/** The options that choose which files take part, for the commands that read a source tree. */
+export const FILTER_FLAGS: readonly string[] = ['--include <glob>', '--exclude <glob>', '--include-from <file>', '--exclude-from <file>', '--files-from <file>', '--min-size <size>', '--max-size <size>', '--min-age <duration>', '--max-age <duration>'];
 
 /*
  * Validation is hand-written rather than zod: these few checks run on every invocation, and
@@ -66,6 +81,8 @@ export interface CommonOptions {
   readonly compare: 'size-mtime' | 'checksum';
   readonly include: readonly string[];
   readonly exclude: readonly string[];
+  /** --files-from and the size and age filters; undefined: none given. */
+  readonly rules: FileRules | undefined;
   readonly maxDelete: MaxDelete | undefined;
   readonly force: boolean;
   /** Mirror with history (sync only; the transfer command refuses it elsewhere). */
@@ -91,15 +108,18 @@ export interface CommonOptions {
 }
 
 export function validateCommon(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): CommonOptions {
-  const include = strings(raw.include);
-  const exclude = strings(raw.exclude);
+  const include = [...strings(raw.include), ...strings(raw.includeFrom).flatMap((file) => linesOfFile(file, '--include-from'))];
+  const exclude = [...strings(raw.exclude), ...strings(raw.excludeFrom).flatMap((file) => linesOfFile(file, '--exclude-from'))];
   for (const [option, globs] of [['--include', include], ['--exclude', exclude]] as const) {
     for (const glob of globs) {
       const problem = checkGlob(glob);
       if (problem !== undefined) throw new UsageError(`${option} '${glob}': ${problem}`);
     }
   }
-  const logLevel = String(raw.logLevel ?? 'warn');
+  // -v / -q change the default level; an explicit --log-level other than the default wins.
+  const verbosity = typeof raw.verbose === 'number' ? raw.verbose : 0;
+  const asked = String(raw.logLevel ?? 'warn');
+  const logLevel = asked !== 'warn' ? asked : raw.quiet === true ? 'error' : verbosity >= 2 ? 'debug' : verbosity === 1 ? 'info' : asked;
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
   }
@@ -110,6 +130,7 @@ export function validateCommon(raw: Record<string, unknown>, env: NodeJS.Process
     compare: flag(raw.checksum) ? 'checksum' : 'size-mtime',
     include: Object.freeze(include),
     exclude: Object.freeze(exclude),
+    rules: fileRules(raw),
     maxDelete: maxDelete === undefined ? undefined : parseMaxDelete(maxDelete),
     force: flag(raw.force),
     keepVersions: flag(raw.keepVersions),
@@ -128,6 +149,32 @@ export function validateCommon(raw: Record<string, unknown>, env: NodeJS.Process
     progress: typeof raw.progress === 'boolean' ? raw.progress : undefined,
     logLevel: logLevel as CommonOptions['logLevel'],
   } satisfies CommonOptions);
+}
+
+/** The lines of a filter file; a file that cannot be read is a usage error naming the option and the file. */
+function linesOfFile(file: string, option: string): string[] {
+  try {
+    return linesOf(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`${option} ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+}
+
+function fileRules(raw: Record<string, unknown>): FileRules | undefined {
+  const filesFrom = strings(raw.filesFrom);
+  const size = (option: string, value: unknown): number | undefined => (optionalString(value) === undefined ? undefined : parseSize(String(value), option));
+  const age = (option: string, value: unknown): number | undefined => (optionalString(value) === undefined ? undefined : parseDuration(String(value), option, { minMs: 0, maxMs: 100 * 365 * 86_400_000 }));
+  const rules: FileRules = {
+    // Keys as a listing names them: relative to the source, without a leading './' or '/'.
+    filesFrom: filesFrom.length === 0 ? undefined : new Set(filesFrom.flatMap((file) => linesOfFile(file, '--files-from')).map((key) => key.replace(/^(\.\/|\/)+/, ''))),
+    minSize: size('--min-size', raw.minSize),
+    maxSize: size('--max-size', raw.maxSize),
+    minAgeMs: age('--min-age', raw.minAge),
+    maxAgeMs: age('--max-age', raw.maxAge),
+  };
+  if (rules.minSize !== undefined && rules.maxSize !== undefined && rules.minSize > rules.maxSize) throw new UsageError(`--min-size (${String(raw.minSize)}) is larger than --max-size (${String(raw.maxSize)}): no file could take part`);
+  if (rules.minAgeMs !== undefined && rules.maxAgeMs !== undefined && rules.minAgeMs > rules.maxAgeMs) throw new UsageError(`--min-age (${String(raw.minAge)}) is longer than --max-age (${String(raw.maxAge)}): no file could take part`);
+  return Object.values(rules).every((v) => v === undefined) ? undefined : Object.freeze(rules);
 }
 
 export const transferTuning = (o: CommonOptions): TransferTuning => ({ partSize: o.partSize, partConcurrency: o.partConcurrency, timeoutMs: o.timeoutMs });

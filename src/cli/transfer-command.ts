@@ -30,7 +30,7 @@ export async function runTransferCommand(mode: TransferMode, sourceInput: string
     store = StateStore.open(options.stateDir, { rebuildIndex: options.rebuildIndex, warn: (message) => log.warn(message) });
     const result = await runSync({
       mode, source, destinations,
-      dryRun: options.dryRun, compare: options.compare, include: options.include, exclude: options.exclude,
+      dryRun: options.dryRun, compare: options.compare, include: options.include, exclude: options.exclude, rules: options.rules,
       maxDelete: options.maxDelete, force: options.force, concurrency: options.concurrency,
       retry: { attempts: options.retries, baseDelayMs: 200, maxDelayMs: 20_000 },
       tuning: transferTuning(options), refresh: options.refresh, refreshAfterMs: options.refreshAfterMs, bandwidth: options.bandwidth, keepVersions: options.keepVersions,
@@ -40,7 +40,7 @@ export async function runTransferCommand(mode: TransferMode, sourceInput: string
     if (options.verify && !options.dryRun && !result.interrupted) {
       await store.flush();
       verification = await runVerify({
-        source, destinations, deep: false, include: options.include, exclude: options.exclude,
+        source, destinations, deep: false, include: options.include, exclude: options.exclude, rules: options.rules,
         concurrency: options.concurrency, stateDir: options.stateDir, retry: DEFAULT_RETRY,
       }, { warn: (message) => log.warn(message) }, interrupt.signal);
     }

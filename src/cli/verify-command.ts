@@ -14,12 +14,21 @@ import { onInterrupt } from './signals.ts';
 const SHARED: Readonly<Record<string, string | undefined>> = {
   '--include <glob>': 'only keys matching GLOB are compared (repeatable); a glob without "/" matches names in any folder',
   '--exclude <glob>': 'leave out keys matching GLOB (repeatable)',
+  '--include-from <file>': undefined,
+  '--exclude-from <file>': undefined,
+  '--files-from <file>': 'only the keys listed in FILE are compared, one a line (repeatable)',
+  '--min-size <size>': 'only files of at least SIZE are compared (their size on the source)',
+  '--max-size <size>': 'only files of at most SIZE are compared (their size on the source)',
+  '--min-age <duration>': 'only files last modified at least DURATION ago (on the source) are compared',
+  '--max-age <duration>': 'only files last modified at most DURATION ago (on the source) are compared',
   '--concurrency <n>': 'objects whose hash is being learned at once (stats, downloads, reads)',
   '--state-dir <dir>': undefined,
   '--json': undefined,
   '--progress': undefined,
   '--no-progress': undefined,
   '--log-level <level>': undefined,
+  '--verbose': undefined,
+  '--quiet': undefined,
 };
 
 export const VERIFY_OPTIONS: readonly OptionSpec[] = [
@@ -48,7 +57,7 @@ export async function runVerifyCommand(sourceInput: string, destInputs: readonly
   try {
     const result = await runVerify({
       source, destinations, deep,
-      include: options.include, exclude: options.exclude, concurrency: options.concurrency,
+      include: options.include, exclude: options.exclude, rules: options.rules, concurrency: options.concurrency,
       stateDir: options.stateDir, retry: DEFAULT_RETRY,
     }, observer, interrupt.signal);
     progress?.stop();

@@ -22,6 +22,9 @@ export async function runWatchCommand(sourceInput: string, destInputs: readonly 
   const debounceMs = Number(debounceText);
   if (!/^\d+$/.test(debounceText.trim()) || debounceMs > 60_000) throw new UsageError(`--debounce must be a whole number of milliseconds from 0 to 60000, got '${debounceText}'`);
 
+  if (options.rules?.minAgeMs !== undefined || options.rules?.maxAgeMs !== undefined) {
+    throw new UsageError('--min-age and --max-age judge files by their age, which changes without any event a watch could see; use them with sync, copy, migrate, backup or verify (--min-size, --max-size and --files-from work with watch)');
+  }
   const log = createLogger(options.logLevel);
   const showProgress = options.progress ?? (process.stderr.isTTY === true && !options.json);
   const progress = showProgress ? (await import('../observe/progress.ts')).progressObserver('initial sync') : undefined;
@@ -37,7 +40,7 @@ export async function runWatchCommand(sourceInput: string, destInputs: readonly 
   const stopper = onStopSignal();
   try {
     const result = await runWatch({
-      source, destinations, compare: options.compare, include: options.include, exclude: options.exclude,
+      source, destinations, compare: options.compare, include: options.include, exclude: options.exclude, rules: options.rules,
       maxDelete: options.maxDelete, force: options.force, concurrency: options.concurrency,
       retry: { attempts: options.retries, baseDelayMs: 200, maxDelayMs: 20_000 },
       tuning: transferTuning(options), refresh: options.refresh, refreshAfterMs: options.refreshAfterMs, bandwidth: options.bandwidth, stateDir: options.stateDir,

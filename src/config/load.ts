@@ -13,6 +13,17 @@ import { pathKey, readYamlTree, type YamlTree } from './yaml-tree.ts';
  * once (a ConfigError), each with its line, key, value and a hint; nothing is half-accepted.
  */
 export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedConfig> {
+  const { resolved, unset } = await checkConfig(file, env);
+  if (unset.length > 0) throw new ConfigError(unset);
+  return resolved;
+}
+
+/**
+ * What `config validate` needs: the config as `run` would take it, with environment variables
+ * that are not set (on this machine, now) apart, as warnings — the service's environment may set
+ * them. Every other problem throws, as in loadConfig.
+ */
+export async function checkConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<{ resolved: ResolvedConfig; unset: ConfigProblem[] }> {
   const absolute = path.resolve(file);
   let text: string;
   try {
@@ -24,7 +35,7 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
     throw new ConfigError([{ file, line: 1, column: 1, key: '', value: undefined, message: missing ? 'no such file' : `cannot read: ${messageOf(error)}`, hint: missing ? 'give the path with --config FILE, or create ./cloudmirror.yaml (see config/example.yaml)' : 'check the file permissions' }]);
   }
-  return parseConfig(text, file, absolute, env);
+  return parseConfigChecked(text, file, absolute, env);
 }
 
 /** A config file is read whole into memory and parsed: this bounds what a wrong or hostile file can cost. */
@@ -51,22 +62,32 @@ async function readBounded(file: string, limit: number): Promise<string> {
 }
 
 export function parseConfig(text: string, displayName: string, absolute: string, env: NodeJS.ProcessEnv): ResolvedConfig {
+  const { resolved, unset } = parseConfigChecked(text, displayName, absolute, env);
+  if (unset.length > 0) throw new ConfigError(unset);
+  return resolved;
+}
+
+function parseConfigChecked(text: string, displayName: string, absolute: string, env: NodeJS.ProcessEnv): { resolved: ResolvedConfig; unset: ConfigProblem[] } {
   const tree = readYamlTree(text, env);
   const located = (issue: PlainIssue): ConfigProblem => locate(tree, displayName, issue);
   if (tree.problems.length > 0 && tree.data === undefined) {
     throw new ConfigError(tree.problems.map((p) => ({ file: displayName, line: p.position.line, column: p.position.column, key: p.path.join('.'), value: undefined, message: p.message, hint: p.hint })));
   }
-  const envProblems = tree.problems.map((p) => located({ path: p.path, message: p.message, hint: p.hint }));
+  const envProblems = tree.problems.filter((p) => p.unset !== true).map((p) => located({ path: p.path, message: p.message, hint: p.hint }));
+  const unsetProblems = tree.problems.filter((p) => p.unset === true).map((p) => located({ path: p.path, message: p.message, hint: p.hint }));
   const parsed = configSchema.safeParse(tree.data ?? {});
-  if (!parsed.success) {
-    throw new ConfigError([...envProblems, ...plainIssues(configSchema, parsed.error.issues, tree.data).map(located)].sort(byLine));
-  }
-  const { resolved, issues } = resolveConfig(parsed.data, absolute, env);
   // A value whose variable is unset was already reported; its placeholder text proves nothing more.
   const unset = new Set(tree.problems.map((p) => pathKey(p.path)));
+  if (!parsed.success) {
+    const schemaProblems = plainIssues(configSchema, parsed.error.issues, tree.data).filter((i) => !unset.has(pathKey(i.path))).map(located);
+    if (envProblems.length + schemaProblems.length > 0) throw new ConfigError([...envProblems, ...schemaProblems, ...unsetProblems].sort(byLine));
+    // Only unset variables made the file fail its schema: nothing more can be checked without them.
+    throw new ConfigError(unsetProblems);
+  }
+  const { resolved, issues } = resolveConfig(parsed.data, absolute, env);
   const problems = [...envProblems, ...issues.filter((i) => !unset.has(pathKey(i.path))).map(located)].sort(byLine);
-  if (problems.length > 0) throw new ConfigError(problems);
-  return resolved;
+  if (problems.length > 0) throw new ConfigError([...problems, ...unsetProblems].sort(byLine));
+  return { resolved, unset: unsetProblems.sort(byLine) };
 }
 
 const byLine = (a: ConfigProblem, b: ConfigProblem): number => a.line - b.line || a.column - b.column;

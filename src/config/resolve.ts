@@ -10,8 +10,9 @@ import { checkGlob } from '../scan/filter.ts';
 import { defaultStateDir } from '../state/state-files.ts';
 import { durationMs, parseMaxDelete, parsePartSize, parseRate, parseTimeout, type MaxDelete } from '../units/parse.ts';
 import type { PlainIssue } from './issues.ts';
+import { jobFilters } from './job-filters.ts';
 import { LocationError, resolveLocation } from './location.ts';
-import { WATCH_NOT_FOR_BACKUP, WATCH_NOT_FOR_VERIFY, type JobOptions, type ResolvedConfig, type ResolvedJob, type Schedule } from './resolved.ts';
+import { WATCH_NEEDS_MIRROR, WATCH_NOT_FOR_BACKUP, WATCH_NOT_FOR_VERIFY, type JobOptions, type ResolvedConfig, type ResolvedJob, type Schedule } from './resolved.ts';
 import type { Config, JobConfig, LocationConfig } from './schema.ts';
 
 const MODE_TO_TRANSFER = { mirror: 'sync', copy: 'copy', migrate: 'migrate' } as const;
@@ -58,10 +59,16 @@ export function resolveConfig(config: Config, file: string, env: NodeJS.ProcessE
     });
 
     const schedule = scheduleOf(job, at('schedule'), issues);
+    const filters = jobFilters(job, at, issues, configDir, schedule?.kind === 'watch');
+    // Checked here, with everything else, so that `config validate` refuses what `run` would.
+    if (schedule?.kind === 'watch' && (job.mode === 'copy' || job.mode === 'migrate')) issues.push({ path: at('schedule'), message: WATCH_NEEDS_MIRROR, hint: 'mode: mirror, or schedule: { interval: 15m }' });
     for (const kind of ['include', 'exclude'] as const) {
-      (job[kind] ?? []).forEach((glob, i) => {
+      const given = job[kind]?.length ?? 0;
+      filters[kind].forEach((glob, i) => {
         const problem = checkGlob(glob);
-        if (problem !== undefined) issues.push({ path: at(kind, i), message: problem, hint: 'a glob without / matches names in any folder (*.tmp); with / it matches from the source root (logs/**)' });
+        // Globs past those of the key itself came from its includeFrom / excludeFrom file.
+        const where = i < given ? at(kind, i) : at(`${kind}From`);
+        if (problem !== undefined) issues.push({ path: where, message: `${i < given ? '' : `'${glob}': `}${problem}`, hint: 'a glob without / matches names in any folder (*.tmp); with / it matches from the source root (logs/**)' });
       });
     }
     let partSize = DEFAULT_TRANSFER.partSize;
@@ -110,7 +117,7 @@ export function resolveConfig(config: Config, file: string, env: NodeJS.ProcessE
     // What every run reads and sends the same way, whether it mirrors, copies or backs up.
     const transfer = {
       source, destinations: destinations as Endpoint[], dryRun: false,
-      compare: job.compare ?? 'size-mtime', include: job.include ?? [], exclude: job.exclude ?? [],
+      compare: job.compare ?? 'size-mtime', include: filters.include, exclude: filters.exclude, rules: filters.rules,
       concurrency: job.concurrency ?? 16,
       retry: { ...DEFAULT_RETRY, attempts: retries },
       tuning: { partSize, partConcurrency: job.partConcurrency ?? DEFAULT_TRANSFER.partConcurrency, timeoutMs },
@@ -121,7 +128,7 @@ export function resolveConfig(config: Config, file: string, env: NodeJS.ProcessE
       : job.mode === 'verify'
         ? Object.freeze({
           mode: 'verify', source: transfer.source, destinations: transfer.destinations, deep: job.deep ?? false,
-          include: transfer.include, exclude: transfer.exclude, concurrency: transfer.concurrency, retry: transfer.retry,
+          include: transfer.include, exclude: transfer.exclude, rules: transfer.rules, concurrency: transfer.concurrency, retry: transfer.retry,
         })
         : Object.freeze({
         mode: MODE_TO_TRANSFER[job.mode], ...transfer,

@@ -27,6 +27,9 @@ export interface VerifyJobOptions extends Omit<VerifyOptions, 'stateDir'> {
   readonly maxDelete?: undefined;
 }
 
+/** Watching mirrors: a watch job that should never delete (copy, migrate) is refused rather than run wrongly. */
+export const WATCH_NEEDS_MIRROR = 'schedule: watch mirrors every change, deletes included; give the job mode: mirror, or use an interval or cron schedule for copy and migrate';
+
 /** Why a verify job cannot have a watch schedule (the config refuses it; the scheduler would too). */
 export const WATCH_NOT_FOR_VERIFY = 'schedule: watch is not for verify jobs: a verification compares whole listings, on a schedule';
 

@@ -89,9 +89,16 @@ export const jobSchema = z.strictObject({
   deep: z.boolean().optional().describe('verify jobs only: download (or read) and hash every object on every side, as cloudmirror verify --deep; default false'),
   synthetic: z.boolean().optional().describe('backup jobs with strategy full only: copy unchanged files server-side from earlier sets instead of reading them again'),
   keep: keepSchema.optional().describe('backup jobs, and mirror jobs with keepVersions: after each successful run, forget on each destination with this policy (cloudmirror forget --keep-*)'),
-  schedule: scheduleSchema,
+  schedule: scheduleSchema.default('once').describe('when the job runs; default once (at start-up)'),
   include: z.array(z.string()).optional().describe('globs; only matching files take part'),
   exclude: z.array(z.string()).optional().describe('globs; matching files are left out and never deleted'),
+  includeFrom: z.union([z.string(), z.array(z.string())]).optional().describe('file(s) of include globs, one a line (# comments), relative to this config file'),
+  excludeFrom: z.union([z.string(), z.array(z.string())]).optional().describe('file(s) of exclude globs, one a line (# comments), relative to this config file'),
+  filesFrom: z.union([z.string(), z.array(z.string())]).optional().describe('file(s) listing the only keys that take part, one a line, relative to the source'),
+  minSize: z.union([z.int().min(0), z.string()]).optional().describe('only files of at least this size take part (e.g. 1K, 10M); others are neither sent nor deleted'),
+  maxSize: z.union([z.int().min(0), z.string()]).optional().describe('only files of at most this size take part (e.g. 100M); others are neither sent nor deleted'),
+  minAge: duration.optional().describe('only files last modified at least this long ago take part (not for watch schedules)'),
+  maxAge: duration.optional().describe('only files last modified at most this long ago take part (not for watch schedules)'),
   compare: z.enum(COMPARE_MODES).optional().describe('default: size-mtime'),
   delete: z.strictObject({
     max: z.union([z.int().min(0), z.string().regex(/^\s*\d+\s*%?\s*$/, 'expected a count like 100 or a percentage like 10%')]).optional()

@@ -14,6 +14,8 @@ export interface TreeProblem {
   readonly position: Position;
   readonly message: string;
   readonly hint: string;
+  /** Only an environment variable is unset (the file itself is fine): `config validate` warns. */
+  readonly unset?: boolean;
 }
 
 export interface YamlTree {
@@ -115,7 +117,7 @@ export function readYamlTree(text: string, env: NodeJS.ProcessEnv): YamlTree {
       if (typeof node.value !== 'string') return node.value;
       const result = interpolate(node.value, env);
       if (!result.ok) {
-        problems.push({ path, position, message: result.message, hint: result.hint });
+        problems.push({ path, position, message: result.message, hint: result.hint, unset: result.unset });
         return node.value;
       }
       // `port: ${METRICS_PORT}` unquoted should give a number, as if the value were written there.

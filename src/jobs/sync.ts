@@ -8,7 +8,7 @@ import { Bandwidth } from '../queue/bandwidth.ts';
 import { Budget } from '../queue/budget.ts';
 import type { RetryPolicy } from '../queue/retry.ts';
 import type { RunHistory } from '../history/run-history.ts';
-import { keyFilter } from '../scan/filter.ts';
+import { keyFilter, type FileRules } from '../scan/filter.ts';
 import { LocalSource } from '../scan/local-source.ts';
 import { isMirrorReserved } from '../scan/mirror-content.ts';
 import { openSource } from '../scan/open-source.ts';
@@ -36,6 +36,8 @@ export interface SyncOptions {
   readonly compare: CompareMode;
   readonly include: readonly string[];
   readonly exclude: readonly string[];
+  /** --files-from and the size and age filters: a file they leave out is neither sent nor deleted. */
+  readonly rules?: FileRules | undefined;
   readonly maxDelete: MaxDelete | undefined;
   readonly force: boolean;
   /** Where maxDelete and force were set: a refusal names what to change there (default: the command line). */
@@ -138,7 +140,7 @@ async function syncLocked(options: SyncOptions, store: StateStore, observer: Syn
       : undefined;
 
     observer.phase?.('transfer');
-    const filter = keyFilter(options.include, options.exclude);
+    const filter = keyFilter(options.include, options.exclude, options.rules);
     const slots = new Budget(options.concurrency);
     const inFlight = new Set<Promise<void>>();
     const plannedDeletes = new Map<Destination, number>(live.map((d) => [d, 0]));
@@ -172,6 +174,11 @@ async function syncLocked(options: SyncOptions, store: StateStore, observer: Syn
       if (signal.aborted || listingFailure !== undefined || store.failure !== undefined) break;
       const { key, known } = merged;
       if (merged.source !== undefined) observer.scanned?.(source.scanned.files, source.scanned.bytes);
+      // Left out by what it is (its size or age): it takes no part, so what a destination holds under its key stays.
+      if (merged.source !== undefined && !filter.admits(merged.source)) {
+        observer.settled?.(0);
+        continue;
+      }
       const first = known.map((k) => decide(merged.source, k, policy));
       // Hashing is the rare case (--checksum, or adopting what another tool wrote): no await otherwise.
       const { decisions, file } = first.some((d) => d.kind === 'needs-hash') ? await decideWithHash(merged.source, known, first, policy, source) : { decisions: first, file: merged.source };

@@ -6,7 +6,7 @@ import type { Endpoint } from '../endpoints.ts';
 import { FatalRunError, UsageError, messageOf } from '../errors.ts';
 import { compareKeys } from '../keys.ts';
 import type { RetryPolicy } from '../queue/retry.ts';
-import { keyFilter } from '../scan/filter.ts';
+import { keyFilter, type FileRules } from '../scan/filter.ts';
 import { StateStore } from '../state/store.ts';
 import { compareHashes, compareListed, indexedMd5, type Difference, type ListedObject } from './verify-compare.ts';
 import { openSide, type HashOutcome, type VerifySide } from './verify-side.ts';
@@ -18,6 +18,8 @@ export interface VerifyOptions {
   readonly deep: boolean;
   readonly include: readonly string[];
   readonly exclude: readonly string[];
+  /** --files-from and the size and age filters: a file they leave out is neither sent nor deleted. */
+  readonly rules?: FileRules | undefined;
   /** Keys whose hashes are being learned at once (each needs at most one stat or read per side). */
   readonly concurrency: number;
   /** The state store's folder; its index may vouch for local files' hashes. Never written. */
@@ -150,7 +152,7 @@ export async function runVerify(options: VerifyOptions, observer: VerifyObserver
     const live = targets.filter((t) => t.live);
     store = openIndex(options, source, live, observer);
 
-    const filter = keyFilter(options.include, options.exclude);
+    const filter = keyFilter(options.include, options.exclude, options.rules);
     const sourceListing = fatalOnError(source.listing(filter));
     listings.push(sourceListing);
     const destinationListings = live.map((t) => {
@@ -167,6 +169,11 @@ export async function runVerify(options: VerifyOptions, observer: VerifyObserver
       observer.listed?.(++keys);
       const { key } = merged;
       const src = merged.source;
+      // Left out by its size or age: not compared, as a sync would neither send nor delete it.
+      if (src !== undefined && !filter.admits({ key, size: src.size, mtimeMs: src.mtimeMs ?? 0 })) {
+        observer.settled?.();
+        continue;
+      }
       if (src !== undefined) {
         sourceObjects++;
         sourceBytes += src.size;

@@ -38,7 +38,7 @@ export class ServiceMetrics {
     labelNames: ['job', 'destination'] as const, registers: [this.registry],
   });
 
-  constructor(lag: LagSource, now: () => number = Date.now) {
+  constructor(lag: LagSource, now: () => number = Date.now, build: { version: string } = { version: 'unknown' }) {
     new Gauge({
       name: 'cloudmirror_lag_seconds',
       help: 'Age of the oldest change possibly not yet replicated to a destination (time since the start of its last complete run)',
@@ -50,7 +50,10 @@ export class ServiceMetrics {
         for (const l of lag.lags(now())) this.set({ job: l.job, destination: l.destination }, l.lagSeconds);
       },
     });
-    collectDefaultMetrics({ register: this.registry, prefix: 'cloudmirror_process_' });
+    // Unprefixed, as Prometheus' Node.js client names them (process_*, nodejs_*): stock dashboards find them.
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({ name: 'cloudmirror_build_info', help: 'Always 1; its labels tell the version of cloudmirror and of Node.js running', labelNames: ['version', 'node'] as const, registers: [this.registry] })
+      .set({ version: build.version, node: process.versions.node }, 1);
   }
 
   /** Counts one of the engine's events as it happens, for runs and watches alike. */

@@ -9,12 +9,51 @@ const picomatch = (): typeof picomatchType => createRequire(import.meta.url)('pi
  * (`*.tmp`); a pattern with '/' matches the whole key from the root (`logs/**`). With includes,
  * only matching keys take part; excludes always win. Keys that do not take part are neither
  * uploaded nor deleted, at any destination.
+ *
+ * `admits` adds the rules on what a file is (FileRules): a file they leave out takes no part
+ * either — it is not sent, and what a destination holds under its key is not deleted.
  */
 export interface KeyFilter {
   includes(key: string): boolean;
+  /** Whether this file (of this key, size and mtime) takes part; `includes` of its key included. */
+  admits(file: { readonly key: string; readonly size: number; readonly mtimeMs: number }): boolean;
 }
 
-export function keyFilter(include: readonly string[], exclude: readonly string[]): KeyFilter {
+/**
+ * Rules on the files themselves (--files-from, --min-size, --max-size, --min-age, --max-age).
+ * Ages are measured from `now`, the moment the run started, so one run judges every file alike.
+ */
+export interface FileRules {
+  /** Only these keys take part. */
+  readonly filesFrom?: ReadonlySet<string> | undefined;
+  readonly minSize?: number | undefined;
+  readonly maxSize?: number | undefined;
+  /** Only files last modified at least this long ago. */
+  readonly minAgeMs?: number | undefined;
+  /** Only files last modified at most this long ago. */
+  readonly maxAgeMs?: number | undefined;
+}
+
+/** Whether any rule judges a file by what it is rather than by its key. */
+export function judgesFiles(rules: FileRules | undefined): boolean {
+  return rules !== undefined && (rules.minSize !== undefined || rules.maxSize !== undefined || rules.minAgeMs !== undefined || rules.maxAgeMs !== undefined);
+}
+
+export function keyFilter(include: readonly string[], exclude: readonly string[], rules?: FileRules, now: number = Date.now()): KeyFilter {
+  const keys = keyRule(include, exclude, rules?.filesFrom);
+  if (!judgesFiles(rules)) return { includes: keys, admits: (file) => keys(file.key) };
+  const { minSize, maxSize, minAgeMs, maxAgeMs } = rules as FileRules;
+  return {
+    includes: keys,
+    admits: (file) => keys(file.key)
+      && (minSize === undefined || file.size >= minSize)
+      && (maxSize === undefined || file.size <= maxSize)
+      && (minAgeMs === undefined || now - file.mtimeMs >= minAgeMs)
+      && (maxAgeMs === undefined || now - file.mtimeMs <= maxAgeMs),
+  };
+}
+
+function keyRule(include: readonly string[], exclude: readonly string[], only: ReadonlySet<string> | undefined): (key: string) => boolean {
   const compile = (patterns: readonly string[]): ((key: string) => boolean) | undefined => {
     if (patterns.length === 0) return undefined;
     const matchers = patterns.map((p) => picomatch()(p.replace(/^\/+/, ''), { dot: true, basename: !p.includes('/') }));
@@ -22,8 +61,17 @@ export function keyFilter(include: readonly string[], exclude: readonly string[]
   };
   const inc = compile(include);
   const exc = compile(exclude);
-  if (inc === undefined && exc === undefined) return { includes: () => true };
-  return { includes: (key) => (inc === undefined || inc(key)) && !(exc?.(key) ?? false) };
+  if (inc === undefined && exc === undefined && only === undefined) return () => true;
+  return (key) => (only === undefined || only.has(key)) && (inc === undefined || inc(key)) && !(exc?.(key) ?? false);
+}
+
+/**
+ * The patterns (or keys) of a --include-from / --exclude-from / --files-from file: one a line,
+ * blank lines and lines starting with '#' ignored, surrounding white space trimmed (a key with
+ * leading or trailing spaces cannot be named this way; use a glob).
+ */
+export function linesOf(text: string): string[] {
+  return text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
 }
 
 /** Checks a glob early so a typo is a usage error naming the option, not a surprise later. */

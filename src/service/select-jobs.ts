@@ -1,7 +1,6 @@
-import type { ResolvedJob } from '../config/resolved.ts';
+import { WATCH_NEEDS_MIRROR, type ResolvedJob } from '../config/resolved.ts';
 import { nearest } from '../config/nearest.ts';
 import { UsageError } from '../errors.ts';
-import { WATCH_NEEDS_MIRROR } from './watch-job.ts';
 
 /** The jobs named on the command line (all when none is), refusing unknown names and watch jobs that should not delete. */
 export function selectJobs(all: readonly ResolvedJob[], names: readonly string[]): ResolvedJob[] {

@@ -13,6 +13,7 @@ import { LagTracker } from './lag.ts';
 import { Scheduler } from './scheduler.ts';
 import { selectJobs } from './select-jobs.ts';
 import { watchStarter } from './watch-job.ts';
+import { VERSION } from '../version.ts';
 
 export interface ServiceOptions {
   readonly configFile: string;
@@ -32,7 +33,7 @@ export async function runService(config: ResolvedConfig, options: ServiceOptions
   let jobs = selectJobs(config.jobs, options.jobNames);
   const log = createLogger(options.logLevel ?? config.logLevel);
   const lag = new LagTracker();
-  const metrics = new ServiceMetrics(lag);
+  const metrics = new ServiceMetrics(lag, Date.now, { version: VERSION });
   const notifier = new Notifier(config.notify, log);
   const context = { stateDir: config.stateDir, log, metrics, notifier, lag, retention: new RetentionMemory() };
   declareLag(lag, jobs, config.stateDir, log);

@@ -123,6 +123,3 @@ export const watchStarter: StartWatchJob = (job, context) => {
     },
   };
 };
-
-/** Watching mirrors: a watch job that should never delete (copy, migrate) is refused rather than run wrongly. */
-export const WATCH_NEEDS_MIRROR = 'schedule: watch mirrors every change, deletes included; give the job mode: mirror, or use an interval or cron schedule for copy and migrate';

@@ -15,7 +15,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 /** At most N objects, or P% of a destination, may be deleted by one run (`--max-delete`, `delete.max`). */
 export type MaxDelete = { readonly kind: 'count'; readonly count: number } | { readonly kind: 'percent'; readonly percent: number };
 
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 const MIN_PART = 5 * 1024 ** 2;
 const MAX_PART = 5 * 1024 ** 3;
 
@@ -36,6 +36,14 @@ export function parsePartSize(raw: string): number {
   if (!Number.isFinite(bytes) || bytes < MIN_PART || bytes > MAX_PART) {
     throw new UsageError(`--part-size must be a size from 5M to 5G such as 8M or 64M, got '${raw}'`);
   }
+  return bytes;
+}
+
+/** A size such as 0, 100K, 1.5M or 2G (binary units; B, KiB and KB alike), for the size filters. */
+export function parseSize(raw: string, option: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)(?:i?b)?\s*$/i.exec(raw);
+  const bytes = m === null ? NaN : Math.round(Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toLowerCase()] ?? NaN));
+  if (!Number.isFinite(bytes)) throw new UsageError(`${option} must be a size such as 0, 100K, 1.5M or 2G, got '${raw}'`);
   return bytes;
 }
 

@@ -47,6 +47,8 @@ export async function rescanInto(lanes: readonly DestinationLane[], ctx: RescanC
   for await (const merged of mergeByKey<SourceFile, IndexRow>(source.scan(ctx.filter), indexes)) {
     if (ctx.signal.aborted) break;
     const file = merged.source;
+    // Left out by its size: no part of the mirror (neither sent nor deleted).
+    if (file !== undefined && !ctx.filter.admits(file)) continue;
     const decisions = await decideAll(file, merged.known, policy, source);
     lanes.forEach((lane, i) => {
       const decision = decisions[i] as Decision;

@@ -98,7 +98,8 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
   if (options.source.spec.scheme !== 'local') throw new FatalRunError(`${options.source.input}: watch needs a local folder as its source`);
   const root = options.source.spec.path;
   const exclude = [...options.exclude, ...EDITOR_TEMP_GLOBS];
-  const filter = keyFilter(options.include, exclude);
+  // Ages change without an event, so a watch could not keep an age rule: the command line refuses them.
+  const filter = keyFilter(options.include, exclude, options.rules);
   // One writer per destination: held until the watch ends, shared with its initial sync.
   store.lock(options.destinations, (message) => log.warn(message));
   const destIds = options.destinations.map((d) => store.destination(d.identity, d.url).id);
@@ -127,6 +128,8 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
       for (const change of changes) {
         if (change.state.kind === 'unknown') warnOnce(change.state.message);
         else if (change.state.kind === 'other') warnOnce(`skipped ${change.key}: ${change.state.what} is not mirrored`);
+        // A file left out by its size takes no part: it is neither sent nor deleted.
+        if (change.state.kind === 'file' && !filter.admits({ key: change.key, size: change.state.size, mtimeMs: change.state.mtimeMs })) continue;
         for (const lane of lanes) lane.nominate(change.key, change.state, change.firstEventAt);
       }
     },
@@ -259,7 +262,7 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
     try {
       initialSync = await runSync({
         mode: 'sync', source: options.source, destinations: options.destinations, dryRun: false, compare: options.compare,
-        include: options.include, exclude, maxDelete: options.maxDelete, force: options.force, guardSettings: options.guardSettings, concurrency: options.concurrency,
+        include: options.include, exclude, rules: options.rules, maxDelete: options.maxDelete, force: options.force, guardSettings: options.guardSettings, concurrency: options.concurrency,
         retry: options.retry, tuning: options.tuning, refresh: options.refresh, refreshAfterMs: options.refreshAfterMs, bandwidth: options.bandwidth,
       }, store, {
         ...observer.initialSync, info: (message) => log.info(message),

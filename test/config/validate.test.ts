@@ -41,9 +41,8 @@ jobs:
     const out = lines(run.stderr);
     expect(out).toContain(`${file}:6:5: jobs.docs.shedule: unknown key 'shedule' (value: once); hint: did you mean 'schedule'?`);
     expect(out.find((l) => l.startsWith(`${file}:7:5: jobs.docs.colour: unknown key 'colour' (value: blue); hint: valid keys here:`))).toBeDefined();
-    // The misspelt key also leaves `schedule` missing: reported at the job, with what to add.
-    expect(out).toContain(`${file}:4:5: jobs.docs.schedule: missing required key 'schedule'; hint: add schedule: with once or watch or a mapping with interval or a mapping with cron/timezone`);
-    expect(out.at(-1)).toMatch(/cloudmirror: cloudmirror.yaml: 3 problems; nothing was run/);
+    // `schedule` may be left out (it defaults to once), so the typo is the problem, not a missing key.
+    expect(out.at(-1)).toMatch(/cloudmirror: cloudmirror.yaml: 2 problems; nothing was run/);
     expect(run.stdout).toBe('');
   });
 
@@ -60,9 +59,38 @@ jobs:
     destinations: [{ url: s3://bucket-one/docs, endpoint: store }]
     schedule: once
 `, { CM_TEST_KEY_ID: 'AKIA-secret-looking' });
+    // validate warns (the service's environment may set it) and exits 0; run refuses to start.
+    expect(run.code).toBe(0);
+    expect(lines(run.stderr)[0]).toBe(`warning: ${file}:6:22: endpoints.store.secretAccessKey: environment variable CM_TEST_UNSET_SECRET is not set (value: \${CM_TEST_UNSET_SECRET}); hint: set CM_TEST_UNSET_SECRET in the environment of cloudmirror (e.g. an EnvironmentFile= in the systemd unit), or give a default: \${CM_TEST_UNSET_SECRET:-value} (cloudmirror run refuses to start until it is set)`);
+    expect(run.stdout).toMatch(/valid, 1 variable not set here; 1 job/);
+    expect(run.stderr + run.stdout).not.toContain('AKIA-secret-looking');
+    const service = await runCli(['run', '--config', file], { env: { CM_TEST_KEY_ID: 'AKIA-secret-looking' } });
+    expect(service.code).toBe(2);
+    expect(service.stderr).toContain('environment variable CM_TEST_UNSET_SECRET is not set');
+    expect(service.stderr).not.toContain('AKIA-secret-looking');
+  });
+
+  it('takes ${VAR:-default}, ${VAR-default}, ${VAR:?message} and $$; refuses a bare $VAR', async () => {
+    const { file, run } = await validate(`version: 1
+endpoints:
+  store:
+    type: s3
+    endpoint: \${CM_TEST_UNSET_URL:-http://127.0.0.1:9000}
+    region: \${CM_TEST_EMPTY:-eu-west-1}
+    accessKeyId: \${CM_TEST_EMPTY-kept-empty}
+    secretAccessKey: \${CM_TEST_UNSET_SECRET:?ask the admin for the key}
+notify:
+  command: echo "$$JOB $EVENT"
+jobs:
+  docs:
+    source: ./docs
+    destinations: [{ url: s3://bucket-one/docs, endpoint: store }]
+`, { CM_TEST_EMPTY: '' });
     expect(run.code).toBe(2);
-    expect(lines(run.stderr)[0]).toBe(`${file}:6:22: endpoints.store.secretAccessKey: environment variable CM_TEST_UNSET_SECRET is not set (value: \${CM_TEST_UNSET_SECRET}); hint: set CM_TEST_UNSET_SECRET in the environment of cloudmirror (e.g. an EnvironmentFile= in the systemd unit)`);
-    expect(run.stderr).not.toContain('AKIA-secret-looking');
+    const out = lines(run.stderr);
+    expect(out).toContain(`${file}:10:12: notify.command: '$EVENT' is not a reference (value: echo "$$JOB $EVENT"); hint: write \${EVENT} for the variable, or $$ for a literal $`);
+    expect(out.find((l) => l.includes('secretAccessKey'))).toMatch(/environment variable CM_TEST_UNSET_SECRET is not set: ask the admin for the key/);
+    expect(out.filter((l) => /endpoint:|region:|accessKeyId:/.test(l))).toEqual([]);
   });
 
   it('checks cron expressions, enum values, endpoint references and URLs, each at its line', async () => {
@@ -165,7 +193,7 @@ jobs:
     const json = JSON.parse(run.stdout) as { ok: boolean; error: { kind: string; message: string }; destinations: unknown[] };
     expect(json).toMatchObject({ ok: false, error: { kind: 'usage' }, destinations: [] });
     expect(json.error.message).toContain(`${file}:6:5: jobs.docs.shedule: unknown key 'shedule'`);
-    expect(run.stderr).toContain('problems; nothing was run');
+    expect(run.stderr).toMatch(/problems?; nothing was run/);
   });
 
   it('reports YAML syntax errors with their line', async () => {
@@ -178,5 +206,24 @@ jobs:
     const run = await runCli(['config', 'validate', '/nonexistent/cloudmirror.yaml']);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('/nonexistent/cloudmirror.yaml:1:1: no such file; hint: give the path with --config FILE');
+  });
+});
+
+describe('config semantics in one pass', () => {
+  it('defaults schedule to once, and refuses a copy job on a watch schedule in validate as run would', async () => {
+    const { file, run } = await validate(`version: 1
+jobs:
+  plain:
+    source: ./docs
+    destinations: [./out]
+  copying:
+    source: ./docs
+    destinations: [./elsewhere]
+    mode: copy
+    schedule: watch
+`);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`${file}:10:15: jobs.copying.schedule: schedule: watch mirrors every change, deletes included`);
+    expect(run.stderr).not.toMatch(/jobs\.plain/);
   });
 });

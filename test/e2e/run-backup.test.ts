@@ -147,7 +147,7 @@ jobs:
     await writeFile(file, `version: 1
 stateDir: ./state
 metrics: { port: ${metricsPort} }
-notify: { command: 'echo "$EVENT $JOB $DESTINATION $ERROR" >> ${notified}' }
+notify: { command: 'echo "$$EVENT $$JOB $$DESTINATION $$ERROR" >> ${notified}' }
 jobs:
   nightly:
     source: ./src

@@ -28,7 +28,7 @@ metrics: { port: ${o.metricsPort} }
 health: { maxLag: 1h }
 notify:
   webhook: ${hook.url}
-  command: echo "$EVENT $JOB $DESTINATION" >> ${o.notifyFile}
+  command: echo "$$EVENT $$JOB $$DESTINATION" >> ${o.notifyFile}
 endpoints:
   local-s3:
     type: s3
@@ -108,6 +108,10 @@ describe('cloudmirror run (a real service process against the emulators)', () =>
       expect(metricValue(metrics.body, 'cloudmirror_transferred_objects_total', `job="at-start",destination="s3://run-${o.run}/once"`)).toBe(2);
       expect(metricValue(metrics.body, 'cloudmirror_transferred_bytes_total', `job="at-start",destination="s3://run-${o.run}/once"`)).toBe(11);
       expect(metricValue(metrics.body, 'cloudmirror_last_success_timestamp_seconds', `job="by-cron",destination="gs://run-${o.run}/cron"`)).toBeGreaterThan(Date.now() / 1000 - 60);
+      // The process metrics under their standard names, once; the build as a label set.
+      expect(metrics.body).toMatch(/^process_cpu_seconds_total \d/m);
+      expect(metrics.body).not.toContain('cloudmirror_process_');
+      expect(metrics.body).toMatch(/^cloudmirror_build_info\{version="\d+\.\d+\.\d+",node="24\.[\d.]+"\} 1$/m);
       expect(metricValue(metrics.body, 'cloudmirror_lag_seconds', `job="every-second",destination="azblob://run-${o.run}/interval"`)).toBeLessThan(10);
       expect(metricValue(metrics.body, 'cloudmirror_failures_total', `job="flaky",destination="s3://run-${o.run}/flaky",kind="run"`) ?? metricValue(metrics.body, 'cloudmirror_failures_total', `job="flaky",destination="s3://run-${o.run}/flaky",kind="destination"`)).toBeGreaterThan(0);
       expect(metrics.body).toMatch(/cloudmirror_failures_total\{job="flaky",destination="[^"]+",kind="(run|destination|object)",code="(NotFound|AuthFailed|Throttled|Transient|Conflict|InvalidKey|Fatal)"\} [1-9]/);
@@ -197,7 +201,7 @@ describe('cloudmirror run (a real service process against the emulators)', () =>
     await writeFile(path.join(root, 'watch.yaml'), 'version: 1\njobs:\n  live:\n    source: ./src\n    destinations: [./out]\n    mode: copy\n    schedule: watch\n');
     const watch = await runCli(['run', '--config', path.join(root, 'watch.yaml')]);
     expect(watch.code).toBe(2);
-    expect(watch.stderr).toContain('job live: schedule: watch mirrors every change, deletes included');
+    expect(watch.stderr).toContain('jobs.live.schedule: schedule: watch mirrors every change, deletes included');
 
     const missing = await runCli(['run'], { cwd: root });
     expect(missing.code).toBe(2);

@@ -7,7 +7,7 @@ import { reportTo, type SyncObserver } from '../../jobs/sync.ts';
 import { Bandwidth } from '../../queue/bandwidth.ts';
 import { Budget } from '../../queue/budget.ts';
 import type { RetryPolicy } from '../../queue/retry.ts';
-import { keyFilter } from '../../scan/filter.ts';
+import { keyFilter, type FileRules } from '../../scan/filter.ts';
 import { FANOUT_BRANCH_BUFFER } from '../../transfer/fanout.ts';
 import { contentReader, copyContent, storeContent, type ContentContext } from './backup-content.ts';
 import { readStable } from '../../transfer/send.ts';
@@ -31,6 +31,8 @@ export interface BackupOptions {
   readonly compare: CompareMode;
   readonly include: readonly string[];
   readonly exclude: readonly string[];
+  /** --files-from and the size and age filters: a file they leave out is neither sent nor deleted. */
+  readonly rules?: FileRules | undefined;
   readonly concurrency: number;
   readonly retry: RetryPolicy;
   readonly tuning: TransferTuning;
@@ -115,7 +117,7 @@ export async function runBackup(options: BackupOptions, observer: SyncObserver =
     };
 
     observer.phase?.('transfer');
-    const steps = planTree(source.tree(keyFilter(options.include, options.exclude)), parent?.entries() ?? [], policy);
+    const steps = planTree(source.tree(keyFilter(options.include, options.exclude, options.rules)), parent?.entries() ?? [], policy);
     if (options.dryRun) {
       await dryRun(steps, { policy, source, destinations, tally, observer, ctx, signal });
     } else {

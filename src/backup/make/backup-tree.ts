@@ -92,6 +92,8 @@ export async function* filterTree(entries: AsyncIterable<TreeEntry>, filter: Key
       continue;
     }
     if (entry.type !== 'dir' && !filter.includes(entry.path)) continue;
+    // A file left out by its size or age is not in the set (a later set may hold it again).
+    if (entry.type === 'file' && !filter.admits({ key: entry.path, size: entry.size, mtimeMs: entry.mtimeMs })) continue;
     yield* waiting;
     waiting.length = 0;
     yield entry;
