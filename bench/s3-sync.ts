@@ -13,14 +13,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startS3Emulator, type S3Emulator } from '../test/harness/s3-emulator.ts';
+import { startS3Emulator, type S3Emulator, type S3EmulatorOptions } from '../test/harness/s3-emulator.ts';
 import { countMethods, failRun, fmtInt, log, type ScenarioReport } from './common.ts';
 import {
   compare, concurrencyArgs, medianS, peakKiB, sectionMarkdown, summaryLine, type BenchContext, type Comparison, type Contender, type Counted, type Goal,
   type Invocation,
 } from './compare.ts';
 import { contentOf, generateDataset, type Dataset } from './data.ts';
-import { startHttpFront } from './http-front.ts';
+import { startHttpFront, type HttpFront } from './http-front.ts';
 import { listS3 } from './listings.ts';
 import type { ProcessRun } from './measure.ts';
 import { RCLONE_DEFAULT_CHECKERS, RCLONE_DEFAULT_TRANSFERS, RCLONE_REMOTE, cloudmirrorDefaultConcurrency, cloudmirrorEnv, rcloneEnv } from './tools.ts';
@@ -54,9 +54,9 @@ export interface S3Inputs {
 /** The emulator of the current run: a fresh one per run for first syncs, one for a scenario otherwise. */
 class Slot {
   current: S3Emulator | undefined;
-  async fresh(): Promise<S3Emulator> {
+  async fresh(opts: S3EmulatorOptions = {}): Promise<S3Emulator> {
     await this.stop();
-    this.current = await startS3Emulator();
+    this.current = await startS3Emulator(opts);
     return this.current;
   }
   get endpoint(): string {
@@ -201,6 +201,42 @@ async function firstSync(inp: S3Inputs): Promise<ScenarioReport> {
   }
 }
 
+/**
+ * Counting for a scenario whose tools keep state keyed by the endpoint (cloudmirror's index is per
+ * service, and the service includes the endpoint): the counting front must answer on the very
+ * endpoint the timed runs used. The emulator keeps its data in a folder, so it is stopped, started
+ * again on another port with the same data, and the front takes over the old port in front of it.
+ */
+class TakeoverCounter {
+  #front: HttpFront | undefined;
+  readonly slot: Slot;
+  readonly dataDir: string;
+  constructor(slot: Slot, dataDir: string) {
+    this.slot = slot;
+    this.dataDir = dataDir;
+  }
+  /** Where the data really is now (for checks by direct listing). */
+  get direct(): string {
+    return this.slot.endpoint;
+  }
+  readonly count = async (_c: Contender, runOnce: (envOf: (e: NodeJS.ProcessEnv) => NodeJS.ProcessEnv) => Promise<ProcessRun>): Promise<Counted> => {
+    if (this.#front === undefined) {
+      const port = Number(new URL(this.slot.endpoint).port);
+      await this.slot.stop();
+      const moved = await this.slot.fresh({ dataDir: this.dataDir });
+      this.#front = await startHttpFront(moved.endpoint, { port });
+    }
+    const front = this.#front;
+    front.reset();
+    await runOnce((env) => env);
+    return { requests: front.log.length, byMethod: countMethods(front), bodyBytes: front.bodyBytes };
+  };
+  async stop(): Promise<void> {
+    await this.#front?.stop();
+    this.#front = undefined;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // s3-resync-unchanged and s3-refresh-unchanged: one emulator, a bucket per tool, synced once untimed
 
@@ -209,7 +245,12 @@ async function unchanged(inp: S3Inputs, id: 's3-resync-unchanged' | 's3-refresh-
   const data = await inp.dataset();
   const refresh = id === 's3-refresh-unchanged';
   const slot = new Slot();
-  const e = await slot.fresh();
+  const dataDir = path.join(ctx.work, `emulator-${id}`);
+  await rm(dataDir, { recursive: true, force: true });
+  await mkdir(dataDir, { recursive: true });
+  const e = await slot.fresh({ dataDir });
+  const counting = new TakeoverCounter(slot, dataDir);
+  const toolEndpoint = e.endpoint;
   try {
     const state = path.join(ctx.work, `state-${id}`);
     await rm(state, { recursive: true, force: true });
@@ -228,17 +269,17 @@ async function unchanged(inp: S3Inputs, id: 's3-resync-unchanged' | 's3-refresh-
       {
         label: refresh ? 'cloudmirror --refresh' : 'cloudmirror', version: cmVersion(ctx),
         shown: `cloudmirror sync <data> s3://cm-unchanged --state-dir <same as the first sync> --json${cmShownConcurrency(ctx)}${refresh ? ' --refresh' : ''}`,
-        prepare: async () => inv('cloudmirror', cmTimedArgs, cloudmirrorEnv(ctx.home, slot.endpoint), ctx.work),
+        prepare: async () => inv('cloudmirror', cmTimedArgs, cloudmirrorEnv(ctx.home, toolEndpoint), ctx.work),
         check: async (_run, res) => expectSummary(`cloudmirror ${refresh ? '--refresh ' : ''}re-sync`, res, (d) => d.unchanged === data.files && d.uploaded === 0 && d.deleted === 0),
       },
       {
         label: refresh ? 'rclone --fast-list --checksum' : 'rclone', version: rcloneVersion(ctx),
         shown: `rclone --config <empty> sync <data> bench:rc-unchanged${refresh ? ' --fast-list --checksum' : ''}`,
-        prepare: async () => inv('rclone', rcTimedArgs, rcloneEnv(ctx.home, slot.endpoint), ctx.work),
-        check: async () => expectBucket(slot.endpoint, 'rc-unchanged', data.files, data.totalBytes),
+        prepare: async () => inv('rclone', rcTimedArgs, rcloneEnv(ctx.home, toolEndpoint), ctx.work),
+        check: async () => expectBucket(counting.direct, 'rc-unchanged', data.files, data.totalBytes),
       },
     ];
-    const c = await compare(contenders, { runs: ctx.runs, rssMethod: ctx.rssMethod, scratchDir: ctx.work, count: counter(slot) });
+    const c = await compare(contenders, { runs: ctx.runs, rssMethod: ctx.rssMethod, scratchDir: ctx.work, count: counting.count });
     const [cm, rc] = c.results;
     const rcPuts = rc!.counted?.byMethod['PUT'] ?? 0;
     if (rcPuts !== 0) throw new Error(`rclone uploaded again (${rcPuts} PUT) in the counting run although nothing changed`);
@@ -252,7 +293,7 @@ async function unchanged(inp: S3Inputs, id: 's3-resync-unchanged' | 's3-refresh-
           why: `${ratio.toFixed(1)}× faster${ratio >= 10 ? '' : ' (needs ≥ 10×)'}, ${cmRequests} requests in the counting run${cmRequests === 0 ? '' : ' (needs 0)'}`,
         };
     const notes = [
-      `One emulator for the scenario; each tool first syncs into its own bucket (\`cm-unchanged\`, \`rc-unchanged\`), untimed and checked by a direct listing; cloudmirror's timed runs reuse the --state-dir of its first sync. Then the timed runs with nothing changed, then the counting runs (the same command once more, through the counting front: the endpoint differs, the bucket and index are the same).`,
+      `One emulator for the scenario; each tool first syncs into its own bucket (\`cm-unchanged\`, \`rc-unchanged\`), untimed and checked by a direct listing; cloudmirror's timed runs reuse the --state-dir of its first sync. Then the timed runs with nothing changed, then the counting runs: the same command once more, on the same endpoint URL — the emulator (fauxqs with its file storage, \`--data-dir\`, for the whole scenario) is restarted on another port with the same data and the counting front takes over the port the timed runs used, because cloudmirror's index belongs to the endpoint it was built against.`,
       refresh
         ? '`--refresh` makes cloudmirror list the destination again instead of trusting its index; rclone `--fast-list` lists the bucket in one recursive listing and `--checksum` compares local MD5s with the listed ETags (no HEAD per object), so both read every local file.'
         : 'rclone has no index: it lists every folder and sends one HEAD per object to read its modification time; cloudmirror compares against its SQLite index and sends nothing.',
@@ -261,7 +302,9 @@ async function unchanged(inp: S3Inputs, id: 's3-resync-unchanged' | 's3-refresh-
     const title = refresh ? `\`sync --refresh\` of ${fmtInt(data.files)} unchanged files → S3 emulator` : `Re-sync of ${fmtInt(data.files)} unchanged files → S3 emulator`;
     return await finish(inp, id, title, goal, c, notes);
   } finally {
+    await counting.stop();
     await slot.stop();
+    await rm(dataDir, { recursive: true, force: true });
   }
 }
 
