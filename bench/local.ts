@@ -21,7 +21,7 @@ import type { ProcessRun } from './measure.ts';
 import { writeBigFile } from './s3-sync.ts';
 import { cloudmirrorDefaultConcurrency, plainEnv } from './tools.ts';
 
-export const LOCAL_SCENARIOS = ['local-first-sync', 'local-first-sync-small', 'local-big-file', 'verify-local', 'version'] as const;
+export const LOCAL_SCENARIOS = ['version', 'local-first-sync', 'local-first-sync-small', 'local-big-file', 'verify-local'] as const;
 export type LocalScenarioId = (typeof LOCAL_SCENARIOS)[number];
 
 export interface LocalSizes {
