@@ -12,7 +12,7 @@
  * so every run starts from the same state; the source stays in the page cache for all tools.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { failRun, fmtInt, log, type ScenarioReport } from './common.ts';
 import { compare, concurrencyArgs, medianS, peakKiB, sectionMarkdown, summaryLine, type BenchContext, type Comparison, type Contender, type Goal, type Invocation } from './compare.ts';
@@ -164,6 +164,25 @@ async function firstSync(inp: LocalInputs, id: 'local-first-sync' | 'local-first
   }
 }
 
+/** The first, a middle and the last MiB of two files are equal. */
+async function sameBytes(a: string, b: string, size: number): Promise<boolean> {
+  const MiB = 1024 * 1024;
+  const [fa, fb] = [await open(a, 'r'), await open(b, 'r')];
+  try {
+    for (const at of [0, Math.floor(size / 2 / MiB) * MiB, Math.max(0, size - MiB)]) {
+      const len = Math.min(MiB, size - at);
+      const [x, y] = [Buffer.alloc(len), Buffer.alloc(len)];
+      await fa.read(x, 0, len, at);
+      await fb.read(y, 0, len, at);
+      if (!x.equals(y)) return false;
+    }
+    return true;
+  } finally {
+    await fa.close();
+    await fb.close();
+  }
+}
+
 async function bigFile(inp: LocalInputs): Promise<ScenarioReport> {
   const { ctx, sizes } = inp;
   const dir = path.join(ctx.work, 'big-local');
@@ -177,13 +196,14 @@ async function bigFile(inp: LocalInputs): Promise<ScenarioReport> {
     const check = async (dest: string): Promise<void> => {
       const st = await stat(path.join(dest, 'big.bin'));
       if (st.size !== sizes.bigSize) throw new Error(`${dest}/big.bin has ${st.size} bytes, expected ${sizes.bigSize}`);
+      if (!(await sameBytes(file, path.join(dest, 'big.bin'), sizes.bigSize))) throw new Error(`${dest}/big.bin differs from the source`);
     };
     const contenders = syncContenders(inp, dir, 'lbig', check, 'rsync-first');
     const c = await compare(contenders, { runs: ctx.runs, rssMethod: ctx.rssMethod, scratchDir: ctx.work });
     const vsRsync = ratioVs(c, 'rsync');
     const goal: Goal = { text: 'one 1 GiB file local → local ≥ rsync', met: vsRsync >= 1, why: `rsync ÷ cloudmirror ${vsRsync.toFixed(2)}×` };
     return finish(inp, 'local-big-file', `One ${(sizes.bigSize / 1024 ** 2).toFixed(0)} MiB file local → local`, goal, c, [
-      `The file (${fmtInt(sizes.bigSize)} bytes of deterministic incompressible data) is read from the page cache; every run writes a destination that does not exist yet, whose size is checked, then it is removed and \`sync\` flushes dirty pages (untimed), so no run pays for the previous one's write-back. A tool that flushes its own writes to disk before exiting pays that inside its time. Settings: ${SETTINGS(ctx)}.`,
+      `The file (${fmtInt(sizes.bigSize)} bytes of deterministic incompressible data) is read from the page cache; every run writes a destination that does not exist yet, whose size and first, middle and last MiB are checked, then it is removed and \`sync\` flushes dirty pages (untimed), so no run pays for the previous one's write-back. A tool that flushes its own writes to disk before exiting pays that inside its time. Settings: ${SETTINGS(ctx)}.`,
     ]);
   } finally {
     await rm(dir, { recursive: true, force: true });
