@@ -50,7 +50,7 @@ a proxy in the data path (it compares costs of strategies, not speed against rcl
 **How this file is maintained.** Each scenario is one \`## \` section between
 \`<!-- bench:begin ID -->\` and \`<!-- bench:end ID -->\` markers. A run rewrites only the sections
 of the scenarios it measured, in place; everything else is kept. \`npm run bench\` runs every
-scenario at full size (about 40 minutes on 2 cores); \`npm run bench -- --scenario ID\` one. Runs
+scenario at full size (about an hour on 2 cores); \`npm run bench -- --scenario ID\` one. Runs
 at other sizes (\`--files 1000\`, \`--big-size 8388608\`, …) write to \`bench/work/RESULTS-quick.md\`
 instead, so they never replace full-size figures here.
 
