@@ -85,6 +85,7 @@ export interface Machine {
   readonly fauxqs: string;
   readonly azurite: string;
   readonly firebaseTools: string;
+  readonly libStorage: string;
   readonly cloudmirror: string;
   /** Read when the scenario starts: others commit in the same checkout while a benchmark runs. */
   revision(): string;
@@ -103,6 +104,7 @@ export function collectMachine(rcloneVersion: string, rssMethod: RssMethod): Mac
     fauxqs: packageVersion('fauxqs'),
     azurite: packageVersion('azurite'),
     firebaseTools: packageVersion('firebase-tools'),
+    libStorage: packageVersion('@aws-sdk/lib-storage'),
     cloudmirror: cloudmirrorVersion(),
     revision: cloudmirrorRevision,
     rssMethod,

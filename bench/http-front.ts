@@ -26,6 +26,8 @@ export interface HttpFront {
   /** Multipart bodies whose part header got a Content-Type added. */
   readonly mended: number;
   reset(): void;
+  /** Sends what follows to another upstream (a fresh emulator started after the front). */
+  retarget(target: string): void;
   stop(): Promise<void>;
 }
 
@@ -95,7 +97,7 @@ function multipartBoundary(req: IncomingMessage): string | undefined {
 }
 
 export async function startHttpFront(target: string, opts: HttpFrontOptions = {}): Promise<HttpFront> {
-  const upstream = new URL(target);
+  let upstream = new URL(target);
   const agent = new http.Agent({ keepAlive: true });
   let log: string[] = [];
   let bodyBytes = 0;
@@ -149,6 +151,9 @@ export async function startHttpFront(target: string, opts: HttpFrontOptions = {}
     },
     get mended() {
       return mended;
+    },
+    retarget(next: string) {
+      upstream = new URL(next);
     },
     reset() {
       log = [];

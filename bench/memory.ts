@@ -50,6 +50,7 @@ export interface MemorySettings {
   readonly rcloneConfig: string;
   readonly rssMethod: RssMethod;
   readonly machine: Machine;
+  readonly installHow: string;
 }
 
 type Command = 'verify' | 'migrate --dry-run';
@@ -141,8 +142,10 @@ async function measurePoint(s: MemorySettings, n: number, command: Command, empt
   for (let r = 0; r <= s.runs; r++) {
     const diagnostic = r === s.runs;
     const stateDir = path.join(s.work, `state-memory-${n}-${command === 'verify' ? 'v' : 'm'}-${r}`);
-    const nodeArgs = diagnostic ? ['--trace-gc', CLOUDMIRROR_CLI] : [CLOUDMIRROR_CLI];
-    const run = await runMeasured(process.execPath, [...nodeArgs, ...argsFor(command, n, emptyDir, stateDir)], { env: plainEnv(s.home), cwd: s.work, rssMethod: s.rssMethod, scratchDir: s.work });
+    // Timed: the installed command. The untimed diagnostic run needs `node --trace-gc`, which
+    // NODE_OPTIONS does not accept, so it runs bin/cloudmirror.js under the same Node.
+    const [file, nodeArgs] = diagnostic ? [process.execPath, ['--trace-gc', CLOUDMIRROR_CLI]] : ['cloudmirror', []];
+    const run = await runMeasured(file, [...nodeArgs, ...argsFor(command, n, emptyDir, stateDir)], { env: plainEnv(s.home), cwd: s.work, rssMethod: s.rssMethod, scratchDir: s.work });
     checkRun(command, n, run);
     await rm(stateDir, { recursive: true, force: true });
     if ((await readdir(emptyDir)).length !== 0) throw new Error(`migrate --dry-run wrote into ${emptyDir}`);
@@ -172,26 +175,28 @@ async function measureContext(s: MemorySettings): Promise<ContextResult> {
     log(`  context: generating 2 × ${fmtInt(set.files)} files of ${RCLONE_FILE_SIZE} B, ${set.layout}`);
     await generateDataset(a, set.files, RCLONE_FILE_SIZE, perDir);
     await generateDataset(b, set.files, RCLONE_FILE_SIZE, perDir);
-    const verifyArgs = (stateDir: string): string[] => [CLOUDMIRROR_CLI, 'verify', a, b, '--json', '--state-dir', stateDir];
-    for (const tool of set.tools) {
-      const runs: ProcessRun[] = [];
-      for (let r = 0; r < s.runs; r++) {
+    const verifyArgs = (stateDir: string): string[] => ['verify', a, b, '--json', '--state-dir', stateDir];
+    // The tools alternate run by run (rotating which goes first), as in every comparison.
+    const runsOf = new Map<ContextPoint['tool'], ProcessRun[]>(set.tools.map((t) => [t, []]));
+    for (let r = 0; r < s.runs; r++) {
+      for (let i = 0; i < set.tools.length; i++) {
+        const tool = set.tools[(r + i) % set.tools.length]!;
         const stateDir = path.join(s.work, `state-ctx-${set.files}-${r}`);
         const run =
           tool === 'rclone check'
             ? await runMeasured('rclone', ['--config', s.rcloneConfig, 'check', a, b], { env: plainEnv(s.home), cwd: s.work, rssMethod: s.rssMethod, scratchDir: s.work })
-            : await runMeasured(process.execPath, verifyArgs(stateDir), { env: plainEnv(s.home), cwd: s.work, rssMethod: s.rssMethod, scratchDir: s.work });
+            : await runMeasured('cloudmirror', verifyArgs(stateDir), { env: plainEnv(s.home), cwd: s.work, rssMethod: s.rssMethod, scratchDir: s.work });
         if (run.code !== 0) failRun(`${tool} of 2 × ${set.files} files`, run);
         await rm(stateDir, { recursive: true, force: true });
         log(`  context ${tool} ${fmtInt(set.files)} files, ${set.layout}: ${fmtS(seconds(run.wallMs))} s, ${run.peakRssKiB === null ? '?' : (run.peakRssKiB / 1024).toFixed(0)} MiB`);
-        runs.push(run);
+        runsOf.get(tool)!.push(run);
       }
-      points.push({ files: set.files, layout: set.layout, tool, runs });
     }
+    for (const tool of set.tools) points.push({ files: set.files, layout: set.layout, tool, runs: runsOf.get(tool)! });
     if (set.profile) {
       const dir = path.join(s.work, 'cpu-profile');
       const stateDir = path.join(s.work, 'state-ctx-profile');
-      const run = await runMeasured(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, ...verifyArgs(stateDir)], { env: plainEnv(s.home), cwd: s.work, rssMethod: s.rssMethod, scratchDir: s.work });
+      const run = await runMeasured(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, CLOUDMIRROR_CLI, ...verifyArgs(stateDir)], { env: plainEnv(s.home), cwd: s.work, rssMethod: s.rssMethod, scratchDir: s.work });
       if (run.code !== 0) failRun('cloudmirror verify under --cpu-prof', run);
       profile = await summarizeProfile(dir);
       await rm(dir, { recursive: true, force: true });
@@ -365,8 +370,8 @@ ${rows.join('\n')}
 
 Peak RSS per extra object between counts: ${slopes.join('; ')}.
 ${contextMd}
-- Commands: \`cloudmirror verify 'synthetic://N?size=${OBJECT_SIZE}' 'synthetic://N?size=${OBJECT_SIZE}&label=copy' --json --state-dir <fresh>\` (expects exit 0 and N identical) and \`cloudmirror migrate 'synthetic://N?size=${OBJECT_SIZE}' <empty folder> --dry-run --json --state-dir <fresh>\` (expects N planned uploads, N × ${OBJECT_SIZE} bytes, and the folder still empty), run as \`node bin/cloudmirror.js …\`. The synthetic store (adapters/synthetic) generates a sorted listing and holds nothing, so the figures are cloudmirror's own listing, merge and compare.
-- ${s.runs} timed run${s.runs === 1 ? '' : 's'} per count and command; then one more under \`node --trace-gc\` (untimed) for the GC columns: "live heap after full GC" is the largest heap left after a mark-compact — memory really held — and "committed" the most V8 had reserved; "n/a" where no full GC ran.
+- Commands: \`cloudmirror verify 'synthetic://N?size=${OBJECT_SIZE}' 'synthetic://N?size=${OBJECT_SIZE}&label=copy' --json --state-dir <fresh>\` (expects exit 0 and N identical) and \`cloudmirror migrate 'synthetic://N?size=${OBJECT_SIZE}' <empty folder> --dry-run --json --state-dir <fresh>\` (expects N planned uploads, N × ${OBJECT_SIZE} bytes, and the folder still empty), timed through the installed command: ${s.installHow}. The synthetic store (adapters/synthetic) generates a sorted listing and holds nothing, so the figures are cloudmirror's own listing, merge and compare.
+- ${s.runs} timed run${s.runs === 1 ? '' : 's'} per count and command (wall clock around the process, start-up included; no tool competes here: the synthetic store is inside cloudmirror); then one more under \`node --trace-gc bin/cloudmirror.js\` (untimed) for the GC columns: "live heap after full GC" is the largest heap left after a mark-compact — memory really held — and "committed" the most V8 had reserved; "n/a" where no full GC ran.
 - ${res.skipped.length === 0 ? `Every requested count ran (a count above 1,000,000 runs only when one run of it is projected under ${OPTIONAL_RUN_LIMIT_S} s).` : `Skipped: ${res.skipped.join('; ')}.`}
 - Peak RSS and CPU: ${rssMethodNote(s.machine)}.
 - Machine: ${machineLine(s.machine, '')} (${res.revision}). Load average (1/5/15 min) ${fmtLoad(res.loadBefore)} at start, ${fmtLoad(res.loadAfter)} at end.

@@ -8,9 +8,11 @@
  * Goal: cloudmirror faster than the two rclone runs together.
  *
  * Set-up: one S3 emulator for the scenario, seeded once (untimed, by `cloudmirror copy` from a
- * generated folder) and read through the counting proxy of test/harness/http-proxy.ts; for every
- * timed run a fresh Azurite and a fresh GCS emulator, each behind a counting front
- * (bench/http-front.ts), and — for cloudmirror — an empty --state-dir. After every run both
+ * generated folder); for every run a fresh Azurite and a fresh GCS emulator and — for
+ * cloudmirror — an empty --state-dir. Timed runs go straight to the emulators (the installed
+ * `cloudmirror` command, no preload), except rclone's GCS leg, which needs the mending front of
+ * bench/http-front.ts. Requests are counted in one more, untimed run per tool through the
+ * counting proxy of test/harness/http-proxy.ts and counting fronts. After every run both
  * destinations are listed straight from the emulators and must hold every key, size and MD5.
  * Nothing may leave 127.0.0.1: see bench/egress-guard.ts; a preflight shows where rclone's
  * requests go before anything is timed.
@@ -32,7 +34,7 @@ import { checkContents, listAzure, listGcs, listS3, type ContentCheck } from './
 import { median, runMeasured, type ProcessRun, type RssMethod } from './measure.ts';
 import { generateMixedDataset, type MixedDataset } from './mixed-data.ts';
 import {
-  CLOUDMIRROR_CLI, RCLONE_DEFAULT_CHECKERS, RCLONE_DEFAULT_TRANSFERS, cloudmirrorDefaultConcurrency, cloudmirrorEnv, rcloneAzuriteRemote,
+  RCLONE_DEFAULT_CHECKERS, RCLONE_DEFAULT_TRANSFERS, cloudmirrorDefaultConcurrency, cloudmirrorEnv, rcloneAzuriteRemote,
   rcloneGcsRemote, rcloneRemotesEnv, rcloneS3Remote,
 } from './tools.ts';
 
@@ -53,6 +55,7 @@ export interface MigrateSettings {
   readonly rcloneConfig: string;
   readonly rssMethod: RssMethod;
   readonly machine: Machine;
+  readonly installHow: string;
 }
 
 /** Requests at the source bucket, by kind. */
@@ -171,20 +174,37 @@ async function withDestinations<T>(fn: (d: Destinations) => Promise<T>): Promise
   }
 }
 
-function cloudmirrorMigrateEnv(f: Fixture, d: Destinations, s3Endpoint: string): NodeJS.ProcessEnv {
+/**
+ * Timed runs go straight to the emulators; counting runs (and the preflight) through the proxy
+ * and the fronts, with the loopback-only preload (NODE_OPTIONS=--import …) to catch any
+ * connection beyond 127.0.0.1.
+ */
+type Path = 'direct' | 'counted';
+
+const azureDirect = (d: Destinations): string => `${new URL(d.azure.endpoint).origin}/${AZURITE_ACCOUNT}`;
+
+function cloudmirrorMigrateEnv(f: Fixture, d: Destinations, via: Path): NodeJS.ProcessEnv {
+  const counted = via === 'counted';
   return {
-    ...cloudmirrorEnv(f.settings.home, s3Endpoint),
-    AZURE_STORAGE_CONNECTION_STRING: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${d.azureFront.url}/${AZURITE_ACCOUNT};`,
-    STORAGE_EMULATOR_HOST: d.gcsFront.url,
+    ...cloudmirrorEnv(f.settings.home, counted ? f.proxy.url : f.s3.endpoint),
+    ...(counted ? { NODE_OPTIONS: `--import ${LOOPBACK_ONLY}` } : {}),
+    AZURE_STORAGE_CONNECTION_STRING: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${counted ? `${d.azureFront.url}/${AZURITE_ACCOUNT}` : azureDirect(d)};`,
+    STORAGE_EMULATOR_HOST: counted ? d.gcsFront.url : d.gcs.endpoint,
     GCLOUD_PROJECT: GCS_PROJECT,
     GOOGLE_CLOUD_PROJECT: GCS_PROJECT,
   };
 }
 
-function rcloneMigrateEnv(f: Fixture, d: Destinations): NodeJS.ProcessEnv {
+/** rclone → GCS always goes through the GCS front: without its mending the emulator refuses rclone's uploads. */
+function rcloneMigrateEnv(f: Fixture, d: Destinations, via: Path): NodeJS.ProcessEnv {
+  const counted = via === 'counted';
   return rcloneRemotesEnv(
     f.settings.home,
-    { ...rcloneS3Remote('src', f.proxy.url), ...rcloneAzuriteRemote('az', `${d.azureFront.url}/${AZURITE_ACCOUNT}`), ...rcloneGcsRemote('gcs', d.gcsFront.url) },
+    {
+      ...rcloneS3Remote('src', counted ? f.proxy.url : f.s3.endpoint),
+      ...rcloneAzuriteRemote('az', counted ? `${d.azureFront.url}/${AZURITE_ACCOUNT}` : azureDirect(d)),
+      ...rcloneGcsRemote('gcs', d.gcsFront.url),
+    },
     f.guard.url,
   );
 }
@@ -221,13 +241,13 @@ interface CloudmirrorSummary {
   destinations: Array<{ url: string; uploaded: number; copied: number; failed: number; bytes: number }>;
 }
 
-async function runCloudmirror(f: Fixture, d: Destinations, r: number): Promise<Measurement> {
-  const args = ['--import', LOOPBACK_ONLY, CLOUDMIRROR_CLI, 'migrate', `s3://${SOURCE_BUCKET}`, `azblob://${DEST}`, `gs://${DEST}`, '--state-dir', path.join(f.settings.work, `state-migrate-${r + 1}`), '--json'];
+async function runCloudmirror(f: Fixture, d: Destinations, r: number, via: Path): Promise<Measurement> {
+  const args = ['migrate', `s3://${SOURCE_BUCKET}`, `azblob://${DEST}`, `gs://${DEST}`, '--state-dir', path.join(f.settings.work, `state-migrate-${r + 1}`), '--json'];
   if (f.settings.concurrency !== undefined) args.push('--concurrency', String(f.settings.concurrency));
   const emulatorsBefore = emulatorCpu(f, d);
   const ownBefore = process.cpuUsage();
   const s = await step(f, d, 'cloudmirror migrate', () =>
-    runMeasured(process.execPath, args, { env: cloudmirrorMigrateEnv(f, d, f.proxy.url), cwd: f.settings.work, rssMethod: f.settings.rssMethod, scratchDir: f.settings.work }),
+    runMeasured('cloudmirror', args, { env: cloudmirrorMigrateEnv(f, d, via), cwd: f.settings.work, rssMethod: f.settings.rssMethod, scratchDir: f.settings.work }),
   );
   const own = process.cpuUsage(ownBefore);
   const emulatorsAfter = emulatorCpu(f, d);
@@ -250,7 +270,7 @@ async function runCloudmirror(f: Fixture, d: Destinations, r: number): Promise<M
   };
 }
 
-async function runRclone(f: Fixture, d: Destinations): Promise<Measurement> {
+async function runRclone(f: Fixture, d: Destinations, via: Path): Promise<Measurement> {
   const steps: Step[] = [];
   const emulatorsBefore = emulatorCpu(f, d);
   const ownBefore = process.cpuUsage();
@@ -258,7 +278,7 @@ async function runRclone(f: Fixture, d: Destinations): Promise<Measurement> {
   for (const [remote, label] of [['az', 'rclone copy → Azurite'], ['gcs', 'rclone copy → GCS emulator']] as const) {
     const args = ['--config', f.settings.rcloneConfig, 'copy', `src:${SOURCE_BUCKET}`, `${remote}:${DEST}`];
     if (f.settings.rcloneTransfers !== undefined) args.push('--transfers', String(f.settings.rcloneTransfers));
-    const s = await step(f, d, label, () => runMeasured('rclone', args, { env: rcloneMigrateEnv(f, d), cwd: f.settings.work, rssMethod: f.settings.rssMethod, scratchDir: f.settings.work }));
+    const s = await step(f, d, label, () => runMeasured('rclone', args, { env: rcloneMigrateEnv(f, d, via), cwd: f.settings.work, rssMethod: f.settings.rssMethod, scratchDir: f.settings.work }));
     mended += d.gcsFront.mended;
     checkGuard(f, label);
     if (s.run.code !== 0) failRun(label, s.run);
@@ -300,7 +320,7 @@ async function preflight(f: Fixture): Promise<string> {
     for (const remote of ['az', 'gcs'] as const) {
       const dump = path.join(f.settings.work, `preflight-${remote}.log`);
       const args = ['--config', f.settings.rcloneConfig, 'copy', `src:${SOURCE_BUCKET}`, `${remote}:preflight`, ...keys.flatMap((k) => ['--include', `/${k}`]), '--dump', 'headers', '-vv', '--log-file', dump];
-      const run = await runMeasured('rclone', args, { env: rcloneMigrateEnv(f, d), cwd: f.settings.work, rssMethod: f.settings.rssMethod, scratchDir: f.settings.work });
+      const run = await runMeasured('rclone', args, { env: rcloneMigrateEnv(f, d, 'counted'), cwd: f.settings.work, rssMethod: f.settings.rssMethod, scratchDir: f.settings.work });
       checkGuard(f, `rclone preflight to ${remote}`);
       if (run.code !== 0) failRun(`rclone preflight copy to ${remote}`, run, await readFile(dump, 'utf8').then((t) => t.slice(-3000), () => ''));
       const { hosts, requests: n } = hostsInDump(await readFile(dump, 'utf8'));
@@ -321,10 +341,10 @@ async function preflight(f: Fixture): Promise<string> {
       }
     }
 
-    const cmArgs = ['--import', LOOPBACK_ONLY, CLOUDMIRROR_CLI, 'copy', `s3://${SOURCE_BUCKET}`, 'azblob://preflight-cm', 'gs://preflight-cm', ...keys.flatMap((k) => ['--include', k]), '--state-dir', path.join(f.settings.work, 'state-preflight'), '--json'];
+    const cmArgs = ['copy', `s3://${SOURCE_BUCKET}`, 'azblob://preflight-cm', 'gs://preflight-cm', ...keys.flatMap((k) => ['--include', k]), '--state-dir', path.join(f.settings.work, 'state-preflight'), '--json'];
     d.azureFront.reset();
     d.gcsFront.reset();
-    const cm = await runMeasured(process.execPath, cmArgs, { env: cloudmirrorMigrateEnv(f, d, f.proxy.url), cwd: f.settings.work, rssMethod: f.settings.rssMethod, scratchDir: f.settings.work });
+    const cm = await runMeasured('cloudmirror', cmArgs, { env: cloudmirrorMigrateEnv(f, d, 'counted'), cwd: f.settings.work, rssMethod: f.settings.rssMethod, scratchDir: f.settings.work });
     checkPreload('cloudmirror preflight', cm);
     if (cm.code !== 0) failRun('cloudmirror preflight copy', cm);
     if (d.azureFront.log.length === 0 || d.gcsFront.log.length === 0) throw new Error('ABORTED: cloudmirror preflight: a destination front saw no request although cloudmirror succeeded');
@@ -333,8 +353,8 @@ async function preflight(f: Fixture): Promise<string> {
 }
 
 async function seed(f: Fixture): Promise<string> {
-  const args = ['--import', LOOPBACK_ONLY, CLOUDMIRROR_CLI, 'copy', f.dataset.root, `s3://${SOURCE_BUCKET}`, '--state-dir', path.join(f.settings.work, 'state-seed'), '--json'];
-  const run = await runMeasured(process.execPath, args, { env: cloudmirrorEnv(f.settings.home, f.s3.endpoint), cwd: f.settings.work, rssMethod: f.settings.rssMethod, scratchDir: f.settings.work });
+  const args = ['copy', f.dataset.root, `s3://${SOURCE_BUCKET}`, '--state-dir', path.join(f.settings.work, 'state-seed'), '--json'];
+  const run = await runMeasured('cloudmirror', args, { env: { ...cloudmirrorEnv(f.settings.home, f.s3.endpoint), NODE_OPTIONS: `--import ${LOOPBACK_ONLY}` }, cwd: f.settings.work, rssMethod: f.settings.rssMethod, scratchDir: f.settings.work });
   checkPreload('seeding', run);
   if (run.code !== 0) failRun('seeding the source bucket (cloudmirror copy)', run);
   const check = checkContents(`s3://${SOURCE_BUCKET}`, await listS3(f.s3.endpoint, SOURCE_BUCKET), f.dataset.objects);
@@ -345,6 +365,8 @@ async function seed(f: Fixture): Promise<string> {
 
 interface MigrateResult {
   readonly measurements: readonly Measurement[];
+  /** The untimed counting runs, one per tool. */
+  readonly counted: readonly Measurement[];
   readonly dataset: MixedDataset;
   readonly seedNote: string;
   readonly preflightNote: string;
@@ -356,7 +378,6 @@ interface MigrateResult {
 
 export async function runMigrateScenario(settings: MigrateSettings): Promise<ScenarioReport> {
   const startedAt = new Date();
-  const loadBefore = os.loadavg();
   const revision = settings.machine.revision();
   log(`(c) ${MIGRATE_ID}: generating ${settings.objects} mixed-size objects`);
   const dataset = await generateMixedDataset(path.join(settings.work, 'mixed'), settings.objects);
@@ -372,14 +393,23 @@ export async function runMigrateScenario(settings: MigrateSettings): Promise<Sce
     const preflightNote = await preflight(fixture);
     log(`  preflight: ${preflightNote}`);
     const measurements: Measurement[] = [];
+    const loadBeforeRuns = os.loadavg();
     for (let r = 0; r < settings.runs; r++) {
       for (const tool of orderFor(r)) {
-        const m = await withDestinations((d) => (tool === 'cloudmirror' ? runCloudmirror(fixture, d, r) : runRclone(fixture, d)));
+        const m = await withDestinations((d) => (tool === 'cloudmirror' ? runCloudmirror(fixture, d, r, 'direct') : runRclone(fixture, d, 'direct')));
         log(`  run ${r + 1}: ${describe(m)}`);
         measurements.push(m);
       }
     }
-    return report(settings, { measurements, dataset, seedNote, preflightNote, startedAt, revision, loadBefore, loadAfter: os.loadavg() });
+    const loadAfterRuns = os.loadavg();
+    // One more run per tool, untimed, through the counting proxy and fronts: the request tables.
+    const counted: Measurement[] = [];
+    for (const tool of ['cloudmirror', 'rclone'] as const) {
+      const m = await withDestinations((d) => (tool === 'cloudmirror' ? runCloudmirror(fixture, d, settings.runs, 'counted') : runRclone(fixture, d, 'counted')));
+      log(`  counting run: ${describe(m)}`);
+      counted.push(m);
+    }
+    return report(settings, { measurements, counted, dataset, seedNote, preflightNote, startedAt, revision, loadBefore: loadBeforeRuns, loadAfter: loadAfterRuns });
   } finally {
     await proxy.stop();
     await s3.stop();
@@ -457,9 +487,10 @@ function report(s: MigrateSettings, res: MigrateResult): ScenarioReport {
     const what = tool === 'cloudmirror' ? 'one `migrate` to both' : 'two `copy` runs, summed';
     return `| ${tool} ${version} | ${what}; ${settingsOf(s, tool)} | **${fmtS(seconds(median(list.map((m) => m.wallMs))))}** | ${list.length}: ${runs}${spreadNoteOf(list.map((m) => m.wallMs))} | ${mib(rss === 0 ? null : rss)} | ${cpu === null ? 'n/a' : cpu.toFixed(2)} | ${emu === null ? 'n/a' : emu.toFixed(2)} |`;
   });
-  const srcOf = (tool: Tool): string => sourceCell(byTool(tool));
-  const cmFirst = byTool('cloudmirror')[0];
-  const rcFirst = byTool('rclone')[0];
+  const countedOf = (tool: Tool): Measurement[] => res.counted.filter((m) => m.tool === tool);
+  const srcOf = (tool: Tool): string => sourceCell(countedOf(tool));
+  const cmFirst = countedOf('cloudmirror')[0];
+  const rcFirst = countedOf('rclone')[0];
   const readsLine = (m: Measurement | undefined): string => {
     if (m === undefined) return 'n/a';
     const per = m.steps.map((st) => `${fmtInt(st.source.contentGets)} GETs over ${fmtInt(st.source.distinctKeysRead)} keys (at most ${st.source.maxReadsOfOneKey} per key)`);
@@ -468,7 +499,7 @@ function report(s: MigrateSettings, res: MigrateResult): ScenarioReport {
   const checks = ms.map((m) => `${m.tool}: Azure ${fmtInt(m.azureCheck.objects)} objects / ${fmtInt(m.azureCheck.bytes)} B (MD5 listed and equal for ${fmtInt(m.azureCheck.md5Matched)}), GCS ${fmtInt(m.gcsCheck.objects)} / ${fmtInt(m.gcsCheck.bytes)} B (MD5 equal for ${fmtInt(m.gcsCheck.md5Matched)})`);
   const uniqueChecks = [...new Set(checks)];
   const cmSelf = byTool('cloudmirror').map((m) => m.selfMs).filter((x): x is number => x !== null);
-  const mended = Math.max(0, ...byTool('rclone').map((m) => m.mended));
+  const mended = Math.max(0, ...countedOf('rclone').map((m) => m.mended));
   const tiers = dataset.tiers.map((t) => `${fmtInt(t.count)} × ${t.tier.name} (${(t.bytes / 1024 ** 2).toFixed(1)} MiB)`).join(', ');
 
   const md = `## (c) Migrate ${n} mixed-size objects (${totalMiB} MiB): S3 emulator → Azurite + GCS emulator
@@ -481,7 +512,7 @@ ${rows.join('\n')}
 
 Speed ratio (rclone sum median / cloudmirror median): **${v.ratio.toFixed(2)}×**.
 
-Requests at the source bucket (through the counting proxy):
+Requests at the source bucket (one more, untimed run per tool, through the counting proxy):
 
 | tool | requests per run | reads of object content |
 |---|---|---|
@@ -490,14 +521,15 @@ Requests at the source bucket (through the counting proxy):
 
 Why the request counts differ at the source: S3 listings carry no content type or user metadata, so cloudmirror sends one HEAD per object to carry them over (plus one per multipart object for its MD5, kept in \`md5chksum\` metadata because the ETag is not one); rclone takes them from the GET's response headers and sends no HEAD, but GETs every object once per destination.
 
-Requests at the destinations (counting fronts): cloudmirror → Azure ${destinationCell(byTool('cloudmirror'), 'azure')}; → GCS ${destinationCell(byTool('cloudmirror'), 'gcs')}. rclone → Azure ${destinationCell(byTool('rclone'), 'azure')}; → GCS ${destinationCell(byTool('rclone'), 'gcs')}.
+Requests at the destinations (the same untimed runs, counting fronts): cloudmirror → Azure ${destinationCell(countedOf('cloudmirror'), 'azure')}; → GCS ${destinationCell(countedOf('cloudmirror'), 'gcs')}. rclone → Azure ${destinationCell(countedOf('rclone'), 'azure')}; → GCS ${destinationCell(countedOf('rclone'), 'gcs')}.
 
-- Commands (timed): \`cloudmirror migrate s3://src azblob://dst gs://dst --state-dir <fresh> --json\` (run as \`node --import bench/loopback-only.ts bin/cloudmirror.js …\`); \`rclone --config <empty> copy src:src az:dst\` then \`rclone --config <empty> copy src:src gcs:dst\`, remotes from \`RCLONE_CONFIG_*\` variables only. Wall time is around each spawned process, start-up included; rclone's figure is the sum of its two runs.
+- Commands (timed): \`cloudmirror migrate s3://src azblob://dst gs://dst --state-dir <fresh> --json\` through the installed command (${s.installHow}); \`rclone --config <empty> copy src:src az:dst\` then \`rclone --config <empty> copy src:src gcs:dst\`, remotes from \`RCLONE_CONFIG_*\` variables only. Wall time is around each spawned process, start-up included; rclone's figure is the sum of its two runs.
+- What is in the data path while timed: cloudmirror talks straight to fauxqs, Azurite and the GCS emulator, with no preload. rclone talks straight to fauxqs and Azurite, but its GCS leg must go through the GCS front (bench/http-front.ts, in the benchmark process): without the front's mending the emulator refuses every rclone upload (below). That front costs CPU on the same cores during rclone's GCS leg, which can only slow rclone: the ratio leans towards cloudmirror by that much (the benchmark process's CPU during the runs is given below). Requests are counted in one more, untimed run per tool through a counting proxy in front of fauxqs and fronts in front of both destinations, cloudmirror then with the loopback-only preload.
 - How: one S3 emulator (fauxqs) for the scenario, seeded once, untimed, by \`cloudmirror copy\` of a generated folder (${res.seedNote}). For every timed run a fresh Azurite and a fresh GCS emulator, so each tool starts from empty destinations that it creates itself; ${s.runs} run${s.runs === 1 ? '' : 's'} per tool, alternating which tool goes first. After every run both destinations were listed straight from the emulators and held exactly the data set: ${uniqueChecks.join('; ')}.
 - Data: ${n} objects, ${fmtInt(dataset.totalBytes)} bytes, 100 per folder, generated deterministically (bench/mixed-data.ts): ${tiers}; sizes log-uniform within each tier. The largest stay under 16 MiB because rclone 1.60 sends a GCS object of 16 MiB or more as a chunked resumable upload, which the GCS emulator cannot take (an emulator gap).
 - Emulator gaps bridged for rclone (both tools go through the same fronts): rclone 1.60's GCS multipart uploads carry a media part without Content-Type, which the firebase-tools emulator refuses (\`400 … Missing content type\`); the GCS front adds \`Content-Type: application/octet-stream\` to such part headers (${fmtInt(mended)} bodies mended per rclone run; cloudmirror's bodies pass unchanged). rclone's \`use_emulator\` alone fails in 1.60 (it takes the default host suffix \`blob.core.windows.net\` as the emulator URL: "unsupported protocol scheme"), so the Azure remote also gets \`endpoint\` = the front's full URL, which emulator mode uses as the service URL.
-- Staying on 127.0.0.1: rclone's HTTP_PROXY/HTTPS_PROXY point at an egress guard that refuses and records anything not for a loopback address (Go sends loopback requests directly); cloudmirror runs with a preload that refuses sockets to any other host. Any attempt aborts the scenario. Preflight before timing: ${res.preflightNote}.
-- CPU of the benchmark process (counting proxy and fronts) during a run, median: cloudmirror ${median(byTool('cloudmirror').map((m) => m.proxyCpuS)).toFixed(2)} s, rclone ${median(byTool('rclone').map((m) => m.proxyCpuS)).toFixed(2)} s; it shares the ${s.machine.nproc} cores with the tool and the three emulators (emulators CPU = utime+stime of fauxqs, Azurite and the GCS emulator from /proc).
+- Staying on 127.0.0.1: rclone's HTTP_PROXY/HTTPS_PROXY point at an egress guard that refuses and records anything not for a loopback address (Go sends loopback requests directly); cloudmirror's seeding, preflight and counting runs carry a preload (\`NODE_OPTIONS=--import bench/loopback-only.ts\`) that refuses sockets to any other host; its timed runs carry none, so nothing of ours is in its process while timed. Any attempt aborts the scenario. Preflight before timing: ${res.preflightNote}.
+- CPU of the benchmark process (for rclone: the GCS front in its data path) during a timed run, median: cloudmirror ${median(byTool('cloudmirror').map((m) => m.proxyCpuS)).toFixed(2)} s, rclone ${median(byTool('rclone').map((m) => m.proxyCpuS)).toFixed(2)} s; it shares the ${s.machine.nproc} cores with the tool and the three emulators (emulators CPU = utime+stime of fauxqs, Azurite and the GCS emulator from /proc).
 - cloudmirror's self-reported \`durationMs\`: median ${cmSelf.length === 0 ? 'n/a' : fmtInt(median(cmSelf))} ms.
 - Peak RSS and tool CPU: ${rssMethodNote(s.machine)}; for rclone the larger of its two runs' peaks and the sum of their CPU.
 - Machine: ${machineLine(s.machine, `fauxqs ${s.machine.fauxqs}, Azurite ${s.machine.azurite}, firebase-tools ${s.machine.firebaseTools}`)} (${res.revision}). Load average (1/5/15 min) ${fmtLoad(res.loadBefore)} at start, ${fmtLoad(res.loadAfter)} at end.

@@ -17,22 +17,45 @@ export interface Section {
 
 export const HEADER = `# cloudmirror benchmarks
 
-Produced by \`npm run bench\` (bench/run.ts); see DESIGN.md "Performance goals" for the goals.
+Produced by \`npm run bench\` (bench/run.ts); DESIGN.md "Performance goals" states the goals.
+
+**How the comparisons are timed** (issue 12; bench/compare.ts). A published "1.13× faster than
+rclone" turned out 1.3× slower when re-measured, because a counting proxy inside the benchmark
+process shared the CPU with the tools while they were timed. So now:
+
+- Nothing of the benchmark is in a tool's data path while it is timed: each tool talks straight to
+  the emulator or the folders. Requests are counted afterwards, in one more untimed run per tool
+  through a counting reverse proxy (bench/http-front.ts), on the same endpoint URL.
+- cloudmirror runs as users run it: the installed \`cloudmirror\` command, found on PATH,
+  start-up included. It is installed with \`npm install --global --prefix <tmp> --offline
+  --ignore-scripts <repo>\` (what README's \`npm install -g\` does from a checkout: a link to the
+  project folder and a \`cloudmirror\` command whose \`#!/usr/bin/env node\` starts Node 24).
+  An \`npm pack\` tarball cannot be used: the package ships .ts sources, and Node refuses to strip
+  types under node_modules (ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING), so an installed tarball
+  does not start at all.
+- The tools alternate, the order rotating every run (cloudmirror, rclone, rsync; then rclone,
+  rsync, cloudmirror; …), 5 timed runs each by default; the median per tool, every run, peak RSS
+  (GNU time, ru_maxrss) and CPU time of the tool process; the ratio per pair is the other tool's
+  median ÷ cloudmirror's (above 1: cloudmirror faster); the load average before and after.
+- rclone is the Debian package (v1.60.1) with an empty \`--config\` and its remotes from
+  \`RCLONE_CONFIG_*\` variables; rsync the Debian package. Each section gives their versions and the
+  exact command lines timed, and the command that produced it.
+
+Exceptions, stated where they apply: in migrate-s3-to-azure-gcs rclone's GCS leg must go through a
+front that mends its upload bodies (the GCS emulator refuses them otherwise); the watch section
+timestamps arrivals with a recording proxy in front of each emulator (it measures latency from
+outside cloudmirror, so the proxy is in the data path there); backup-strategies counts bytes with
+a proxy in the data path (it compares costs of strategies, not speed against rclone).
 
 **How this file is maintained.** Each scenario is one \`## \` section between
-\`<!-- bench:begin ID -->\` and \`<!-- bench:end ID -->\` markers. A benchmark run rewrites only
-the sections of the scenarios it measured, in place, and appends sections that do not exist yet;
-everything else in this file (other scenarios, this header) is kept as it is. Each section
-names its own machine, date, command and the commit measured, because sections may come from
-different runs. \`npm run bench\` runs every scenario; \`npm run bench -- --scenario ID\` one.
-Quick runs (\`--files 1000\`, \`--objects 200\`, \`--counts 10000\`, …) write to
-\`bench/work/RESULTS-<files>.md\` or \`bench/work/RESULTS-quick.md\` instead, so they never
-replace full-size figures here.
+\`<!-- bench:begin ID -->\` and \`<!-- bench:end ID -->\` markers. A run rewrites only the sections
+of the scenarios it measured, in place; everything else is kept. \`npm run bench\` runs every
+scenario at full size (about an hour on 2 cores); \`npm run bench -- --scenario ID\` one. Runs
+at other sizes (\`--files 1000\`, \`--big-size 8388608\`, …) write to \`bench/work/RESULTS-quick.md\`
+instead, so they never replace full-size figures here.
 
-Figures are wall-clock seconds around the spawned tool process (start-up included), against
-local emulators (fauxqs, Azurite, the firebase-tools GCS emulator) behind counting HTTP proxies
-on 127.0.0.1, or generated stores. The machine is shared with other work, so figures can be
-noisy; the load average at the start and end of each scenario is recorded with it.
+The machine is shared with other work, so figures can be noisy; each section records the load
+average and flags a spread of runs above 1.3× as noisy.
 `;
 
 const begin = (id: string): string => `<!-- bench:begin ${id} -->`;

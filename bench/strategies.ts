@@ -28,7 +28,7 @@ import { contentOf } from './data.ts';
 import { startHttpFront, type HttpFront } from './http-front.ts';
 import { listS3 } from './listings.ts';
 import { runMeasured, type ProcessRun, type RssMethod } from './measure.ts';
-import { CLOUDMIRROR_CLI, cloudmirrorEnv, rcloneEnv, RCLONE_REMOTE } from './tools.ts';
+import { cloudmirrorEnv, rcloneEnv, RCLONE_REMOTE } from './tools.ts';
 
 export const STRATEGIES_ID = 'backup-strategies';
 export const STRATEGIES_DEFAULT_FILES = 1000;
@@ -219,7 +219,7 @@ async function runStrategy(id: StrategyId, week: Week, emulator: S3Emulator, fro
   const days: DayCost[] = [];
   for (let day = 0; day < DAYS; day++) {
     if (day > 0) await week.advance();
-    const [command, ...args] = id === 'rclone' ? ['rclone', ...backupArgs(day)] : [process.execPath, CLOUDMIRROR_CLI, ...backupArgs(day), '--no-progress'];
+    const [command, ...args] = id === 'rclone' ? ['rclone', ...backupArgs(day)] : ['cloudmirror', ...backupArgs(day), '--no-progress'];
     days.push(await measured(`day ${day}`, command as string, args));
   }
 
@@ -236,11 +236,11 @@ async function runStrategy(id: StrategyId, week: Week, emulator: S3Emulator, fro
       if (point === 'oldest') return undefined;
       cost = await measured('restore', 'rclone', ['copy', `${dest}/current`, restoreDir]);
     } else {
-      const snapshots = await run('snapshots', process.execPath, [CLOUDMIRROR_CLI, 'snapshots', dest, '--json']);
+      const snapshots = await run('snapshots', 'cloudmirror', ['snapshots', dest, '--json']);
       const ids = (JSON.parse(snapshots.stdout) as Array<{ id: string }>).map((s) => s.id);
       const pointId = point === 'latest' ? ids[ids.length - 1] : ids[0];
       if (pointId === undefined) throw new Error(`${id}: snapshots listed no point`);
-      cost = await measured(`restore ${point}`, process.execPath, [CLOUDMIRROR_CLI, 'restore', dest, restoreDir, '--snapshot', pointId, '--no-progress']);
+      cost = await measured(`restore ${point}`, 'cloudmirror', ['restore', dest, restoreDir, '--snapshot', pointId, '--no-progress']);
     }
     const expected = point === 'latest' ? (week.trees[week.trees.length - 1] as Tree) : (week.trees[0] as Tree);
     return { wallMs: cost.wallMs, requests: cost.requests, identical: sameTree(expected, await snapshotTree(restoreDir)) };
@@ -282,7 +282,7 @@ function report(results: readonly StrategyResult[], week: Week, settings: Strate
     '',
     `${started.toISOString().slice(0, 10)}, ${machineLine(settings.machine, `fauxqs ${settings.machine.fauxqs}`)}; ${settings.machine.revision()}; load ${fmtLoad(loadStart)} → ${fmtLoad(os.loadavg())}.`,
     '',
-    `Command: \`${commandLine()}\`. Data: ${fmtInt(first.size)} files, ${fmtMiB(dataBytes)} (sizes ${SIZES.map((s) => `${s / 1024} KiB`).join(', ')}), ${DAYS} runs ("days"); before each later run ${MODIFY_SHARE * 100}% of the files are modified, ${ADD_SHARE * 100}% added and ${DELETE_SHARE * 100}% deleted (the same changes for every row). Requests and bytes sent are counted by a proxy in front of the emulator; stored is what the bucket holds after the last run (manifests and archives included). Every restore was compared with the tree of that day, content and mtime.`,
+    `Command: \`${commandLine()}\`. Data: ${fmtInt(first.size)} files, ${fmtMiB(dataBytes)} (sizes ${SIZES.map((s) => `${s / 1024} KiB`).join(', ')}), ${DAYS} runs ("days"); before each later run ${MODIFY_SHARE * 100}% of the files are modified, ${ADD_SHARE * 100}% added and ${DELETE_SHARE * 100}% deleted (the same changes for every row). cloudmirror runs as the installed command; requests and bytes sent are counted by a proxy in front of the emulator, which stays in the data path of both tools while timed (this scenario compares costs, not speed against rclone, so it is not under the timing rules of the comparisons); stored is what the bucket holds after the last run (manifests and archives included). Every restore was compared with the tree of that day, content and mtime.`,
     '',
     '| strategy | all runs | a later run | requests, later run | sent, later run | requests, all runs | sent, all runs | stored at the end | restore latest | restore day 0 |',
     '|---|---|---|---|---|---|---|---|---|---|',

@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -52,9 +53,47 @@ export function ensureRclone(log: (line: string) => void): string {
   return installed;
 }
 
+/** Makes sure `rsync` is on PATH, the way ensureRclone does for rclone (Debian package as root). */
+export function ensureRsync(log: (line: string) => void): string {
+  const probe = (): string | null => {
+    const res = spawnSync('rsync', ['--version'], { encoding: 'utf8' });
+    if (res.error !== undefined || res.status !== 0) return null;
+    return res.stdout.split('\n')[0]?.replace(/\s+/g, ' ').trim() ?? 'rsync (unknown version)';
+  };
+  const found = probe();
+  if (found !== null) return found;
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('bench: rsync is not on PATH and this is not root, so it cannot be installed here.\nInstall it with:  sudo apt-get install -y rsync\nthen run `npm run bench` again.\n');
+    process.exit(2);
+  }
+  log('rsync is missing; installing the Debian package (apt-get install -y rsync)');
+  const apt = (args: string[]): boolean => spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'] }).status === 0;
+  if (!apt(['install', '-y', 'rsync'])) {
+    apt(['update']);
+    apt(['install', '-y', 'rsync']);
+  }
+  const installed = probe();
+  if (installed === null) {
+    process.stderr.write('bench: installing rsync failed; install it with `apt-get install -y rsync` and run again\n');
+    process.exit(2);
+  }
+  return installed;
+}
+
+/**
+ * PATH for every tool process: the installed `cloudmirror` command first (set by
+ * install.ts), then the folder of the Node 24 running the benchmark — what a user who meets
+ * `engines: node >= 22` has on PATH — then the system folders (rclone, rsync).
+ */
+let toolPath = `${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`;
+export function setToolPath(value: string): void {
+  toolPath = value;
+}
+export const getToolPath = (): string => toolPath;
+
 /** The environment every tool starts from: PATH, a throw-away HOME, no proxies, no cloud settings. */
 function baseEnv(home: string): NodeJS.ProcessEnv {
-  return { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home, LANG: 'C.UTF-8', TZ: 'UTC', NO_PROXY: '127.0.0.1' };
+  return { PATH: toolPath, HOME: home, LANG: 'C.UTF-8', TZ: 'UTC', NO_PROXY: '127.0.0.1' };
 }
 
 export function cloudmirrorEnv(home: string, endpoint: string): NodeJS.ProcessEnv {
