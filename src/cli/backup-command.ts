@@ -4,6 +4,7 @@ import { STRATEGIES, type Strategy } from '../backup/manifest-entry.ts';
 import { EXIT, FatalRunError, UsageError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
 import { parseSourceAndDestinations } from './endpoint-args.ts';
+import { endpointParser } from './endpoint-parser.ts';
 import { transferTuning, validateCommon } from './options.ts';
 import { onInterrupt } from './signals.ts';
 import { transferObserver } from './transfer-observer.ts';
@@ -24,7 +25,7 @@ export function backupStrategy(raw: Record<string, unknown>): { strategy: Strate
 export async function runBackupCommand(sourceInput: string, destInputs: readonly string[], raw: Record<string, unknown>): Promise<number> {
   const options = validateCommon(raw);
   const { strategy, synthetic } = backupStrategy(raw);
-  const { source, destinations } = parseSourceAndDestinations('backup', sourceInput, destInputs);
+  const { source, destinations } = parseSourceAndDestinations('backup', sourceInput, destInputs, await endpointParser(raw, [sourceInput, ...destInputs]));
 
   const log = createLogger(options.logLevel);
   const { observer, progress } = await transferObserver('backup', options, log);

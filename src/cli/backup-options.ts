@@ -5,7 +5,7 @@ import { COMMON_OPTIONS, FILTER_FLAGS, type OptionSpec } from './options.ts';
  * apart from the commands so that building the command line loads none of their code.
  */
 const common = (...flags: string[]): OptionSpec[] => COMMON_OPTIONS.filter((o) => flags.includes(o.flags));
-const OUTPUT = ['--json', '--progress', '--no-progress', '--log-level <level>', '--verbose', '--quiet'];
+const OUTPUT = ['--json', '--progress', '--no-progress', '--log-level <level>', '--verbose', '--quiet', '--config <file>'];
 
 export const BACKUP_OPTIONS: readonly OptionSpec[] = [
   { flags: '--strategy <strategy>', help: 'full: store every file; incremental: files changed since the latest set; differential: files changed since the latest full set', defaultValue: 'incremental' },
@@ -15,7 +15,7 @@ export const BACKUP_OPTIONS: readonly OptionSpec[] = [
 ];
 
 export const SNAPSHOTS_OPTIONS: readonly OptionSpec[] = [
-  ...common('--json', '--log-level <level>'),
+  ...common('--json', '--log-level <level>', '--config <file>'),
 ];
 
 export const RESTORE_OPTIONS: readonly OptionSpec[] = [
@@ -51,5 +51,5 @@ export const FORGET_OPTIONS: readonly OptionSpec[] = [
   { flags: '--keep-weekly <n>', help: 'keep the latest point of each of the N latest ISO weeks (Monday to Sunday, UTC) that have one' },
   { flags: '--keep-monthly <n>', help: 'keep the latest point of each of the N latest months (UTC) that have one' },
   { flags: '--keep-yearly <n>', help: 'keep the latest point of each of the N latest years (UTC) that have one' },
-  ...common('--dry-run', '--concurrency <n>', '--retries <n>', '--json', '--log-level <level>').map((o) => (o.flags === '--concurrency <n>' ? { ...o, help: 'manifests read and delete requests in flight per destination' } : o)),
+  ...common('--dry-run', '--concurrency <n>', '--retries <n>', '--json', '--log-level <level>', '--config <file>').map((o) => (o.flags === '--concurrency <n>' ? { ...o, help: 'manifests read and delete requests in flight per destination' } : o)),
 ];

@@ -8,11 +8,12 @@ import { parseRepositories } from '../backup/check/check-endpoints.ts';
 import { validateCommon } from './options.ts';
 import { onInterrupt } from './signals.ts';
 import { printJsonResult } from './json-result.ts';
+import { endpointParser } from './endpoint-parser.ts';
 
 /** `cloudmirror check DEST... [--deep] [--snapshot ID]`: 0 intact, 1 problems, 2 nothing could be checked. */
 export async function runCheckCommand(destInputs: readonly string[], raw: Record<string, unknown>): Promise<number> {
   const options = validateCommon(raw);
-  const destinations = parseRepositories('check', destInputs, 1);
+  const destinations = parseRepositories('check', destInputs, 1, await endpointParser(raw, destInputs));
   const snapshot = typeof raw.snapshot === 'string' ? raw.snapshot : undefined;
   if (snapshot !== undefined && !isPointId(snapshot)) {
     throw new UsageError(`--snapshot '${snapshot}' is not a backup set id (like 2026-11-25T10-40-00-123Z); list them with cloudmirror snapshots ${destInputs.join(' ')}`);

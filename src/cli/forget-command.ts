@@ -2,13 +2,14 @@ import { forgetDestination, type ForgetDestinationOptions } from '../backup/forg
 import { parseKeepPolicy } from '../backup/forget/forget-options.ts';
 import { forgetFailureJson, forgetJson, forgetText } from '../backup/forget/forget-report.ts';
 import { describePolicy } from '../backup/forget/retention.ts';
-import { parseEndpoint, type Endpoint } from '../endpoints.ts';
+import type { Endpoint } from '../endpoints.ts';
 import { EXIT, UsageError, messageOf } from '../errors.ts';
 import { createLogger } from '../logger.ts';
 import { DEFAULT_RETRY } from '../queue/retry.ts';
 import { validateCommon } from './options.ts';
 import { onInterrupt } from './signals.ts';
 import { printJsonResult } from './json-result.ts';
+import { endpointParser, type EndpointParser } from './endpoint-parser.ts';
 
 /**
  * `cloudmirror forget DEST... --keep-*`: each DEST on its own (replicas may hold different
@@ -19,7 +20,7 @@ import { printJsonResult } from './json-result.ts';
 export async function runForgetCommand(destInputs: readonly string[], raw: Record<string, unknown>): Promise<number> {
   const common = validateCommon(raw);
   const policy = parseKeepPolicy(raw);
-  const destinations = parseDestinations(destInputs);
+  const destinations = parseDestinations(destInputs, await endpointParser(raw, destInputs));
   const log = createLogger(common.logLevel);
   const started = performance.now();
   const interrupt = onInterrupt();
@@ -49,11 +50,11 @@ export async function runForgetCommand(destInputs: readonly string[], raw: Recor
   }
 }
 
-function parseDestinations(inputs: readonly string[]): Endpoint[] {
+function parseDestinations(inputs: readonly string[], parse: EndpointParser): Endpoint[] {
   if (inputs.length === 0) throw new UsageError('forget needs at least one destination');
   const seen = new Set<string>();
   return inputs.map((input) => {
-    const endpoint = parseEndpoint(input);
+    const endpoint = parse(input);
     if (seen.has(endpoint.identity)) throw new UsageError(`${input}: the same destination is given twice`);
     seen.add(endpoint.identity);
     return endpoint;

@@ -6,6 +6,7 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'cloudmirror sync ~/photos s3://backup/photos /mnt/usb/photos      # mirror to a bucket and a disk',
     'cloudmirror sync -n ./site gs://www-example                       # -n: show the plan, change nothing',
     'cloudmirror sync ./data azblob://archive/data --exclude "*.tmp" --max-size 2G',
+    'cloudmirror sync ./photos minio:photos/2024 aws:backup/photos --config cloudmirror.yaml   # named endpoints'
   ],
   copy: ['cloudmirror copy ./exports s3://inbox/exports --min-age 10m   # never deletes; leaves files still being written'],
   migrate: ['cloudmirror migrate s3://old-bucket azblob://new/data gs://new-bucket -P   # each object read once, resumable'],
@@ -30,6 +31,7 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   repair: ['cloudmirror repair s3://backup/docs /mnt/usb/docs'],
   forget: ['cloudmirror forget --keep-daily 7 --keep-weekly 4 --dry-run s3://backup/docs'],
   version: ['cloudmirror version --json'],
+  endpoints: ['cloudmirror endpoints --config /etc/cloudmirror/cloudmirror.yaml'],
 };
 
 /** Adds its examples to every command (nested ones too) that has some. */

@@ -80,6 +80,13 @@ export function buildProgram(): Command {
       process.exitCode = await (await import('./status-command.ts')).runStatusCommand(raw);
     });
   addBackupCommands(program);
+  program.command('endpoints').description('list the named endpoints of the config file (NAME:bucket/prefix on any command line), without secrets')
+    .option('--config <file>', 'the config file (default: $CLOUDMIRROR_CONFIG, else ./cloudmirror.yaml)')
+    .option('--json', 'as one JSON object')
+    .exitOverride()
+    .action(async (raw: Record<string, unknown>) => {
+      process.exitCode = await (await import('./endpoints-command.ts')).runEndpointsCommand(raw);
+    });
   program.command('version').description('print the versions of cloudmirror, Node.js and the storage SDKs (for bug reports)')
     .option('--json', 'as one JSON object')
     .exitOverride()

@@ -48,6 +48,7 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { flags: '--refresh', help: 'list every destination again instead of trusting the index' },
   { flags: '--refresh-after <duration>', help: 'list a destination again when its index was last listed longer ago than this, so changes made there by others are repaired (e.g. 12h, 7d; 0: every run)', defaultValue: DEFAULT_REFRESH_AFTER_TEXT },
   { flags: '--state-dir <dir>', help: 'where the index lives (default: $CLOUDMIRROR_STATE_DIR, else $XDG_STATE_HOME/cloudmirror)' },
+  { flags: '--config <file>', help: 'the config file whose endpoints: NAME:bucket/prefix arguments use, with their URLs and credentials (default: $CLOUDMIRROR_CONFIG, else ./cloudmirror.yaml)' },
   { flags: '--rebuild-index', help: 'when the state database is damaged, move it aside and start a new one (each destination is listed once) instead of refusing to run' },
   { flags: '--json', help: 'print one JSON summary on stdout at the end' },
   { flags: '--progress', help: 'show a progress display on stderr (default: when stderr is a terminal)' },

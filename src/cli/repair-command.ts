@@ -7,11 +7,12 @@ import { createLogger } from '../logger.ts';
 import { validateCommon } from './options.ts';
 import { onInterrupt } from './signals.ts';
 import { printJsonResult } from './json-result.ts';
+import { endpointParser } from './endpoint-parser.ts';
 
 /** `cloudmirror repair DEST DEST... [--deep] [--dry-run]`: 0 all repaired (or nothing to), 1 something could not be, 2 nothing could run. */
 export async function runRepairCommand(destInputs: readonly string[], raw: Record<string, unknown>): Promise<number> {
   const options = validateCommon(raw);
-  const destinations = parseRepositories('repair', destInputs, 2);
+  const destinations = parseRepositories('repair', destInputs, 2, await endpointParser(raw, destInputs));
 
   const log = createLogger(options.logLevel);
   const showProgress = options.progress ?? (process.stderr.isTTY === true && !options.json);

@@ -13,6 +13,7 @@ import { keyFilter } from '../scan/filter.ts';
 import { validateCommon } from './options.ts';
 import { onInterrupt } from './signals.ts';
 import { printJsonResult } from './json-result.ts';
+import { endpointParser } from './endpoint-parser.ts';
 
 /**
  * `cloudmirror restore DEST... TARGET`: choose the point, read its manifest from the first
@@ -25,7 +26,7 @@ export async function runRestoreCommand(args: readonly string[], raw: Record<str
   const options = validateCommon(raw);
   const choice = parsePointChoice(raw);
   const targetInput = args.at(-1) as string;
-  const endpoints = parseReplicas('restore', args.slice(0, -1));
+  const endpoints = parseReplicas('restore', args.slice(0, -1), await endpointParser(raw, args.slice(0, -1)));
   const targetPath = localTarget(targetInput);
   for (const e of endpoints) {
     if (e.spec.scheme !== 'local') continue;

@@ -4,6 +4,7 @@ import { EXIT } from '../errors.ts';
 import { createLogger } from '../logger.ts';
 import { formatBytes } from '../units/format.ts';
 import { validateCommon } from './options.ts';
+import { endpointParser } from './endpoint-parser.ts';
 
 /**
  * `cloudmirror snapshots DEST... [--json]`: every restorable point on the replicas, merged by id,
@@ -16,7 +17,7 @@ import { validateCommon } from './options.ts';
  */
 export async function runSnapshotsCommand(destInputs: readonly string[], raw: Record<string, unknown>): Promise<number> {
   const options = validateCommon(raw);
-  const endpoints = parseReplicas('snapshots', destInputs);
+  const endpoints = parseReplicas('snapshots', destInputs, await endpointParser(raw, destInputs));
   const log = createLogger(options.logLevel);
   let replicas: Replica[] = [];
   try {

@@ -1,5 +1,6 @@
 import { EXIT, UsageError } from '../errors.ts';
 import { parseSourceAndDestinations } from './endpoint-args.ts';
+import { endpointParser } from './endpoint-parser.ts';
 import { runSync, type TransferMode } from '../jobs/sync.ts';
 import { runVerify, type VerifyResult } from '../jobs/verify.ts';
 import { verifyText } from '../observe/verify-report.ts';
@@ -18,7 +19,7 @@ export async function runTransferCommand(mode: TransferMode, sourceInput: string
   if (options.keepVersions && mode !== 'sync') {
     throw new UsageError(`--keep-versions keeps the history of a mirror, so it works with sync only; ${mode} never deletes and keeps no history. Use 'cloudmirror sync --keep-versions', or leave the option out`);
   }
-  const { source, destinations } = parseSourceAndDestinations(mode, sourceInput, destInputs);
+  const { source, destinations } = parseSourceAndDestinations(mode, sourceInput, destInputs, await endpointParser(raw, [sourceInput, ...destInputs]));
 
   const log = createLogger(options.logLevel);
   const { observer, progress } = await transferObserver(mode, options, log);

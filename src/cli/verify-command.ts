@@ -1,6 +1,7 @@
 import { Option } from 'commander';
 import { EXIT, FatalRunError, UsageError } from '../errors.ts';
 import { parseSourceAndDestinations } from './endpoint-args.ts';
+import { endpointParser } from './endpoint-parser.ts';
 import { runVerify, type VerifyObserver } from '../jobs/verify.ts';
 import { verifyProgress } from '../observe/verify-progress.ts';
 import { verifyFailureJson, verifyJson, verifyText } from '../observe/verify-report.ts';
@@ -29,6 +30,7 @@ const SHARED: Readonly<Record<string, string | undefined>> = {
   '--log-level <level>': undefined,
   '--verbose': undefined,
   '--quiet': undefined,
+  '--config <file>': undefined,
 };
 
 export const VERIFY_OPTIONS: readonly OptionSpec[] = [
@@ -45,7 +47,7 @@ const OMITTED_DEFAULTS: Record<string, unknown> = Object.fromEntries(
 export async function runVerifyCommand(sourceInput: string, destInputs: readonly string[], raw: Record<string, unknown>): Promise<number> {
   const options = validateCommon({ ...OMITTED_DEFAULTS, ...raw });
   const deep = raw.deep === true;
-  const { source, destinations } = parseSourceAndDestinations('verify', sourceInput, destInputs);
+  const { source, destinations } = parseSourceAndDestinations('verify', sourceInput, destInputs, await endpointParser(raw, [sourceInput, ...destInputs]));
 
   const log = createLogger(options.logLevel);
   const showProgress = options.progress ?? (process.stderr.isTTY === true && !options.json);

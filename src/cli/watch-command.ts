@@ -6,6 +6,7 @@ import { jsonSummary, textSummary } from '../observe/report.ts';
 import { StateStore } from '../state/store.ts';
 import { parseDuration } from '../units/parse.ts';
 import { parseSourceAndDestinations } from './endpoint-args.ts';
+import { endpointParser } from './endpoint-parser.ts';
 import { transferTuning, validateCommon } from './options.ts';
 
 /** Once a stop was asked for, the process is gone by then whatever hangs (a request to a stuck server). */
@@ -14,7 +15,7 @@ const HARD_STOP_MS = 9500;
 /** `cloudmirror watch SOURCE DEST...`: runs until SIGINT (exit 130) or SIGTERM (exit 0). */
 export async function runWatchCommand(sourceInput: string, destInputs: readonly string[], raw: Record<string, unknown>): Promise<number> {
   const options = validateCommon(raw);
-  const { source, destinations } = parseSourceAndDestinations('watch', sourceInput, destInputs);
+  const { source, destinations } = parseSourceAndDestinations('watch', sourceInput, destInputs, await endpointParser(raw, [sourceInput, ...destInputs]));
   if (source.spec.scheme !== 'local') throw new UsageError(`${sourceInput}: watch needs a local folder as SOURCE (a bucket sends no change events); use sync or migrate for buckets`);
   const rescanIntervalMs = parseDuration(String(raw.rescanInterval ?? '1h'), '--rescan-interval', { minMs: 1000, maxMs: 30 * 86_400_000 });
   const statusIntervalMs = parseDuration(String(raw.statusInterval ?? '10s'), '--status-interval', { minMs: 1000, maxMs: 86_400_000 });

@@ -41,10 +41,10 @@ export async function checkConfig(file: string, env: NodeJS.ProcessEnv = process
 /** A config file is read whole into memory and parsed: this bounds what a wrong or hostile file can cost. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 
-class TooLarge extends Error {}
+export class TooLarge extends Error {}
 
 /** Reads at most `limit` bytes; one more means the file is too large (also for a FIFO or device that never ends). */
-async function readBounded(file: string, limit: number): Promise<string> {
+export async function readBounded(file: string, limit: number): Promise<string> {
   const handle = await open(file, 'r');
   try {
     const buffer = Buffer.alloc(limit + 1);

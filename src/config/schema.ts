@@ -16,7 +16,7 @@ const duration = z.union([
   z.string().regex(new RegExp(DURATION_PATTERN), 'expected a duration such as 500ms, 30s, 15m, 6h or 1d'),
   z.number().nonnegative(),
 ]);
-const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'expected letters, digits, ".", "_" or "-"');
+export const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'expected letters, digits, ".", "_" or "-"');
 
 const s3Endpoint = z.strictObject({
   type: z.literal('s3'),

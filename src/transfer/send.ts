@@ -131,8 +131,12 @@ async function sendSmall<F extends Content, D extends SendTarget>(request: SendR
     let read: { file: F; value: { data: Buffer; md5: string } };
     let info: WriteInfo;
     try {
+      // Described before the read, whose own check then covers it: a file that changes after the
+      // read is never written with the mtime of a newer version than its content.
+      let properties = await propertiesOf(request.file, reader, ctx);
       read = await readStable(request.file, reader, ctx, (f) => reader.readWhole(f));
-      info = await writeInfo(read.file, read.value.md5, reader, ctx);
+      if (read.file !== request.file) properties = await propertiesOf(read.file, reader, ctx);
+      info = { ...properties, size: read.file.size, md5: read.value.md5 };
     } catch (error) {
       return { ok: false, error };
     }
@@ -239,9 +243,15 @@ function work<F extends Content>(request: SendRequest<F>, retry: RetryPolicy, si
   return { retry, signal, kind: 'write', journal: request.journal === true ? { key: request.key, op: 'upload' } : undefined };
 }
 
+function propertiesOf<F extends Content>(file: F, reader: ContentReader<F>, ctx: SendContext): Promise<Properties> {
+  if (reader.describe === undefined) return Promise.resolve({ mtimeMs: file.mtimeMs });
+  const describe = reader.describe.bind(reader);
+  return withRetry(() => describe(file), ctx.readRetry ?? ctx.retry, { signal: ctx.signal });
+}
+
+/** For a large file, described after its hash: the streamed read checks that hash, so a later change fails the write. */
 async function writeInfo<F extends Content>(file: F, md5: string, reader: ContentReader<F>, ctx: SendContext): Promise<WriteInfo> {
-  const properties = reader.describe === undefined ? { mtimeMs: file.mtimeMs } : await withRetry(() => (reader.describe as (f: F) => Promise<Properties>)(file), ctx.readRetry ?? ctx.retry, { signal: ctx.signal });
-  return { ...properties, size: file.size, md5 };
+  return { ...(await propertiesOf(file, reader, ctx)), size: file.size, md5 };
 }
 
 /**

@@ -22,9 +22,9 @@ export interface ReplicaDown {
 const OPEN_RETRY: RetryPolicy = Object.freeze({ attempts: 2, baseDelayMs: 250, maxDelayMs: 1000 });
 
 /** DEST arguments as endpoints; the same replica twice is a usage error. */
-export function parseReplicas(command: string, inputs: readonly string[]): Endpoint[] {
+export function parseReplicas(command: string, inputs: readonly string[], parse: (input: string) => Endpoint = (input) => parseEndpoint(input)): Endpoint[] {
   if (inputs.length === 0) throw new UsageError(`${command} needs at least one DEST to read from`);
-  const endpoints = inputs.map((input) => parseEndpoint(input));
+  const endpoints = inputs.map((input) => parse(input));
   const seen = new Set<string>();
   for (const e of endpoints) {
     if (e.spec.scheme === 'synthetic') throw new UsageError(`${e.input}: a synthetic source holds no backups; give the DEST that does`);
