@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { isStorageError, StorageError } from '../../../adapters/errors.ts';
 import { messageOf } from '../../errors.ts';
 import { withRetry, type RetryPolicy } from '../../queue/retry.ts';
+import { DestinationHealth } from '../../transfer/health.ts';
 import type { RestoreFile } from '../points.ts';
 import type { Replica } from './restore-replicas.ts';
 import type { TargetTree } from './restore-target.ts';
@@ -14,29 +15,39 @@ export class DamagedContent extends Error {
 }
 
 /**
- * The replicas in the order to ask for content: DEST order, except that a replica which keeps
- * failing for reasons other than a missing or damaged object (it went down during the restore)
- * is asked last, so the files after it do not each wait for its retries.
+ * The replicas in the order to ask for content: DEST order, except that a replica the engine's
+ * health rule (src/transfer/health.ts, the one every command uses) takes as down — unreachable
+ * through its retries, or refusing permission again and again — is asked last, so the files
+ * after it do not each wait for its retries. A missing or damaged object is that object's
+ * matter, not the replica's. A replica that answers again is asked in its place again.
  */
 export class ReplicaOrder {
   readonly #replicas: readonly Replica[];
-  readonly #failures = new Map<string, number>();
+  readonly #health = new Map<string, DestinationHealth>();
+  readonly #down = new Set<string>();
 
   constructor(replicas: readonly Replica[]) {
     this.#replicas = replicas;
   }
 
   current(): Replica[] {
-    const ok = this.#replicas.filter((r) => (this.#failures.get(r.url) ?? 0) < 3);
-    return [...ok, ...this.#replicas.filter((r) => !ok.includes(r))];
+    const up = this.#replicas.filter((r) => !this.#down.has(r.url));
+    return [...up, ...this.#replicas.filter((r) => this.#down.has(r.url))];
   }
 
   answered(url: string): void {
-    this.#failures.delete(url);
+    this.#down.delete(url);
+    this.#healthOf(url).succeeded();
   }
 
-  failed(url: string): void {
-    this.#failures.set(url, (this.#failures.get(url) ?? 0) + 1);
+  failed(url: string, error: unknown): void {
+    if (this.#healthOf(url).failed(error, 'other') !== undefined) this.#down.add(url);
+  }
+
+  #healthOf(url: string): DestinationHealth {
+    let health = this.#health.get(url);
+    if (health === undefined) this.#health.set(url, (health = new DestinationHealth()));
+    return health;
   }
 }
 
@@ -75,7 +86,7 @@ export async function restoreContent(file: RestoreFile, ctx: ContentContext): Pr
     } catch (error) {
       if (!isStorageError(error) && !(error instanceof DamagedContent)) throw error;
       const reason = error instanceof DamagedContent ? error.message : isStorageError(error) && error.code === 'NotFound' ? 'missing' : messageOf(error);
-      if (!(error instanceof DamagedContent) && !(isStorageError(error) && error.code === 'NotFound')) ctx.order.failed(replica.url);
+      if (!(error instanceof DamagedContent) && !(isStorageError(error) && error.code === 'NotFound')) ctx.order.failed(replica.url, error);
       reasons.push(`${replica.url}: ${reason}`);
       ctx.warn(`${replica.url}: ${file.contentKey}: ${reason}; trying the next replica`, { url: replica.url, key: file.contentKey });
     }
