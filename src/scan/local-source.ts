@@ -13,6 +13,10 @@ import type { KeyFilter } from './filter.ts';
 import { isMirrorReserved } from './mirror-content.ts';
 import type { Description, ScanProblem, TransferSource } from './source.ts';
 
+/** Files up to this size are hashed from one synchronous read (see hash()). */
+const SMALL_HASH_BYTES = 256 * 1024;
+/** Reads of large files: 1 MiB rather than the 64 KiB default, sixteen times fewer chunks to pass along and hash. */
+const LARGE_READ_BYTES = 1024 * 1024;
 
 /**
  * A local folder as a sync source: a sorted scan plus reads that notice a file changing under
@@ -105,11 +109,16 @@ export class LocalSource implements TransferSource {
     }
   }
 
-  /** MD5 of a file by streaming it; the file must still match the scan afterwards. */
+  /**
+   * MD5 of a file; the file must still match the scan afterwards. A small one is read whole with
+   * the synchronous calls of readWhole (`sync --refresh` hashes every file adopted from a listing:
+   * a stream per file cost more than the hashing); a large one is streamed in big reads.
+   */
   async hash(file: SourceFile): Promise<string> {
+    if (file.size <= SMALL_HASH_BYTES) return (await this.readWhole(file)).md5;
     const hash = createHash('md5');
     try {
-      for await (const chunk of createReadStream(this.pathOf(file.key))) hash.update(chunk as Buffer);
+      for await (const chunk of createReadStream(this.pathOf(file.key), { highWaterMark: LARGE_READ_BYTES })) hash.update(chunk as Buffer);
     } catch (error) {
       throw sourceError(file.key, error);
     }
@@ -118,7 +127,7 @@ export class LocalSource implements TransferSource {
   }
 
   async openVerified(file: SourceFile, md5: string): Promise<Readable> {
-    return verified(createReadStream(this.pathOf(file.key)), md5);
+    return verified(createReadStream(this.pathOf(file.key), { highWaterMark: LARGE_READ_BYTES }), md5);
   }
 
   /**
