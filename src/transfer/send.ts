@@ -214,7 +214,9 @@ async function streamToAll<F extends Content, D extends SendTarget>(request: Sen
   shared.once('error', (error) => {
     readError ??= error;
   });
-  const write = (adapter: StorageAdapter, body: Readable): Promise<WriteResult> => adapter.write(request.key, paced(body, ctx), info);
+  // Every body here comes from openVerified, which fails instead of ending unless it hashes to md5.
+  const verifiedInfo: WriteInfo = { ...info, bodyVerified: true };
+  const write = (adapter: StorageAdapter, body: Readable): Promise<WriteResult> => adapter.write(request.key, paced(body, ctx), verifiedInfo);
   const results = await fanout(shared, targets.map((d) => async (body: Readable) => {
     // Direct, not queued: every branch must flow, or the slowest queue would stall the others.
     const outcome = await d.run({ ...work(request, ONE_TRY, ctx.signal), direct: true, retriedLater: true }, (adapter) => write(adapter, body));
