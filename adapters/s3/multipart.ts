@@ -7,7 +7,7 @@ import {
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { chunksOf } from '../body-chunks.ts';
+import { PartBuffers, chunksOf } from '../body-chunks.ts';
 import { ContentChangedError } from '../hash.ts';
 import { StorageError, contentChanged } from '../errors.ts';
 import type { WriteBody, WriteInfo } from '../types.ts';
@@ -83,11 +83,15 @@ export async function uploadMultipart(target: MultipartTarget, body: WriteBody, 
 
   try {
     // chunksOf fails a body longer or shorter than announced, as contentChanged.
-    for await (const part of chunksOf(body, { size: info.size, where: target.where, key: target.key }, partBytes)) {
+    const buffers = new PartBuffers(partBytes);
+    for await (const part of chunksOf(body, { size: info.size, where: target.where, key: target.key }, partBytes, buffers)) {
       total += part.length;
       wholeMd5?.update(part);
       const sending: Promise<void> = sendPart(++partNumber, part).then(
-        () => void inFlight.delete(sending),
+        () => {
+          inFlight.delete(sending);
+          buffers.give(part); // sent and answered: nothing reads it any more
+        },
         (error: unknown) => {
           inFlight.delete(sending);
           failure ??= { error };

@@ -1,5 +1,5 @@
 import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
@@ -118,7 +118,19 @@ export class LocalSource implements TransferSource {
     if (file.size <= SMALL_HASH_BYTES) return (await this.readWhole(file)).md5;
     const hash = createHash('md5');
     try {
-      for await (const chunk of createReadStream(this.pathOf(file.key), { highWaterMark: LARGE_READ_BYTES })) hash.update(chunk as Buffer);
+      // One buffer read into again and again: a stream would allocate a fresh one per read, and
+      // those large allocations are what sets off the garbage collector during a large upload.
+      const handle = await open(this.pathOf(file.key), 'r');
+      try {
+        const buffer = Buffer.allocUnsafe(LARGE_READ_BYTES);
+        for (;;) {
+          const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+          if (bytesRead === 0) break;
+          hash.update(buffer.subarray(0, bytesRead));
+        }
+      } finally {
+        await handle.close();
+      }
     } catch (error) {
       throw sourceError(file.key, error);
     }
