@@ -28,6 +28,8 @@ export class LocalSource implements TransferSource {
   readonly problems: ScanProblem[] = [];
   readonly skipped: string[] = [];
   readonly #unreadableFolders: string[] = [];
+  /** The nanosecond mtime readWhole saw (equal to the scan's, or the read failed), for describe(). */
+  readonly #readMtimeNs = new WeakMap<SourceFile, bigint>();
   #files = 0;
   #bytes = 0;
 
@@ -98,9 +100,12 @@ export class LocalSource implements TransferSource {
         if (n === 0) break;
         read += n;
       }
-      const after = fstatSync(fd);
-      assertSame(file, after.size, after.mtimeMs);
+      // In nanoseconds, so that describe() needs no stat of its own for a file just read.
+      const after = fstatSync(fd, { bigint: true });
+      const afterMs = msFromNs(after.mtimeNs);
+      assertSame(file, Number(after.size), afterMs);
       if (read !== file.size) throw changed(file.key);
+      this.#readMtimeNs.set(file, after.mtimeNs);
       return { data, md5: md5Hex(data) };
     } catch (error) {
       throw sourceError(file.key, error);
@@ -147,7 +152,8 @@ export class LocalSource implements TransferSource {
    * 240 ns), while rclone compares nanoseconds; one more stat, for files being sent only.
    */
   async describe(file: SourceFile): Promise<Description> {
-    return { mtimeMs: file.mtimeMs, mtimeNs: await exactMtimeNs(this.pathOf(file.key), file.mtimeMs) };
+    const read = this.#readMtimeNs.get(file);
+    return { mtimeMs: file.mtimeMs, mtimeNs: read ?? (await exactMtimeNs(this.pathOf(file.key), file.mtimeMs)) };
   }
 
   async close(): Promise<void> {}
