@@ -45,7 +45,36 @@ function asBuffer(piece: unknown): Buffer {
  * sliced without copying; a stream is copied into fresh chunk buffers, allocated only when a chunk
  * is started, so at most one partial chunk is held here besides those the caller still owns.
  */
-export async function* chunksOf(body: WriteBody, plan: BodyPlan, partSize: number): AsyncGenerator<Buffer> {
+/**
+ * Part buffers handed back once their part is sent, to be filled again: a large upload then
+ * allocates `partConcurrency + 1` parts instead of one per part (each a large external allocation
+ * that drives the garbage collector).
+ */
+export class PartBuffers {
+  readonly #size: number;
+  readonly #free: Buffer[] = [];
+  readonly #ours = new WeakSet<Buffer>();
+
+  constructor(size: number) {
+    this.#size = size;
+  }
+
+  take(size: number): Buffer {
+    if (size !== this.#size) return Buffer.allocUnsafe(size);
+    const reused = this.#free.pop();
+    if (reused !== undefined) return reused;
+    const fresh = Buffer.allocUnsafe(size);
+    this.#ours.add(fresh);
+    return fresh;
+  }
+
+  /** A buffer nobody reads any more (its request settled successfully); others are left to the collector. */
+  give(buffer: Buffer): void {
+    if (this.#ours.has(buffer)) this.#free.push(buffer);
+  }
+}
+
+export async function* chunksOf(body: WriteBody, plan: BodyPlan, partSize: number, buffers?: PartBuffers): AsyncGenerator<Buffer> {
   const { size } = plan;
   if (body instanceof Uint8Array) {
     if (body.byteLength !== size) throw lengthMismatch(plan, body.byteLength > size ? 'longer' : 'shorter');
@@ -54,7 +83,8 @@ export async function* chunksOf(body: WriteBody, plan: BodyPlan, partSize: numbe
     return;
   }
   let remaining = size;
-  let chunk = Buffer.allocUnsafe(Math.min(partSize, remaining));
+  const allocate = (n: number): Buffer => (buffers === undefined ? Buffer.allocUnsafe(n) : buffers.take(n));
+  let chunk = allocate(Math.min(partSize, remaining));
   let filled = 0;
   try {
     for await (const raw of body as AsyncIterable<unknown>) {
@@ -68,7 +98,7 @@ export async function* chunksOf(body: WriteBody, plan: BodyPlan, partSize: numbe
         if (filled === chunk.length) {
           remaining -= chunk.length;
           yield chunk;
-          chunk = Buffer.allocUnsafe(Math.min(partSize, remaining));
+          chunk = allocate(Math.min(partSize, remaining));
           filled = 0;
         }
       }

@@ -52,6 +52,13 @@ export interface WriteInfo {
   readonly size: number;
   /** Lower-case hex MD5 of the whole body. Adapters send it so the provider verifies what it stores. */
   readonly md5: string;
+  /**
+   * The body is a stream that fails (errors instead of ending) unless its content hashes to `md5`
+   * (the engine's verified reads): an adapter may then leave out its own hash of the whole body,
+   * which would only repeat that check. It still checks the length, and still sends a checksum the
+   * provider verifies.
+   */
+  readonly bodyVerified?: boolean | undefined;
   /** Source modification time, stored by rclone's convention so other tools see it. */
   readonly mtimeMs: number;
   /**

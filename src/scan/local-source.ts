@@ -1,5 +1,5 @@
 import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
@@ -13,6 +13,10 @@ import type { KeyFilter } from './filter.ts';
 import { isMirrorReserved } from './mirror-content.ts';
 import type { Description, ScanProblem, TransferSource } from './source.ts';
 
+/** Files up to this size are hashed from one synchronous read (see hash()). */
+const SMALL_HASH_BYTES = 256 * 1024;
+/** Reads of large files: 1 MiB rather than the 64 KiB default, sixteen times fewer chunks to pass along and hash. */
+const LARGE_READ_BYTES = 1024 * 1024;
 
 /**
  * A local folder as a sync source: a sorted scan plus reads that notice a file changing under
@@ -24,6 +28,8 @@ export class LocalSource implements TransferSource {
   readonly problems: ScanProblem[] = [];
   readonly skipped: string[] = [];
   readonly #unreadableFolders: string[] = [];
+  /** The nanosecond mtime readWhole saw (equal to the scan's, or the read failed), for describe(). */
+  readonly #readMtimeNs = new WeakMap<SourceFile, bigint>();
   #files = 0;
   #bytes = 0;
 
@@ -94,9 +100,12 @@ export class LocalSource implements TransferSource {
         if (n === 0) break;
         read += n;
       }
-      const after = fstatSync(fd);
-      assertSame(file, after.size, after.mtimeMs);
+      // In nanoseconds, so that describe() needs no stat of its own for a file just read.
+      const after = fstatSync(fd, { bigint: true });
+      const afterMs = msFromNs(after.mtimeNs);
+      assertSame(file, Number(after.size), afterMs);
       if (read !== file.size) throw changed(file.key);
+      this.#readMtimeNs.set(file, after.mtimeNs);
       return { data, md5: md5Hex(data) };
     } catch (error) {
       throw sourceError(file.key, error);
@@ -105,11 +114,28 @@ export class LocalSource implements TransferSource {
     }
   }
 
-  /** MD5 of a file by streaming it; the file must still match the scan afterwards. */
+  /**
+   * MD5 of a file; the file must still match the scan afterwards. A small one is read whole with
+   * the synchronous calls of readWhole (`sync --refresh` hashes every file adopted from a listing:
+   * a stream per file cost more than the hashing); a large one is streamed in big reads.
+   */
   async hash(file: SourceFile): Promise<string> {
+    if (file.size <= SMALL_HASH_BYTES) return (await this.readWhole(file)).md5;
     const hash = createHash('md5');
     try {
-      for await (const chunk of createReadStream(this.pathOf(file.key))) hash.update(chunk as Buffer);
+      // One buffer read into again and again: a stream would allocate a fresh one per read, and
+      // those large allocations are what sets off the garbage collector during a large upload.
+      const handle = await open(this.pathOf(file.key), 'r');
+      try {
+        const buffer = Buffer.allocUnsafe(LARGE_READ_BYTES);
+        for (;;) {
+          const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+          if (bytesRead === 0) break;
+          hash.update(buffer.subarray(0, bytesRead));
+        }
+      } finally {
+        await handle.close();
+      }
     } catch (error) {
       throw sourceError(file.key, error);
     }
@@ -118,7 +144,7 @@ export class LocalSource implements TransferSource {
   }
 
   async openVerified(file: SourceFile, md5: string): Promise<Readable> {
-    return verified(createReadStream(this.pathOf(file.key)), md5);
+    return verified(createReadStream(this.pathOf(file.key), { highWaterMark: LARGE_READ_BYTES }), md5);
   }
 
   /**
@@ -126,7 +152,8 @@ export class LocalSource implements TransferSource {
    * 240 ns), while rclone compares nanoseconds; one more stat, for files being sent only.
    */
   async describe(file: SourceFile): Promise<Description> {
-    return { mtimeMs: file.mtimeMs, mtimeNs: await exactMtimeNs(this.pathOf(file.key), file.mtimeMs) };
+    const read = this.#readMtimeNs.get(file);
+    return { mtimeMs: file.mtimeMs, mtimeNs: read ?? (await exactMtimeNs(this.pathOf(file.key), file.mtimeMs)) };
   }
 
   async close(): Promise<void> {}

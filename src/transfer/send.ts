@@ -131,12 +131,10 @@ async function sendSmall<F extends Content, D extends SendTarget>(request: SendR
     let read: { file: F; value: { data: Buffer; md5: string } };
     let info: WriteInfo;
     try {
-      // Described before the read, whose own check then covers it: a file that changes after the
-      // read is never written with the mtime of a newer version than its content.
-      let properties = await propertiesOf(request.file, reader, ctx);
       read = await readStable(request.file, reader, ctx, (f) => reader.readWhole(f));
-      if (read.file !== request.file) properties = await propertiesOf(read.file, reader, ctx);
-      info = { ...properties, size: read.file.size, md5: read.value.md5 };
+      // Described after the read: a local source gives the nanosecond mtime its read saw (and
+      // checked against the scan), so the destination never gets a newer version's mtime.
+      info = await writeInfo(read.file, read.value.md5, reader, ctx);
     } catch (error) {
       return { ok: false, error };
     }
@@ -214,7 +212,9 @@ async function streamToAll<F extends Content, D extends SendTarget>(request: Sen
   shared.once('error', (error) => {
     readError ??= error;
   });
-  const write = (adapter: StorageAdapter, body: Readable): Promise<WriteResult> => adapter.write(request.key, paced(body, ctx), info);
+  // Every body here comes from openVerified, which fails instead of ending unless it hashes to md5.
+  const verifiedInfo: WriteInfo = { ...info, bodyVerified: true };
+  const write = (adapter: StorageAdapter, body: Readable): Promise<WriteResult> => adapter.write(request.key, paced(body, ctx), verifiedInfo);
   const results = await fanout(shared, targets.map((d) => async (body: Readable) => {
     // Direct, not queued: every branch must flow, or the slowest queue would stall the others.
     const outcome = await d.run({ ...work(request, ONE_TRY, ctx.signal), direct: true, retriedLater: true }, (adapter) => write(adapter, body));
@@ -249,7 +249,7 @@ function propertiesOf<F extends Content>(file: F, reader: ContentReader<F>, ctx:
   return withRetry(() => describe(file), ctx.readRetry ?? ctx.retry, { signal: ctx.signal });
 }
 
-/** For a large file, described after its hash: the streamed read checks that hash, so a later change fails the write. */
+/** A large file is described after its hash: the streamed read checks that hash, so a later change fails the write. */
 async function writeInfo<F extends Content>(file: F, md5: string, reader: ContentReader<F>, ctx: SendContext): Promise<WriteInfo> {
   return { ...(await propertiesOf(file, reader, ctx)), size: file.size, md5 };
 }

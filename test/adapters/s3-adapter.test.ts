@@ -4,7 +4,9 @@ import { buffer as readAll } from 'node:stream/consumers';
 import { HeadObjectCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client, S3ServiceException, UploadPartCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StorageError } from '../../adapters/errors.ts';
-import { md5Hex } from '../../adapters/hash.ts';
+import { ContentChangedError, md5Hex } from '../../adapters/hash.ts';
+import { verified } from '../../src/scan/adapter-source.ts';
+import { adapterTarget, sendContent, type Content, type ContentReader } from '../../src/transfer/send.ts';
 import type { S3Spec, TransferTuning } from '../../adapters/spec.ts';
 import type { StorageAdapter, WriteInfo } from '../../adapters/types.ts';
 import { copyS3Object } from '../../adapters/s3/copy.ts';
@@ -156,6 +158,53 @@ describe('s3 adapter: uploads', () => {
     const error = await errorOf(adapter.write('changed.bin', data, { ...infoFor(data), md5: md5Hex(Buffer.from('other')) }));
     expect(error).toMatchObject({ code: 'Conflict', retryable: true });
     expect(await keysOf(adapter)).toEqual([]);
+  });
+
+  it('takes a verified body unhashed, yet never completes one that fails at its end (content changed): upload aborted, no object', async () => {
+    const adapter = await openPrepared(proxy.url);
+    const hashed = randomBytes(11 * MiB);
+    const sent = Buffer.from(hashed);
+    sent[sent.length - 1] = (sent[sent.length - 1] ?? 0) ^ 0xff; // the last byte changed after hashing
+    proxy.reset();
+    const body = verified(Readable.from([sent.subarray(0, 6 * MiB), sent.subarray(6 * MiB)]), md5Hex(hashed));
+    const error = await errorOf(adapter.write('verified.bin', body, { ...infoFor(hashed), bodyVerified: true }));
+    expect(error.cause).toBeInstanceOf(ContentChangedError);
+    expect(await keysOf(adapter)).toEqual([]);
+    expect(proxy.log.some((l) => l.startsWith('DELETE ') && l.includes('uploadId='))).toBe(true);
+    expect(proxy.log.some((l) => l.startsWith('POST ') && l.includes('uploadId='))).toBe(false); // never completed
+
+    const good = verified(Readable.from([hashed]), md5Hex(hashed));
+    await adapter.write('verified.bin', good, { ...infoFor(hashed), bodyVerified: true });
+    expect(await readAll(await adapter.read('verified.bin'))).toEqual(hashed);
+    expect((await adapter.stat('verified.bin')).md5).toBe(md5Hex(hashed));
+  });
+
+  it('sends a large file that changes while it is streamed again, and records the MD5 of what it finally sent', async () => {
+    const adapter = await openPrepared();
+    const before = randomBytes(11 * MiB);
+    const after = randomBytes(11 * MiB);
+    let current = before;
+    let opens = 0;
+    const reader: ContentReader<Content> = {
+      readWhole: () => Promise.reject(new Error('not a small file')),
+      hash: () => Promise.resolve(md5Hex(current)),
+      openVerified: (_file, md5) => {
+        // The first read sees its first part as hashed, then the file rewritten under it.
+        const first = opens++ === 0;
+        current = after;
+        return Promise.resolve(verified(Readable.from([(first ? before : after).subarray(0, 5 * MiB), after.subarray(5 * MiB)]), md5));
+      },
+      restat: (file) => Promise.resolve({ ...file, mtimeMs: file.mtimeMs + 1, md5: undefined }),
+    };
+    const stored: string[] = [];
+    const sent = await sendContent({ file: { size: before.length, mtimeMs: 1 }, key: 'moving.bin' }, [adapterTarget(() => adapter, { signal: () => new AbortController().signal })], reader, {
+      retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 2 }, signal: new AbortController().signal, bytesInFlightPerLargeFile: 0, wholeFileLimit: 5 * MiB,
+    }, { stored: (_d, s) => stored.push(s.md5), failed: (_d, error) => { throw error; } });
+    expect(sent).toMatchObject({ ok: true, md5: md5Hex(after) });
+    expect(opens).toBe(2);
+    expect(stored).toEqual([md5Hex(after)]);
+    expect(await readAll(await adapter.read('moving.bin'))).toEqual(after);
+    expect((await adapter.stat('moving.bin')).md5).toBe(md5Hex(after));
   });
 
   it('refuses a single-request body that does not match its MD5, even though fauxqs ignores Content-MD5', async () => {
