@@ -23,6 +23,7 @@ import type { TransferEvent } from '../transfer/tally.ts';
 import { prepareIndex } from './destination-index.ts';
 import { PathConflicts } from './path-conflicts.ts';
 import { uploadFile } from './upload.ts';
+import { withDestinationHashes } from './destination-hash.ts';
 import { FANOUT_BRANCH_BUFFER } from '../transfer/fanout.ts';
 
 export type TransferMode = 'sync' | 'copy' | 'migrate';
@@ -170,8 +171,12 @@ async function syncLocked(options: SyncOptions, store: StateStore, observer: Syn
     for await (const merged of mergeByKey<SourceFile, IndexRow>(scan, indexes)) {
       // After a listing failure the merge sees a source that "ended": nothing more may be planned.
       if (signal.aborted || listingFailure !== undefined || store.failure !== undefined) break;
-      const { key, known } = merged;
+      const { key } = merged;
       if (merged.source !== undefined) observer.scanned?.(source.scanned.files, source.scanned.bytes);
+      // Only with --checksum, and only rows without a hash (local copies): no await otherwise.
+      const known = policy.compare === 'checksum' && merged.source !== undefined && merged.known.some((k) => k !== undefined && !k.adopted && k.md5 === null)
+        ? await withDestinationHashes(merged.source, merged.known, live, store, !options.dryRun)
+        : merged.known;
       const first = known.map((k) => decide(merged.source, k, policy));
       // Hashing is the rare case (--checksum, or adopting what another tool wrote): no await otherwise.
       const { decisions, file } = first.some((d) => d.kind === 'needs-hash') ? await decideWithHash(merged.source, known, first, policy, source) : { decisions: first, file: merged.source };

@@ -42,9 +42,16 @@ export async function uploadFile(file: SourceFile, allTargets: readonly Destinat
     ctx.store.recordStored(d.destId, journalId, { key: file.key, size: file.size, mtimeMs: file.mtimeMs, md5: row.md5, etag: row.etag ?? null })
       .catch((error: unknown) => d.fail(file.key, error));
   };
-  const targets = ctx.source.adapter === undefined ? kept : await copyServerSide(file.key, file.size, ctx.source.adapter, kept, ctx, (d, result, journalId) => {
+  const from = ctx.source.adapter;
+  const local = from?.location.scheme === 'local';
+  // A copy between local folders writes every byte again on this machine: an upload to the user,
+  // as it always was. A local file changes in place: the copy must be of the version listed.
+  const how = local ? 'upload' : 'copy';
+  const info = local ? { sourceVersion: { size: file.size, mtimeMs: file.mtimeMs } } : undefined;
+  const targets = from === undefined ? kept : await copyServerSide(file.key, file.size, from, kept, ctx, info, (d, result, journalId) => {
+    // No MD5 for a local copy (no byte passed through us): --checksum hashes both sides when it compares.
     record(d, journalId, { md5: file.md5 ?? result.md5 ?? null, etag: result.etag });
-    d.tally.stored(file.key, file.size, 'copy');
+    d.tally.stored(file.key, file.size, how);
   });
   if (targets.length === 0) return;
   const source = ctx.source;
