@@ -55,6 +55,11 @@ export interface SyncOptions {
    * and record the run in `.cloudmirror/history/`, so any earlier sync can be restored (src/history).
    */
   readonly keepVersions?: boolean | undefined;
+  /**
+   * Record an MD5 for every file copied between local folders (read once more to hash it), as
+   * watch's rename detection needs; a kept mirror's history does so in any case.
+   */
+  readonly hashLocalCopies?: boolean | undefined;
 }
 
 /** What a run tells its observer (progress display, logs). All optional. */
@@ -150,6 +155,7 @@ async function syncLocked(options: SyncOptions, store: StateStore, observer: Syn
       bytesInFlightPerLargeFile: options.tuning.partSize * options.tuning.partConcurrency + FANOUT_BRANCH_BUFFER,
       wholeFileLimit: options.tuning.partSize,
       history,
+      hashLocalCopies: options.hashLocalCopies === true || history !== undefined,
     };
 
     // Only a sync deletes, and only a destination whose index holds something can hold a path in the way.

@@ -9,6 +9,9 @@ import type { Destination } from '../transfer/destination.ts';
 import { sendContent } from '../transfer/send.ts';
 import { copyServerSide } from '../transfer/server-copy.ts';
 
+/** Files read whole to hash them (a few pages); larger ones stream through the hash. */
+const SMALL_READ = 64 * 1024;
+
 export interface UploadContext {
   readonly source: TransferSource;
   readonly store: StateStore;
@@ -22,6 +25,12 @@ export interface UploadContext {
   /** Files up to this size are read once into memory and sent from there to every destination. */
   readonly wholeFileLimit: number;
   readonly signal: AbortSignal;
+  /**
+   * Record an MD5 for files copied between local folders, reading each once more: for what needs
+   * the index's hashes (a kept mirror's history, a watch's rename detection). Without it a local
+   * copy records none.
+   */
+  readonly hashLocalCopies?: boolean | undefined;
   /** With `sync --keep-versions`: archives what a write would overwrite, logs what it adds. */
   readonly history?: RunHistory | undefined;
 }
@@ -42,15 +51,24 @@ export async function uploadFile(file: SourceFile, allTargets: readonly Destinat
     ctx.store.recordStored(d.destId, journalId, { key: file.key, size: file.size, mtimeMs: file.mtimeMs, md5: row.md5, etag: row.etag ?? null })
       .catch((error: unknown) => d.fail(file.key, error));
   };
-  const from = ctx.source.adapter;
+  let from = ctx.source.adapter;
   const local = from?.location.scheme === 'local';
+  let md5 = file.md5;
+  if (local && ctx.hashLocalCopies === true && md5 === undefined) {
+    // The kernel copies without us seeing a byte: read once more for the MD5 when asked to keep it.
+    try {
+      md5 = file.size <= SMALL_READ ? (await ctx.source.readWhole(file)).md5 : await ctx.source.hash(file);
+    } catch {
+      from = undefined; // changing or unreadable: the read below retries it and reports what it finds
+    }
+  }
   // A copy between local folders writes every byte again on this machine: an upload to the user,
   // as it always was. A local file changes in place: the copy must be of the version listed.
   const how = local ? 'upload' : 'copy';
   const info = local ? { sourceVersion: { size: file.size, mtimeMs: file.mtimeMs } } : undefined;
   const targets = from === undefined ? kept : await copyServerSide(file.key, file.size, from, kept, ctx, info, (d, result, journalId) => {
-    // No MD5 for a local copy (no byte passed through us): --checksum hashes both sides when it compares.
-    record(d, journalId, { md5: file.md5 ?? result.md5 ?? null, etag: result.etag });
+    // Without hashLocalCopies a local copy records no MD5: --checksum hashes both sides when it compares.
+    record(d, journalId, { md5: md5 ?? result.md5 ?? null, etag: result.etag });
     d.tally.stored(file.key, file.size, how);
   });
   if (targets.length === 0) return;
