@@ -9,7 +9,7 @@ import type { Destination } from '../transfer/destination.ts';
 import { sendContent } from '../transfer/send.ts';
 import { copyServerSide } from '../transfer/server-copy.ts';
 
-/** Files read whole to hash them (a few pages); larger ones stream through the hash. */
+/** Files up to this size copied between local folders are read once more to record their MD5; larger ones only with hashLocalCopies. */
 const SMALL_READ = 64 * 1024;
 
 export interface UploadContext {
@@ -26,9 +26,9 @@ export interface UploadContext {
   readonly wholeFileLimit: number;
   readonly signal: AbortSignal;
   /**
-   * Record an MD5 for files copied between local folders, reading each once more: for what needs
-   * the index's hashes (a kept mirror's history, a watch's rename detection). Without it a local
-   * copy records none.
+   * Record an MD5 for every file copied between local folders, reading each once more: for what
+   * needs the index's hashes (a kept mirror's history, a watch's rename detection). Without it
+   * only files up to SMALL_READ get one; --checksum hashes both sides where none was recorded.
    */
   readonly hashLocalCopies?: boolean | undefined;
   /** With `sync --keep-versions`: archives what a write would overwrite, logs what it adds. */
@@ -54,8 +54,10 @@ export async function uploadFile(file: SourceFile, allTargets: readonly Destinat
   let from = ctx.source.adapter;
   const local = from?.location.scheme === 'local';
   let md5 = file.md5;
-  if (local && ctx.hashLocalCopies === true && md5 === undefined) {
-    // The kernel copies without us seeing a byte: read once more for the MD5 when asked to keep it.
+  if (local && md5 === undefined && (file.size <= SMALL_READ || ctx.hashLocalCopies === true)) {
+    // The kernel copies without us seeing a byte: read once more for the MD5 the index keeps
+    // (verify trusts it, watch finds renames by it, a kept mirror's history names versions by it);
+    // a small file costs a few pages, a large one only when asked.
     try {
       md5 = file.size <= SMALL_READ ? (await ctx.source.readWhole(file)).md5 : await ctx.source.hash(file);
     } catch {
@@ -67,7 +69,7 @@ export async function uploadFile(file: SourceFile, allTargets: readonly Destinat
   const how = local ? 'upload' : 'copy';
   const info = local ? { sourceVersion: { size: file.size, mtimeMs: file.mtimeMs } } : undefined;
   const targets = from === undefined ? kept : await copyServerSide(file.key, file.size, from, kept, ctx, info, (d, result, journalId) => {
-    // Without hashLocalCopies a local copy records no MD5: --checksum hashes both sides when it compares.
+    // A large local copy may record no MD5: --checksum then hashes both sides when it compares.
     record(d, journalId, { md5: md5 ?? result.md5 ?? null, etag: result.etag });
     d.tally.stored(file.key, file.size, how);
   });
