@@ -48,13 +48,14 @@ export async function uploadFile(file: SourceFile, allTargets: readonly Destinat
     // Not awaited: the transfer slot is free as soon as the destination confirmed. The run flushes
     // the store before it ends; a crash before that leaves the journal row, and the next run asks
     // the destination about that key instead of trusting or re-sending it.
-    ctx.store.recordStored(d.destId, journalId, { key: file.key, size: file.size, mtimeMs: file.mtimeMs, md5: row.md5, etag: row.etag ?? null })
+    ctx.store.recordStored(d.destId, journalId, { key: file.key, size: file.size, mtimeMs: file.mtimeMs, md5: row.md5, etag: row.etag ?? null }, { lazy: true })
       .catch((error: unknown) => d.fail(file.key, error));
   };
-  let from = ctx.source.adapter;
-  const local = from?.location.scheme === 'local';
+  const local = ctx.source.adapter?.location.scheme === 'local';
+  // With a bandwidth cap, a local file is read and written at its pace (a kernel copy cannot be paced).
+  let from = local && ctx.bandwidth !== undefined ? undefined : ctx.source.adapter;
   let md5 = file.md5;
-  if (local && md5 === undefined && (file.size <= SMALL_READ || ctx.hashLocalCopies === true)) {
+  if (from !== undefined && local && md5 === undefined && (file.size <= SMALL_READ || ctx.hashLocalCopies === true)) {
     // The kernel copies without us seeing a byte: read once more for the MD5 the index keeps
     // (verify trusts it, watch finds renames by it, a kept mirror's history names versions by it);
     // a small file costs a few pages, a large one only when asked.
