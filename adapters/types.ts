@@ -94,6 +94,13 @@ export interface CopyInfo {
   readonly mtimeMs?: number | undefined;
   /** The same time to the nanosecond, when known (with `mtimeMs` only). */
   readonly mtimeNs?: bigint | undefined;
+  /**
+   * The version of the source object that must be copied: its size and modification time as the
+   * caller's listing gave them. A source that no longer matches (or changed while it was copied) is
+   * a retryable Conflict and nothing is stored. Checked where that costs no request (between local
+   * folders, whose files change in place); a provider's copy takes the object as it is then.
+   */
+  readonly sourceVersion?: { readonly size: number; readonly mtimeMs: number } | undefined;
 }
 
 /**

@@ -1,19 +1,20 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { constants as fsConstants } from 'node:fs';
-import { copyFile, open, rename, rm, rmdir, stat, utimes } from 'node:fs/promises';
+import { access, copyFile, lstat, open, rename, rm, rmdir, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createHash } from 'node:crypto';
 import { StorageError } from '../errors.ts';
-import { HashingStream } from '../hash.ts';
-import { askedMtimeNs, mtimeNsOf, utimesSeconds } from '../mtime-ns.ts';
+import { ContentChangedError, HashingStream, md5Hex } from '../hash.ts';
+import { askedMtimeNs, msFromNs, mtimeNsOf, utimesSeconds } from '../mtime-ns.ts';
 import type { LocalSpec, TransferTuning } from '../spec.ts';
 import { notACopyPartner } from '../server-side-copy.ts';
 import type { CopyInfo, ObjectDetails, ObjectEntry, ReadRange, StorageAdapter, WriteBody, WriteInfo, WriteResult } from '../types.ts';
 import { mapLocalError } from './errors.ts';
 import { walkSorted } from './walk.ts';
 import { makeFolders } from './make-folders.ts';
+import { FolderCache } from './folder-cache.ts';
 
 /** Files being written are named like this until complete, so a partial file is never visible under its key. */
 const TEMP_MARK = '.cloudmirror-tmp-';
@@ -35,6 +36,7 @@ export function createLocalAdapter(spec: LocalSpec, _tuning: TransferTuning): St
   const root = path.resolve(spec.path);
 
   const fileOf = (key: string): string => fileUnder(root, key);
+  const folders = new FolderCache();
 
   const guard = async <T>(key: string, action: () => Promise<T>): Promise<T> => {
     try {
@@ -44,20 +46,34 @@ export function createLocalAdapter(spec: LocalSpec, _tuning: TransferTuning): St
     }
   };
 
-  /** Copies a file of any local root (this one included) to `key`, with the source's mtime unless told otherwise. */
+  /**
+   * Copies a file of any local root (this one included) to `key` by the kernel (a reflink where the
+   * filesystem offers one, else copy_file_range: no byte passes through us), through a temporary
+   * name, with the source's mtime to the nanosecond unless told otherwise. The stat after the copy
+   * proves what was copied: still a regular file, unchanged during the copy (its size and mtime
+   * are those of the version asked for, when one is), else a retryable Conflict and nothing stored.
+   */
   const copyFileTo = async (sourceRoot: string, from: string, to: string, info: CopyInfo | undefined): Promise<WriteResult> =>
     guard(from, async () => {
       const source = fileUnder(sourceRoot, from);
       const target = fileOf(to);
-      const st = await stat(source, { bigint: true });
-      if (!st.isFile()) throw new StorageError('NotFound', `${from}: not a file`, { key: from });
-      await makeFolders(path.dirname(target));
       const temp = tempFor(target);
       try {
-        // A reflink where the filesystem offers one (a server-side copy of sorts), else a plain copy.
-        await copyFile(source, temp, fsConstants.COPYFILE_FICLONE);
-        const mtime = utimesSeconds(askedMtimeNs(info) ?? st.mtimeNs);
-        await utimes(temp, utimesSeconds(st.atimeNs), mtime);
+        const before = info?.sourceVersion === undefined ? await lstat(source, { bigint: true }) : undefined;
+        if (before !== undefined && !before.isFile()) throw new StorageError('NotFound', `${from}: not a file`, { key: from });
+        await folders.inFolder(path.dirname(target), () => copyFile(source, temp, fsConstants.COPYFILE_FICLONE)).catch(async (error: unknown) => {
+          throw (await sourceProblem(source, from)) ?? error;
+        });
+        const after = await lstat(source, { bigint: true });
+        if (!after.isFile()) throw new StorageError('NotFound', `${from}: not a file`, { key: from });
+        const version = info?.sourceVersion;
+        const same = before !== undefined
+          ? before.size === after.size && before.mtimeNs === after.mtimeNs && before.ino === after.ino
+          : Number(after.size) === version?.size && msFromNs(after.mtimeNs) === version.mtimeMs;
+        // The message the source gives when a read finds its file changed (src/scan/local-source.ts).
+        if (!same) throw new StorageError('Conflict', `${from}: source file changed while being read`, { key: from, retryable: true });
+        const mtime = utimesSeconds(askedMtimeNs(info) ?? after.mtimeNs);
+        await utimes(temp, utimesSeconds(after.atimeNs), mtime);
         await rename(temp, target);
       } catch (error) {
         await rm(temp, { force: true });
@@ -131,11 +147,17 @@ export function createLocalAdapter(spec: LocalSpec, _tuning: TransferTuning): St
       const target = fileOf(key);
       const temp = tempFor(target);
       return guard(key, async () => {
-        await makeFolders(path.dirname(target));
-        const hasher = new HashingStream(info.md5);
         try {
-          const source = body instanceof Readable ? body : Readable.from([body]);
-          await pipeline(source, hasher, createWriteStream(temp, { flags: 'w' }));
+          if (body instanceof Readable) {
+            const hasher = new HashingStream(info.md5);
+            const handle = await folders.inFolder(path.dirname(target), () => open(temp, 'w'));
+            await pipeline(body, hasher, createWriteStream('', { fd: handle }));
+          } else {
+            // A whole buffer (a small file): checked before a byte is written, stored in one call.
+            const actual = md5Hex(body);
+            if (actual !== info.md5) throw new ContentChangedError(info.md5, actual);
+            await folders.inFolder(path.dirname(target), () => writeFile(temp, body));
+          }
           // As near the nanosecond as Node can set it (a Date would round to the millisecond).
           const mtime = utimesSeconds(mtimeNsOf(info));
           await utimes(temp, mtime, mtime);
@@ -153,7 +175,7 @@ export function createLocalAdapter(spec: LocalSpec, _tuning: TransferTuning): St
         await guard(key, async () => {
           const file = fileOf(key);
           await rm(file, { force: true });
-          await removeEmptyParents(root, path.dirname(file));
+          await removeEmptyParents(root, path.dirname(file), (folder) => folders.forget(folder));
         });
       }
     },
@@ -173,6 +195,24 @@ export function createLocalAdapter(spec: LocalSpec, _tuning: TransferTuning): St
   return adapter;
 }
 
+/**
+ * Why a copy failed when the failure is its source file's: gone (NotFound, as a copy whose source
+ * object went), or unreadable. An unreadable source is the key's own failure, never its
+ * destination's: Fatal rather than AuthFailed, which the engine would count against the
+ * destination. Undefined when the source is readable (the destination failed).
+ */
+async function sourceProblem(file: string, key: string): Promise<StorageError | undefined> {
+  try {
+    await access(file, fsConstants.R_OK);
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return new StorageError('NotFound', `${key}: source file disappeared before it was copied`, { key, cause: error });
+    const reason = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (code ?? 'unreadable');
+    return new StorageError('Fatal', `${key}: cannot read source file (${reason})`, { key, cause: error, retryable: false });
+  }
+}
+
 /** The file of `key` under `root`; refuses any key that would land outside it, whatever the core already checked. */
 function fileUnder(root: string, key: string): string {
   const full = path.resolve(root, key);
@@ -183,10 +223,11 @@ function fileUnder(root: string, key: string): string {
 }
 
 /** A mirror has no folders of its own: once a folder's last file is deleted, the folder goes too. */
-async function removeEmptyParents(root: string, dir: string): Promise<void> {
+async function removeEmptyParents(root: string, dir: string, removed: (folder: string) => void): Promise<void> {
   for (let current = dir; current.startsWith(root + path.sep); current = path.dirname(current)) {
     try {
       await rmdir(current);
+      removed(current);
     } catch {
       return; // not empty (or already gone): stop climbing
     }

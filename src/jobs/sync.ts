@@ -23,6 +23,7 @@ import type { TransferEvent } from '../transfer/tally.ts';
 import { prepareIndex } from './destination-index.ts';
 import { PathConflicts } from './path-conflicts.ts';
 import { uploadFile } from './upload.ts';
+import { withDestinationHashes } from './destination-hash.ts';
 import { FANOUT_BRANCH_BUFFER } from '../transfer/fanout.ts';
 
 export type TransferMode = 'sync' | 'copy' | 'migrate';
@@ -56,6 +57,11 @@ export interface SyncOptions {
    * and record the run in `.cloudmirror/history/`, so any earlier sync can be restored (src/history).
    */
   readonly keepVersions?: boolean | undefined;
+  /**
+   * Record an MD5 for every file copied between local folders (read once more to hash it), as
+   * watch's rename detection needs; a kept mirror's history does so in any case.
+   */
+  readonly hashLocalCopies?: boolean | undefined;
 }
 
 /** What a run tells its observer (progress display, logs). All optional. */
@@ -151,6 +157,7 @@ async function syncLocked(options: SyncOptions, store: StateStore, observer: Syn
       bytesInFlightPerLargeFile: options.tuning.partSize * options.tuning.partConcurrency + FANOUT_BRANCH_BUFFER,
       wholeFileLimit: options.tuning.partSize,
       history,
+      hashLocalCopies: options.hashLocalCopies === true || history !== undefined,
     };
 
     // Only a sync deletes, and only a destination whose index holds something can hold a path in the way.
@@ -172,13 +179,17 @@ async function syncLocked(options: SyncOptions, store: StateStore, observer: Syn
     for await (const merged of mergeByKey<SourceFile, IndexRow>(scan, indexes)) {
       // After a listing failure the merge sees a source that "ended": nothing more may be planned.
       if (signal.aborted || listingFailure !== undefined || store.failure !== undefined) break;
-      const { key, known } = merged;
+      const { key } = merged;
       if (merged.source !== undefined) observer.scanned?.(source.scanned.files, source.scanned.bytes);
       // Left out by what it is (its size or age): it takes no part, so what a destination holds under its key stays.
       if (merged.source !== undefined && !filter.admits(merged.source)) {
         observer.settled?.(0);
         continue;
       }
+      // Only with --checksum, and only rows without a hash (local copies): no await otherwise.
+      const known = policy.compare === 'checksum' && merged.source !== undefined && merged.known.some((k) => k !== undefined && !k.adopted && k.md5 === null)
+        ? await withDestinationHashes(merged.source, merged.known, live, store, !options.dryRun)
+        : merged.known;
       const first = known.map((k) => decide(merged.source, k, policy));
       // Hashing is the rare case (--checksum, or adopting what another tool wrote): no await otherwise.
       const { decisions, file } = first.some((d) => d.kind === 'needs-hash') ? await decideWithHash(merged.source, known, first, policy, source) : { decisions: first, file: merged.source };

@@ -9,6 +9,9 @@ import type { Destination } from '../transfer/destination.ts';
 import { sendContent } from '../transfer/send.ts';
 import { copyServerSide } from '../transfer/server-copy.ts';
 
+/** Files up to this size copied between local folders are read once more to record their MD5; larger ones only with hashLocalCopies. */
+const SMALL_READ = 64 * 1024;
+
 export interface UploadContext {
   readonly source: TransferSource;
   readonly store: StateStore;
@@ -22,6 +25,12 @@ export interface UploadContext {
   /** Files up to this size are read once into memory and sent from there to every destination. */
   readonly wholeFileLimit: number;
   readonly signal: AbortSignal;
+  /**
+   * Record an MD5 for every file copied between local folders, reading each once more: for what
+   * needs the index's hashes (a kept mirror's history, a watch's rename detection). Without it
+   * only files up to SMALL_READ get one; --checksum hashes both sides where none was recorded.
+   */
+  readonly hashLocalCopies?: boolean | undefined;
   /** With `sync --keep-versions`: archives what a write would overwrite, logs what it adds. */
   readonly history?: RunHistory | undefined;
 }
@@ -39,12 +48,31 @@ export async function uploadFile(file: SourceFile, allTargets: readonly Destinat
     // Not awaited: the transfer slot is free as soon as the destination confirmed. The run flushes
     // the store before it ends; a crash before that leaves the journal row, and the next run asks
     // the destination about that key instead of trusting or re-sending it.
-    ctx.store.recordStored(d.destId, journalId, { key: file.key, size: file.size, mtimeMs: file.mtimeMs, md5: row.md5, etag: row.etag ?? null })
+    ctx.store.recordStored(d.destId, journalId, { key: file.key, size: file.size, mtimeMs: file.mtimeMs, md5: row.md5, etag: row.etag ?? null }, { lazy: true })
       .catch((error: unknown) => d.fail(file.key, error));
   };
-  const targets = ctx.source.adapter === undefined ? kept : await copyServerSide(file.key, file.size, ctx.source.adapter, kept, ctx, (d, result, journalId) => {
-    record(d, journalId, { md5: file.md5 ?? result.md5 ?? null, etag: result.etag });
-    d.tally.stored(file.key, file.size, 'copy');
+  const local = ctx.source.adapter?.location.scheme === 'local';
+  // With a bandwidth cap, a local file is read and written at its pace (a kernel copy cannot be paced).
+  let from = local && ctx.bandwidth !== undefined ? undefined : ctx.source.adapter;
+  let md5 = file.md5;
+  if (from !== undefined && local && md5 === undefined && (file.size <= SMALL_READ || ctx.hashLocalCopies === true)) {
+    // The kernel copies without us seeing a byte: read once more for the MD5 the index keeps
+    // (verify trusts it, watch finds renames by it, a kept mirror's history names versions by it);
+    // a small file costs a few pages, a large one only when asked.
+    try {
+      md5 = file.size <= SMALL_READ ? (await ctx.source.readWhole(file)).md5 : await ctx.source.hash(file);
+    } catch {
+      from = undefined; // changing or unreadable: the read below retries it and reports what it finds
+    }
+  }
+  // A copy between local folders writes every byte again on this machine: an upload to the user,
+  // as it always was. A local file changes in place: the copy must be of the version listed.
+  const how = local ? 'upload' : 'copy';
+  const info = local ? { sourceVersion: { size: file.size, mtimeMs: file.mtimeMs } } : undefined;
+  const targets = from === undefined ? kept : await copyServerSide(file.key, file.size, from, kept, ctx, info, (d, result, journalId) => {
+    // A large local copy may record no MD5: --checksum then hashes both sides when it compares.
+    record(d, journalId, { md5: md5 ?? result.md5 ?? null, etag: result.etag });
+    d.tally.stored(file.key, file.size, how);
   });
   if (targets.length === 0) return;
   const source = ctx.source;

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import PQueue from 'p-queue';
 import { mergeByKey } from '../diff/merge.ts';
 import type { Endpoint } from '../endpoints.ts';
 import { FatalRunError, UsageError, messageOf } from '../errors.ts';
 import { compareKeys } from '../keys.ts';
+import { Budget } from '../queue/budget.ts';
 import type { RetryPolicy } from '../queue/retry.ts';
 import { keyFilter, type FileRules } from '../scan/filter.ts';
 import { StateStore } from '../state/store.ts';
@@ -139,7 +139,9 @@ export async function runVerify(options: VerifyOptions, observer: VerifyObserver
   const targets = options.destinations.map((e) => new Target(e));
   let store: StateStore | undefined;
   const listings: Array<AsyncGenerator<ListedObject>> = [];
-  const queue = new PQueue({ concurrency: options.concurrency });
+  // A slot per key being hashed (p-queue's onSizeLessThan would build an AbortController per key).
+  const slots = new Budget(options.concurrency);
+  const inFlight = new Set<Promise<void>>();
   try {
     await Promise.all(targets.map(async (t) => {
       try {
@@ -208,15 +210,17 @@ export async function runVerify(options: VerifyOptions, observer: VerifyObserver
         observer.settled?.();
         continue;
       }
-      // Wait only when work is backed up: each onSizeLessThan builds and aborts an AbortController.
-      if (queue.size >= options.concurrency) await queue.onSizeLessThan(options.concurrency);
-      void queue.add(async () => {
-        await checkContent(src as ListedObject, pending, source, options.deep, observer, signal);
-        observer.settled?.();
-      });
+      await slots.acquire(1);
+      const check: Promise<void> = checkContent(src as ListedObject, pending, source, options.deep, observer, signal)
+        .then(() => observer.settled?.())
+        .finally(() => {
+          slots.release(1);
+          inFlight.delete(check);
+        });
+      inFlight.add(check);
     }
-    if (signal.aborted) queue.clear(); // what runs finishes; what waits is dropped
-    await queue.onIdle();
+    // What runs finishes (after an interrupt too); nothing more is started.
+    await Promise.all(inFlight);
 
     for (const problem of source.problems) for (const t of live) t.error(problem.key, `${options.source.url}: ${problem.message}`);
     for (const t of live) for (const problem of t.side?.problems ?? []) t.error(problem.key, `${t.endpoint.url}: ${problem.message}`);
@@ -236,8 +240,7 @@ export async function runVerify(options: VerifyOptions, observer: VerifyObserver
     };
   } finally {
     // After a failure, hashing still under way must settle before its sides close.
-    queue.clear();
-    await queue.onIdle();
+    await Promise.allSettled(inFlight);
     // An early end (interrupt, failure) leaves listings suspended; closing them removes their temp files.
     await Promise.all(listings.map((l) => l.return(undefined).catch(() => undefined)));
     store?.close();

@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import { md5Hex } from '../../adapters/hash.ts';
 import { StorageError } from '../../adapters/errors.ts';
 import { msFromNs } from '../../adapters/mtime-ns.ts';
-import { isLocalTempName, walkSorted } from '../../adapters/local/index.ts';
+import { createLocalAdapter, isLocalTempName, walkSorted } from '../../adapters/local/index.ts';
+import { DEFAULT_TRANSFER, type StorageAdapter } from '../../adapters/index.ts';
 import type { SourceFile } from '../diff/decide.ts';
 import { verified } from './adapter-source.ts';
 import type { KeyFilter } from './filter.ts';
@@ -25,6 +26,11 @@ const LARGE_READ_BYTES = 1024 * 1024;
  */
 export class LocalSource implements TransferSource {
   readonly root: string;
+  /**
+   * The folder as a storage root, so that a local destination copies from it server-side (by the
+   * kernel: copy_file_range or a reflink) instead of the bytes being read and written by us.
+   */
+  readonly adapter: StorageAdapter;
   readonly problems: ScanProblem[] = [];
   readonly skipped: string[] = [];
   readonly #unreadableFolders: string[] = [];
@@ -35,6 +41,7 @@ export class LocalSource implements TransferSource {
 
   constructor(root: string) {
     this.root = root;
+    this.adapter = createLocalAdapter({ scheme: 'local', path: root }, DEFAULT_TRANSFER);
   }
 
   get url(): string {

@@ -31,6 +31,13 @@ export interface DestinationRecord {
 
 export type { JournalOp } from './journal.ts';
 
+/**
+ * How long a write nobody waits for (a sync's record of a confirmed transfer) may wait for others
+ * to share its commit. A crash meanwhile leaves its journal row, and the next run asks the
+ * destination about that key: a delay costs a stat then, never a wrong index.
+ */
+const LAZY_COMMIT_MS = 50;
+
 /** Rows per transaction when loading a listing: big enough to amortize commits, small enough to stay responsive. */
 const ADOPT_BATCH = 2000;
 
@@ -58,6 +65,8 @@ export class StateStore {
   readonly #stmts: ReturnType<typeof prepareStatements>;
   #group: Array<{ work: () => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void }> = [];
   #groupCommitted: Promise<void> | undefined;
+  /** The group's commit when only lazy writes wait in it: a timer, brought forward by any other write. */
+  #lazyCommit: { timer: NodeJS.Timeout; done: () => void } | undefined;
   #watchStmts: ReturnType<typeof prepareWatchStatements> | undefined;
   readonly #locks: DestinationLocks;
   /** The one journal protocol (src/state/journal.ts) every command follows. */
@@ -226,12 +235,16 @@ export class StateStore {
     });
   }
 
-  /** Records a confirmed upload or copy: index row and journal row change together. */
-  recordStored(destId: number, journalId: number | undefined, row: Omit<IndexRow, 'adopted'>): Promise<void> {
+  /**
+   * Records a confirmed upload or copy: index row and journal row change together. `lazy`: the
+   * caller does not wait on it (a sync's transfers), so it may wait up to LAZY_COMMIT_MS for
+   * other writes to share its commit instead of committing on its own; `flush` commits it at once.
+   */
+  recordStored(destId: number, journalId: number | undefined, row: Omit<IndexRow, 'adopted'>, options: { lazy?: boolean } = {}): Promise<void> {
     return this.#inGroup(() => {
       this.#stmts.upsertIndex.run(destId, row.key, row.size, row.mtimeMs, row.md5, row.etag, Date.now());
       if (journalId !== undefined) this.journal.doneWithin(journalId);
-    });
+    }, options.lazy === true);
   }
 
   /** Records a confirmed delete. */
@@ -244,6 +257,7 @@ export class StateStore {
 
   /** Resolves once every write queued so far is committed. */
   async flush(): Promise<void> {
+    if (this.#lazyCommit !== undefined) this.#commitNow();
     while (this.#groupCommitted !== undefined) await this.#groupCommitted;
   }
 
@@ -307,19 +321,41 @@ export class StateStore {
     this.#db.close();
   }
 
-  #inGroup<T>(work: () => T): Promise<T> {
+  #inGroup<T>(work: () => T, lazy = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.#group.push({ work, resolve: resolve as (value: unknown) => void, reject });
       // Journal and index writes of concurrent transfers that arrive in the same turn of the
       // event loop share one commit. Each operation's rows still change atomically, and a
-      // transfer starts only once its journal row is committed.
-      this.#groupCommitted ??= new Promise<void>((done) => {
+      // transfer starts only once its journal row is committed. Lazy writes wait for a later
+      // commit (at most LAZY_COMMIT_MS), so that they do not cost one of their own.
+      if (this.#groupCommitted === undefined) {
+        this.#groupCommitted = new Promise<void>((done) => {
+          if (lazy) {
+            const timer = setTimeout(() => this.#commitNow(), LAZY_COMMIT_MS);
+            this.#lazyCommit = { timer, done };
+          } else {
+            setImmediate(() => {
+              this.#commitGroup();
+              done();
+            });
+          }
+        });
+      } else if (!lazy && this.#lazyCommit !== undefined) {
+        // Someone waits now: the commit comes at the end of this turn, not at the timer.
+        const { timer, done } = this.#lazyCommit;
+        this.#lazyCommit = undefined;
+        clearTimeout(timer);
         setImmediate(() => {
           this.#commitGroup();
           done();
         });
-      });
+      }
     });
+  }
+
+  /** Commits a group that only lazy writes had scheduled, now. */
+  #commitNow(): void {
+    if (this.#lazyCommit !== undefined) this.#commitGroup();
   }
 
   /**
@@ -328,6 +364,13 @@ export class StateStore {
    * commit fails them all.
    */
   #commitGroup(): void {
+    // Whoever commits the group settles a lazy schedule of it too.
+    const lazy = this.#lazyCommit;
+    this.#lazyCommit = undefined;
+    if (lazy !== undefined) {
+      clearTimeout(lazy.timer);
+      queueMicrotask(lazy.done);
+    }
     const group = this.#group;
     this.#group = [];
     this.#groupCommitted = undefined;

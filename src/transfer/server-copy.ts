@@ -1,4 +1,4 @@
-import { serverSideCopier, type StorageAdapter, type WriteResult } from '../../adapters/index.ts';
+import { serverSideCopier, type CopyInfo, type StorageAdapter, type WriteResult } from '../../adapters/index.ts';
 import type { RetryPolicy } from '../queue/retry.ts';
 import type { Destination } from './destination.ts';
 
@@ -13,6 +13,7 @@ export async function copyServerSide(
   from: StorageAdapter,
   targets: readonly Destination[],
   run: { retry: RetryPolicy; signal: AbortSignal },
+  info: CopyInfo | undefined,
   stored: (d: Destination, result: WriteResult, journalId: number | undefined) => void,
 ): Promise<readonly Destination[]> {
   const streamed: Destination[] = [];
@@ -24,7 +25,7 @@ export async function copyServerSide(
       return;
     }
     // Not a 'write' to the health rule: a copy finds nothing when the source object went since the listing.
-    const outcome = await d.run({ journal: { key, op: 'copy' }, retry: run.retry, signal: run.signal }, () => copier(key, key));
+    const outcome = await d.run({ journal: { key, op: 'copy' }, retry: run.retry, signal: run.signal }, () => copier(key, key, info));
     if (outcome.ok) stored(d, outcome.value, outcome.journalId);
     else d.fail(key, outcome.error);
   }));

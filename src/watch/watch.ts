@@ -264,6 +264,8 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
         mode: 'sync', source: options.source, destinations: options.destinations, dryRun: false, compare: options.compare,
         include: options.include, exclude, rules: options.rules, maxDelete: options.maxDelete, force: options.force, guardSettings: options.guardSettings, concurrency: options.concurrency,
         retry: options.retry, tuning: options.tuning, refresh: options.refresh, refreshAfterMs: options.refreshAfterMs, bandwidth: options.bandwidth,
+        // A rename is copied within a destination only when the index knows the content's hash.
+        hashLocalCopies: true,
       }, store, {
         ...observer.initialSync, info: (message) => log.info(message),
         // The initial sync's transfers are the watch's too.

@@ -197,14 +197,23 @@ describe('problems inside the source', () => {
       // Under load the writer can start late: sync only once the file is really growing.
       while ((await stat(growing)).size <= 'start\n'.length) await new Promise((resolve) => setTimeout(resolve, 20));
       const run = await runCli(['sync', t.src, t.dest('d'), ...t.state, '--json', '--retries', '3']);
-      expect(run.code).toBe(1);
-      expect(summaryOf(run).destinations[0]?.errors).toEqual([{ key: 'growing.log', message: 'growing.log: source file changed while being read' }]);
+      if (run.code === 0) {
+        // Between local folders the kernel copies the file in a few milliseconds, and the writer,
+        // on a loaded machine, may not run meanwhile: then the copy is a version the file really
+        // had (the stat after it proved so; the copy route's refusal is tested without a race in
+        // test/cli/local-copy.test.ts), never a torn one.
+        expect((await readTree(t.dest('d')))['growing.log']).toMatch(/^start\n(x{1000}\n)*$/);
+      } else {
+        expect(run.code).toBe(1);
+        expect(summaryOf(run).destinations[0]?.errors).toEqual([{ key: 'growing.log', message: 'growing.log: source file changed while being read' }]);
+      }
     } finally {
       writer.kill();
       await new Promise((resolve) => writer.once('close', resolve));
     }
     const settled = summaryOf(await runCli(['sync', t.src, t.dest('d'), ...t.state, '--json']));
-    expect(settled.destinations[0]).toMatchObject({ uploaded: 1, unchanged: 4, failed: 0 });
+    expect(settled.destinations[0]).toMatchObject({ failed: 0 });
+    expect((settled.destinations[0]?.uploaded ?? 0) + (settled.destinations[0]?.unchanged ?? 0)).toBe(5);
     expect((await readTree(t.dest('d')))['growing.log']).toBe((await readTree(t.src))['growing.log']);
   });
 });
