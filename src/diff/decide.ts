@@ -55,7 +55,8 @@ const MTIME_TOLERANCE_MS = 0.001;
 const FOREIGN_MTIME_TOLERANCE_MS = 1;
 
 export function decide(source: SourceFile | undefined, known: KnownObject | undefined, policy: DiffPolicy): Decision {
-  if (source === undefined) return policy.deleteExtras ? DELETE : KEEP;
+  // Absent from both (another destination's extra, seen by the merge): nothing to delete here.
+  if (source === undefined) return policy.deleteExtras && known !== undefined ? DELETE : KEEP;
   if (known === undefined) return UPLOAD_NEW;
   if (source.size !== known.size) return UPLOAD_CHANGED;
 

@@ -34,6 +34,16 @@ describe('sync and copy between local folders', () => {
     expect(again.destinations.map((d) => [d.uploaded, d.unchanged, d.deleted])).toEqual([[0, 4, 0], [0, 4, 0]]);
   });
 
+  it('adds a new destination beside one that still holds a file the source lost: deletes it there only', async () => {
+    const t = await setup();
+    expect((await runCli(['sync', t.src, t.dest('old'), ...t.state])).code).toBe(0);
+    const [gone] = Object.keys(FILES);
+    await rm(path.join(t.src, gone as string));
+    const run = await runCli(['sync', t.src, t.dest('old'), t.dest('new'), ...t.state, '--json']);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(summaryOf(run).destinations.map((d) => [d.deleted, d.failed])).toEqual([[1, 0], [0, 0]]);
+  });
+
   it('uploads changed files, deletes extras on sync and never on copy', async () => {
     const t = await setup();
     await runCli(['sync', t.src, t.dest('mirror'), t.dest('copy'), ...t.state]);

@@ -24,6 +24,9 @@ describe('decide', () => {
     expect(decide(undefined, known(), SYNC).kind).toBe('delete');
     expect(decide(undefined, known(), COPY).kind).toBe('keep');
   });
+  it('plans nothing for a key neither the source nor this destination has (another destination\'s extra)', () => {
+    expect(decide(undefined, undefined, SYNC).kind).toBe('keep');
+  });
   it('adopts an object it did not upload when size and mtime match, as rclone would', () => {
     expect(decide(src({ mtimeMs: 1000.2 }), known({ adopted: true, md5: null }), SYNC).kind).toBe('adopt');
     expect(decide(src(), known({ adopted: true }), CHECKSUM).kind).toBe('needs-hash');
