@@ -152,9 +152,13 @@ export class ProgressModel {
   stats(now: number): ProgressStats {
     const bytesDone = this.#bytesDone();
     const known = !this.#scanning;
-    const percent = !known ? undefined : this.#bytesTotal > 0 ? (100 * bytesDone) / this.#bytesTotal : this.#filesTotal > 0 ? (100 * this.#filesDone) / this.#filesTotal : 100;
+    const busy = this.#queued.size > 0;
+    const counted = !known ? undefined : this.#bytesTotal > 0 ? (100 * bytesDone) / this.#bytesTotal : this.#filesTotal > 0 ? (100 * this.#filesDone) / this.#filesTotal : 100;
+    // Reads run ahead of confirmed writes (buffers, parts in flight): never "100%" nor "ETA 0s" while a file is unconfirmed.
+    const percent = counted === undefined ? undefined : busy ? Math.min(counted, 99) : counted;
     const left = this.#bytesTotal - bytesDone;
-    const etaMs = known && this.#bytesTotal > 0 && this.#rate > 0 ? (1000 * Math.max(0, left)) / this.#rate : undefined;
+    const eta = known && this.#bytesTotal > 0 && this.#rate > 0 ? (1000 * Math.max(0, left)) / this.#rate : undefined;
+    const etaMs = eta === undefined ? undefined : busy ? Math.max(eta, 1000) : eta;
     return {
       scanning: this.#scanning, found: this.#found, foundBytes: this.#foundBytes,
       filesDone: this.#filesDone, filesTotal: this.#filesTotal, bytesDone, bytesTotal: this.#bytesTotal,
@@ -166,10 +170,12 @@ export class ProgressModel {
   summary(now: number): string {
     const s = this.stats(now);
     const parts: string[] = [];
-    if (s.scanning) parts.push(`scanning… ${s.found} found (${formatBytes(s.foundBytes)})`, `${s.filesDone}/${s.filesTotal}+ files`, `${formatBytes(s.bytesDone)} sent`);
-    else parts.push(`${percentText(s.percent)}`, `${formatBytes(s.bytesDone)}/${formatBytes(s.bytesTotal)}`, `${s.filesDone}/${s.filesTotal} files`);
-    parts.push(`${formatBytes(s.rate)}/s`, `ETA ${s.etaMs === undefined ? '-' : clock(s.etaMs)}`, `elapsed ${clock(s.elapsedMs)}`, s.phase);
-    return `${this.#label}: ${parts.join(' | ')}`;
+    if (s.scanning) parts.push(`scanning… ${s.found} found (${formatBytes(s.foundBytes)})`, `${s.filesDone} of ${s.filesTotal} files so far (${formatBytes(s.bytesDone)} of ${formatBytes(s.bytesTotal)})`);
+    else parts.push(`${percentText(s.percent)}`, `${formatBytes(s.bytesDone)} / ${formatBytes(s.bytesTotal)}`, `${s.filesDone}/${s.filesTotal} files`);
+    parts.push(`${formatBytes(s.rate)}/s`, `ETA ${s.etaMs === undefined ? '-' : clock(s.etaMs)}`, `elapsed ${clock(s.elapsedMs)}`);
+    // The phase only when it is not the transfer itself: the line stays short.
+    if (s.phase !== 'transferring') parts.push(s.phase);
+    return `${this.#label} ${parts.join(' | ')}`;
   }
 
   /** One line per destination, when there are several: what each has done of what it was planned. */

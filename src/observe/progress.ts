@@ -5,7 +5,7 @@ import { ProgressModel } from './progress-model.ts';
 
 /** Redraws per second: often enough to look alive, rarely enough to cost nothing. */
 const FPS = 5;
-const BAR_WIDTH = 24;
+const BAR_WIDTH = 20;
 
 export interface ProgressOptions {
   /** The run's destinations: one line each when there are several. */
@@ -52,7 +52,7 @@ function display(model: ProgressModel, feed: SyncObserver): ProgressObserver {
     const stats = model.stats(now);
     const head = model.summary(now);
     const bar = stats.percent === undefined ? '' : `[${'█'.repeat(Math.round((BAR_WIDTH * Math.min(100, stats.percent)) / 100)).padEnd(BAR_WIDTH, '░')}] `;
-    const first = bar === '' ? head : head.replace(': ', `: ${bar}`);
+    const first = bar === '' ? head : head.replace(' ', ` ${bar}`);
     return [first, ...model.destinationLines(), ...model.inFlightLines()].map((line) => (line.length > width() ? `${line.slice(0, width() - 1)}…` : line));
   };
   const redraw = (): void => {
