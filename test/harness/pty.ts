@@ -62,6 +62,7 @@ export function screenOf(output: string): string[] {
 
 /** The screens a display went through: the output cut just before each redraw (a cursor move up). */
 export function framesOf(output: string): string[][] {
+  // eslint-disable-next-line no-control-regex -- the escape sequence is what is looked for
   const cuts = [...output.matchAll(/\u001b\[\d+A/g)].map((m) => m.index);
   return cuts.map((at) => screenOf(output.slice(0, at)));
 }
