@@ -237,3 +237,26 @@ describe('messages: stderr, colour, log format', () => {
     expect(tty.output).toMatch(/^\{"level":"info","time":"[^"]+","phase":"index","msg":"copy: index"\}\r?$/m);
   });
 });
+
+describe('logFile in the config file (cloudmirror run)', () => {
+  it('logs every job\'s operations with the job\'s name, to the top-level logFile or the job\'s own', async () => {
+    const t = await setup();
+    const config = t.file('cloudmirror.yaml');
+    await writeFile(config, [
+      'version: 1', `stateDir: ${t.file('run-state')}`, 'logFile: all.jsonl',
+      'jobs:',
+      `  first: { source: ${t.src}, destinations: [${t.dest('r1')}], mode: mirror, schedule: once }`,
+      `  second: { source: ${t.src}, destinations: [${t.dest('r2')}], mode: copy, schedule: once, logFile: ${t.file('second.jsonl')} }`,
+      '',
+    ].join('\n'));
+    const run = await runCli(['run', '--config', config, '--log-level', 'warn']);
+    expect(run.code).toBe(0);
+    const all = await logLines(t.file('all.jsonl'));
+    expect(all.map((l) => [(l as LogLine & { job?: string }).job, l.destination, l.key, l.action]).sort()).toEqual([
+      ['first', t.dest('r1'), 'a.txt', 'uploaded'], ['first', t.dest('r1'), 'dir/b.txt', 'uploaded'], ['first', t.dest('r1'), 'dir/c.txt', 'uploaded'],
+    ]);
+    const second = await logLines(t.file('second.jsonl'));
+    expect(second.map((l) => [(l as LogLine & { job?: string }).job, l.key, l.action]).sort()).toEqual([['second', 'a.txt', 'uploaded'], ['second', 'dir/b.txt', 'uploaded'], ['second', 'dir/c.txt', 'uploaded']]);
+    expect(Object.keys(second[0] ?? {})).toEqual(['time', 'run', 'job', 'destination', 'key', 'action', 'bytes', 'durationMs']);
+  });
+});
