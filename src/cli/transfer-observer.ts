@@ -18,9 +18,10 @@ export interface RunWatchers {
  * The progress display when asked for or on a terminal, else a stats line every --stats when
  * stderr is no terminal; whether a display is drawn decides which.
  */
-export async function progressFor(label: string, options: Pick<CommonOptions, 'progress' | 'json' | 'statsMs'>, destinations: readonly string[]): Promise<ProgressObserver | undefined> {
+export async function progressFor(label: string, options: Pick<CommonOptions, 'progress' | 'json' | 'statsMs'> & { dryRun?: boolean }, destinations: readonly string[]): Promise<ProgressObserver | undefined> {
   const tty = process.stderr.isTTY === true;
-  const wanted = options.progress ?? (tty && !options.json);
+  // A dry run prints its plan on stdout, most often the same terminal: a display would be torn by it (and a plan takes no time).
+  const wanted = options.progress ?? (tty && !options.json && options.dryRun !== true);
   const mode = wanted && tty ? 'display' : !tty && options.progress !== false && options.statsMs > 0 ? 'stats' : undefined;
   if (mode === undefined) return undefined;
   // Loaded on use: the display's library is not needed by runs that draw none.
