@@ -84,10 +84,12 @@ export class ProgressModel {
   }
 
   queued(key: string, size: number, destinations: readonly string[]): void {
+    for (const url of destinations) this.#destination(url).planned++;
+    // Queued again while still under way (destinations that waited for deletes): one file, counted once.
+    if (this.#queued.has(key)) return;
     this.#queued.set(key, size);
     this.#filesTotal++;
     this.#bytesTotal += size;
-    for (const url of destinations) this.#destination(url).planned++;
   }
 
   started(key: string, size: number, now: number): void {
