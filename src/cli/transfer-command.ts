@@ -2,7 +2,7 @@ import { EXIT, UsageError } from '../errors.ts';
 import { parseSourceAndDestinations } from './endpoint-args.ts';
 import { runSync, type TransferMode } from '../jobs/sync.ts';
 import { runVerify, type VerifyResult } from '../jobs/verify.ts';
-import { verifyText } from '../observe/verify-report.ts';
+import { verifyErrorText, verifyText } from '../observe/verify-report.ts';
 import { DEFAULT_RETRY } from '../queue/retry.ts';
 import { createLogger, stderrColor } from '../logger.ts';
 import { errorText, jsonSummary, textSummary } from '../observe/report.ts';
@@ -45,7 +45,7 @@ export async function runTransferCommand(mode: TransferMode, sourceInput: string
       }, { warn: (message) => log.warn(message) }, interrupt.signal);
     }
     // Errors are messages (stderr); the summary is the result (stdout).
-    process.stderr.write(errorText(result.destinations, stderrColor()));
+    process.stderr.write(errorText(result.destinations, stderrColor()) + (verification === undefined ? '' : verifyErrorText(verification)));
     if (options.json) printJsonResult(jsonSummary(result, verification, changes));
     else process.stdout.write(textSummary(result, options.dryRun) + (verification === undefined ? '' : `verify:\n${verifyText(verification)}`));
     if (result.interrupted || verification?.interrupted === true) return EXIT.interrupted;
