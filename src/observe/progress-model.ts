@@ -3,6 +3,8 @@ import { formatBytes } from '../units/format.ts';
 
 /** Seconds over which the rate is smoothed: an ETA that does not jump with each file. */
 const RATE_TAU_S = 5;
+/** Share of the bytes that must be done before an ETA is given. */
+const MIN_DONE_FOR_ETA = 0.01;
 /** Files in flight shown by name; the rest are counted. */
 export const SHOWN_IN_FLIGHT = 5;
 
@@ -159,7 +161,9 @@ export class ProgressModel {
     // Reads run ahead of confirmed writes (buffers, parts in flight): never "100%" nor "ETA 0s" while a file is unconfirmed.
     const percent = counted === undefined ? undefined : busy ? Math.min(counted, 99) : counted;
     const left = this.#bytesTotal - bytesDone;
-    const eta = known && this.#bytesTotal > 0 && this.#rate > 0 ? (1000 * Math.max(0, left)) / this.#rate : undefined;
+    // Too little done says nothing of the rate (a large file read whole counts only once it is confirmed): no ETA before 1 %.
+    const evidence = bytesDone >= this.#bytesTotal * MIN_DONE_FOR_ETA;
+    const eta = known && this.#bytesTotal > 0 && this.#rate > 0 && evidence ? (1000 * Math.max(0, left)) / this.#rate : undefined;
     const etaMs = eta === undefined ? undefined : busy ? Math.max(eta, 1000) : eta;
     return {
       scanning: this.#scanning, found: this.#found, foundBytes: this.#foundBytes,

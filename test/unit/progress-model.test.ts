@@ -63,6 +63,22 @@ describe('the progress model', () => {
     expect(m.stats(6400).percent).toBe(100);
   });
 
+  it('gives no ETA before 1 % is done: a few bytes in seconds say nothing of the rest', () => {
+    const m = new ProgressModel('backup', 0);
+    m.queued('big', 8 * MB, ['/a']);
+    m.queued('tiny', 2, ['/a']);
+    m.started('big', 8 * MB, 0);
+    m.started('tiny', 2, 0);
+    m.scanDone(2, 8 * MB + 2);
+    m.settled('tiny');
+    for (let t = 200; t <= 3000; t += 200) m.sample(t);
+    expect(m.stats(3000).etaMs).toBeUndefined();
+    expect(m.summary(3000)).toMatch(/^backup 0% \| 2 B \/ 8\.0 MiB \| 1\/2 files \| .* \| ETA - \| elapsed 3s$/);
+    m.settled('big');
+    m.sample(3200);
+    expect(m.stats(3200)).toMatchObject({ percent: 100 });
+  });
+
   it('lists destinations when there are several, and the files in flight, oldest first, five at most', () => {
     const m = new ProgressModel('sync', 0, ['/a', 's3://b/p']);
     for (let i = 0; i < 7; i++) {
