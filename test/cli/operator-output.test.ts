@@ -47,7 +47,7 @@ describe('the progress display on a terminal', () => {
 
     // One frame while the large file is the only one left: its own progress shows.
     const frames = framesOf(run.output);
-    const frame = frames.find((f) => f.some((l) => /^sync \[[█░]+\] \d+% /.test(l)) && f.some((l) => /↑ big\.bin .* \d+%$/.test(l)) && f.filter((l) => l.includes('↑')).length === 1);
+    const frame = frames.find((f) => f.some((l) => /^sync \[[█░]+\] \d+% .* ETA \d/.test(l)) && f.some((l) => /↑ big\.bin .* \d+%$/.test(l)) && f.filter((l) => l.includes('↑')).length === 1);
     expect(frame, run.output).toBeDefined();
     const display = (frame ?? []).slice((frame ?? []).findIndex((l) => l.startsWith('sync ')));
     expect(normalised(display, { DEST_ONE: t.dest('d1'), DEST_TWO: t.dest('d2') })).toMatchInlineSnapshot(`

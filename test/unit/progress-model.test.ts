@@ -65,6 +65,7 @@ describe('the progress model', () => {
 
   it('gives no ETA before 1 % is done: a few bytes in seconds say nothing of the rest', () => {
     const m = new ProgressModel('backup', 0);
+    m.phase('transfer');
     m.queued('big', 8 * MB, ['/a']);
     m.queued('tiny', 2, ['/a']);
     m.started('big', 8 * MB, 0);
