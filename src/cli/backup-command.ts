@@ -2,7 +2,8 @@ import { runBackup } from '../backup/make/backup-job.ts';
 import { backupJson, backupText, unreachableJson } from '../backup/make/backup-report.ts';
 import { STRATEGIES, type Strategy } from '../backup/manifest-entry.ts';
 import { EXIT, FatalRunError, UsageError } from '../errors.ts';
-import { createLogger } from '../logger.ts';
+import { createLogger, stderrColor } from '../logger.ts';
+import { errorText } from '../observe/report.ts';
 import { parseSourceAndDestinations } from './endpoint-args.ts';
 import { endpointParser } from './endpoint-parser.ts';
 import { transferTuning, validateCommon } from './options.ts';
@@ -28,7 +29,7 @@ export async function runBackupCommand(sourceInput: string, destInputs: readonly
   const { source, destinations } = parseSourceAndDestinations('backup', sourceInput, destInputs, await endpointParser(raw, [sourceInput, ...destInputs]));
 
   const log = createLogger(options.logLevel);
-  const { observer, progress } = await transferObserver('backup', options, log);
+  const { observer, finish } = await transferObserver('backup', options, log, destinations.map((d) => d.url));
 
   // No state store: the destinations alone say which sets exist. Its folder is still named, so
   // that a backup of a tree holding it (a home folder) leaves the live database out.
@@ -40,12 +41,13 @@ export async function runBackupCommand(sourceInput: string, destInputs: readonly
       concurrency: options.concurrency, retry: { attempts: options.retries, baseDelayMs: 200, maxDelayMs: 20_000 },
       tuning: transferTuning(options), bandwidth: options.bandwidth, stateDir: options.stateDir,
     }, observer, interrupt.signal);
-    progress?.stop();
+    await finish();
+    process.stderr.write(errorText(result.destinations, stderrColor()));
     process.stdout.write(options.json ? `${backupJson(result)}\n` : backupText(result));
     if (result.interrupted) return EXIT.interrupted;
     return result.ok ? EXIT.ok : EXIT.partial;
   } catch (error) {
-    progress?.stop();
+    await finish();
     if (error instanceof FatalRunError && options.json) printJsonResult(unreachableJson(destinations.map((d) => d.url), error.message));
     throw error;
   } finally {

@@ -5,12 +5,12 @@ import { COMMON_OPTIONS, FILTER_FLAGS, type OptionSpec } from './options.ts';
  * apart from the commands so that building the command line loads none of their code.
  */
 const common = (...flags: string[]): OptionSpec[] => COMMON_OPTIONS.filter((o) => flags.includes(o.flags));
-const OUTPUT = ['--json', '--progress', '--no-progress', '--log-level <level>', '--verbose', '--quiet', '--config <file>'];
+const OUTPUT = ['--json', '--progress', '--no-progress', '--stats <duration>', '--log-level <level>', '--verbose', '--quiet', '--config <file>'];
 
 export const BACKUP_OPTIONS: readonly OptionSpec[] = [
   { flags: '--strategy <strategy>', help: 'full: store every file; incremental: files changed since the latest set; differential: files changed since the latest full set', defaultValue: 'incremental' },
   { flags: '--synthetic', help: 'with --strategy full: copy unchanged files server-side from earlier sets instead of reading them from the source again' },
-  ...common('--dry-run', '--checksum', ...FILTER_FLAGS, '--concurrency <n>', '--retries <n>', '--part-size <size>', '--part-concurrency <n>', '--timeout <duration>', '--bwlimit <rate>', ...OUTPUT),
+  ...common('--dry-run', '--checksum', ...FILTER_FLAGS, '--concurrency <n>', '--retries <n>', '--part-size <size>', '--part-concurrency <n>', '--timeout <duration>', '--bwlimit <rate>', ...OUTPUT, '--log-file <file>', '--log-unchanged'),
   { flags: '--state-dir <dir>', help: 'cloudmirror\'s state folder, left out of the backup when it lies inside SOURCE (backups keep nothing there; default: $CLOUDMIRROR_STATE_DIR, else $XDG_STATE_HOME/cloudmirror)' },
 ];
 

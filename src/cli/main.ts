@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { redactUrlsIn } from '../../adapters/redact-url.ts';
 import { EXIT, FatalRunError, UsageError, messageOf } from '../errors.ts';
+import { COLOR_WHEN, configureStderr, LOG_FORMATS, writeStderr, type ColorWhen, type LogFormat } from '../logger.ts';
 import { failureJson, jsonResultPrinted, printJsonResult } from './json-result.ts';
 import { COMMON_OPTIONS, type OptionSpec } from './options.ts';
 import type { TransferMode } from '../jobs/sync.ts';
@@ -32,6 +33,9 @@ export function buildProgram(): Command {
     .description('Mirror data redundantly across local folders, S3, Azure Blob Storage and Google Cloud Storage')
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ showGlobalOptions: true })
+    .addOption(new Option('--color <when>', 'colours in messages on stderr: auto (a terminal, unless NO_COLOR is set), always or never').choices(COLOR_WHEN).default('auto'))
+    .addOption(new Option('--log-format <format>', 'log lines on stderr as json (one object a line, level names, ISO times) or text (default: text on a terminal, json otherwise)').choices(LOG_FORMATS))
     .exitOverride();
 
   const transfer = (name: TransferMode, description: string) =>
@@ -149,6 +153,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   // Runs for whichever subcommand's action is about to start, once its options are parsed.
   program.hook('preAction', (_program, action) => {
     running = { json: action.opts().json === true, started: performance.now() };
+    const globals = program.opts<{ color?: ColorWhen; logFormat?: LogFormat }>();
+    configureStderr({ color: globals.color, format: globals.logFormat });
   });
   try {
     await program.parseAsync([...argv], { from: 'user' });
@@ -166,10 +172,10 @@ function exitCodeFor(error: unknown): number {
     return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? EXIT.ok : EXIT.usage;
   }
   if (error instanceof UsageError || error instanceof FatalRunError) {
-    process.stderr.write(`cloudmirror: ${redactUrlsIn(error.message)}\n`);
+    writeStderr(`cloudmirror: ${redactUrlsIn(error.message)}`);
     return EXIT.usage;
   }
-  process.stderr.write(`cloudmirror: unexpected error: ${redactUrlsIn(messageOf(error))}\n`);
+  writeStderr(`cloudmirror: unexpected error: ${redactUrlsIn(messageOf(error))}`);
   if (process.env.CLOUDMIRROR_DEBUG !== undefined) process.stderr.write(`${(error as Error).stack ?? ''}\n`);
   return EXIT.usage;
 }

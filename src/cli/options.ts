@@ -51,8 +51,12 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { flags: '--config <file>', help: 'the config file whose endpoints: NAME:bucket/prefix arguments use, with their URLs and credentials (default: $CLOUDMIRROR_CONFIG, else ./cloudmirror.yaml)' },
   { flags: '--rebuild-index', help: 'when the state database is damaged, move it aside and start a new one (each destination is listed once) instead of refusing to run' },
   { flags: '--json', help: 'print one JSON summary on stdout at the end' },
+  { flags: '--json-changes', help: 'with --json (implied): each destination also lists the keys uploaded, copied, deleted and failed, under "changes"' },
   { flags: '--progress', help: 'show a progress display on stderr (default: when stderr is a terminal)' },
   { flags: '--no-progress', help: 'never show a progress display' },
+  { flags: '--stats <duration>', help: 'when no progress display is drawn (stderr not a terminal), print a stats line on stderr this often (e.g. 30s, 5m; 0: never)', defaultValue: '1m' },
+  { flags: '--log-file <file>', help: 'append one JSON line per operation at a destination to FILE (time, run, destination, key, action, bytes, durationMs, error)' },
+  { flags: '--log-unchanged', help: 'with --log-file: also log each key found up to date (action "unchanged")' },
   { flags: '--log-level <level>', help: `log detail on stderr: ${LOG_LEVELS.join(', ')}`, defaultValue: 'warn' },
   { flags: '--verbose', help: 'log more: info (what each phase does); twice (-vv): debug', counted: true },
   { flags: '--quiet', help: 'log errors only' },
@@ -104,7 +108,14 @@ export interface CommonOptions {
   /** A damaged state database is moved aside instead of refused. */
   readonly rebuildIndex: boolean;
   readonly json: boolean;
+  /** --json-changes: the keys changed per destination in the --json object (implies json). */
+  readonly jsonChanges: boolean;
   readonly progress: boolean | undefined;
+  /** Stats line interval on stderr when no progress display is drawn; 0: none. */
+  readonly statsMs: number;
+  /** The per-operation log (JSON lines), resolved; undefined: none. */
+  readonly logFile: string | undefined;
+  readonly logUnchanged: boolean;
   readonly logLevel: LogLevel;
 }
 
@@ -126,6 +137,8 @@ export function validateCommon(raw: Record<string, unknown>, env: NodeJS.Process
   }
   const maxDelete = optionalString(raw.maxDelete);
   const stateDir = optionalString(raw.stateDir);
+  const logFile = optionalString(raw.logFile);
+  if (flag(raw.logUnchanged) && logFile === undefined) throw new UsageError('--log-unchanged adds lines to the log of --log-file; give --log-file FILE too');
   return Object.freeze({
     dryRun: flag(raw.dryRun),
     compare: flag(raw.checksum) ? 'checksum' : 'size-mtime',
@@ -146,7 +159,11 @@ export function validateCommon(raw: Record<string, unknown>, env: NodeJS.Process
     verify: flag(raw.verify),
     stateDir: path.resolve(stateDir ?? defaultStateDir(env)),
     rebuildIndex: flag(raw.rebuildIndex),
-    json: flag(raw.json),
+    json: flag(raw.json) || flag(raw.jsonChanges),
+    jsonChanges: flag(raw.jsonChanges),
+    statsMs: parseDuration(String(raw.stats ?? '1m'), '--stats', { minMs: 0, maxMs: 86_400_000 }),
+    logFile: logFile === undefined ? undefined : path.resolve(logFile),
+    logUnchanged: flag(raw.logUnchanged),
     progress: typeof raw.progress === 'boolean' ? raw.progress : undefined,
     logLevel: logLevel as CommonOptions['logLevel'],
   } satisfies CommonOptions);

@@ -3,10 +3,10 @@ import { parseSourceAndDestinations } from './endpoint-args.ts';
 import { endpointParser } from './endpoint-parser.ts';
 import { runSync, type TransferMode } from '../jobs/sync.ts';
 import { runVerify, type VerifyResult } from '../jobs/verify.ts';
-import { verifyText } from '../observe/verify-report.ts';
+import { verifyErrorText, verifyText } from '../observe/verify-report.ts';
 import { DEFAULT_RETRY } from '../queue/retry.ts';
-import { createLogger } from '../logger.ts';
-import { jsonSummary, textSummary } from '../observe/report.ts';
+import { createLogger, stderrColor } from '../logger.ts';
+import { errorText, jsonSummary, textSummary } from '../observe/report.ts';
 import { StateStore } from '../state/store.ts';
 import { transferTuning, validateCommon } from './options.ts';
 import { failureJson, printJsonResult } from './json-result.ts';
@@ -22,7 +22,7 @@ export async function runTransferCommand(mode: TransferMode, sourceInput: string
   const { source, destinations } = parseSourceAndDestinations(mode, sourceInput, destInputs, await endpointParser(raw, [sourceInput, ...destInputs]));
 
   const log = createLogger(options.logLevel);
-  const { observer, progress } = await transferObserver(mode, options, log);
+  const { observer, changes, finish } = await transferObserver(mode, options, log, destinations.map((d) => d.url));
 
   const started = performance.now();
   const interrupt = onInterrupt();
@@ -36,7 +36,7 @@ export async function runTransferCommand(mode: TransferMode, sourceInput: string
       retry: { attempts: options.retries, baseDelayMs: 200, maxDelayMs: 20_000 },
       tuning: transferTuning(options), refresh: options.refresh, refreshAfterMs: options.refreshAfterMs, bandwidth: options.bandwidth, keepVersions: options.keepVersions,
     }, store, observer, interrupt.signal);
-    progress?.stop();
+    await finish();
     let verification: VerifyResult | undefined;
     if (options.verify && !options.dryRun && !result.interrupted) {
       await store.flush();
@@ -45,12 +45,14 @@ export async function runTransferCommand(mode: TransferMode, sourceInput: string
         concurrency: options.concurrency, stateDir: options.stateDir, retry: DEFAULT_RETRY,
       }, { warn: (message) => log.warn(message) }, interrupt.signal);
     }
-    if (options.json) printJsonResult(jsonSummary(result, verification));
+    // Errors are messages (stderr); the summary is the result (stdout).
+    process.stderr.write(errorText(result.destinations, stderrColor()) + (verification === undefined ? '' : verifyErrorText(verification)));
+    if (options.json) printJsonResult(jsonSummary(result, verification, changes));
     else process.stdout.write(textSummary(result, options.dryRun) + (verification === undefined ? '' : `verify:\n${verifyText(verification)}`));
     if (result.interrupted || verification?.interrupted === true) return EXIT.interrupted;
     return result.ok && (verification?.ok ?? true) ? EXIT.ok : EXIT.partial;
   } catch (error) {
-    progress?.stop();
+    await finish();
     if (options.json) printJsonResult(failureJson(error, performance.now() - started, destinations.map((d) => d.url)));
     throw error;
   } finally {

@@ -4,7 +4,7 @@ import { parseSourceAndDestinations } from './endpoint-args.ts';
 import { endpointParser } from './endpoint-parser.ts';
 import { runVerify, type VerifyObserver } from '../jobs/verify.ts';
 import { verifyProgress } from '../observe/verify-progress.ts';
-import { verifyFailureJson, verifyJson, verifyText } from '../observe/verify-report.ts';
+import { verifyErrorText, verifyFailureJson, verifyJson, verifyText } from '../observe/verify-report.ts';
 import { createLogger } from '../logger.ts';
 import { DEFAULT_RETRY } from '../queue/retry.ts';
 import { COMMON_OPTIONS, validateCommon, type OptionSpec } from './options.ts';
@@ -66,6 +66,7 @@ export async function runVerifyCommand(sourceInput: string, destInputs: readonly
     log.info({ ok: result.ok, durationMs: result.durationMs }, 'verify: done');
     if (options.json) printJsonResult(verifyJson(result));
     else process.stdout.write(verifyText(result));
+    process.stderr.write(verifyErrorText(result));
     if (result.interrupted) return EXIT.interrupted;
     if (result.nothingVerified) return EXIT.usage;
     return result.ok ? EXIT.ok : EXIT.partial;

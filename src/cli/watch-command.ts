@@ -1,8 +1,10 @@
 import { EXIT, UsageError } from '../errors.ts';
 import type { SyncObserver, SyncResult } from '../jobs/sync.ts';
 import { runWatch, type WatchResult } from '../watch/watch.ts';
-import { createLogger } from '../logger.ts';
-import { jsonSummary, textSummary } from '../observe/report.ts';
+import { createLogger, stderrColor, writeStderr } from '../logger.ts';
+import { errorText, jsonSummary, textSummary } from '../observe/report.ts';
+import { ChangeList, TransferLog } from '../observe/transfer-log.ts';
+import { progressFor } from './transfer-observer.ts';
 import { StateStore } from '../state/store.ts';
 import { parseDuration } from '../units/parse.ts';
 import { parseSourceAndDestinations } from './endpoint-args.ts';
@@ -27,13 +29,16 @@ export async function runWatchCommand(sourceInput: string, destInputs: readonly 
     throw new UsageError('--min-age and --max-age judge files by their age, which changes without any event a watch could see; use them with sync, copy, migrate, backup or verify (--min-size, --max-size and --files-from work with watch)');
   }
   const log = createLogger(options.logLevel);
-  const showProgress = options.progress ?? (process.stderr.isTTY === true && !options.json);
-  const progress = showProgress ? (await import('../observe/progress.ts')).progressObserver('initial sync') : undefined;
-  const initialSync: SyncObserver | undefined = progress === undefined ? undefined : {
+  // Opened first: a log file that cannot be written stops the command before anything runs.
+  const transferLog = options.logFile === undefined ? undefined : new TransferLog(options.logFile);
+  const changes = options.jsonChanges ? new ChangeList() : undefined;
+  const progress = await progressFor('initial sync', options, destinations.map((d) => d.url));
+  const initialSync: SyncObserver = {
     ...progress,
+    wantsUnchanged: options.logUnchanged,
     phase: (name) => {
-      progress.phase?.(name);
-      if (name === 'done') progress.stop();
+      progress?.phase?.(name);
+      if (name === 'done') progress?.stop();
     },
   };
 
@@ -47,15 +52,23 @@ export async function runWatchCommand(sourceInput: string, destInputs: readonly 
       tuning: transferTuning(options), refresh: options.refresh, refreshAfterMs: options.refreshAfterMs, bandwidth: options.bandwidth, stateDir: options.stateDir,
       debounceMs, rescanIntervalMs, statusIntervalMs,
     }, store, log, {
-      status: (line) => process.stderr.write(`${line}\n`),
+      status: (line) => writeStderr(line),
       initialSync,
+      // Every operation, the initial sync's included: the display counts them while it is up, the log file keeps them all.
+      transfer: (event) => {
+        progress?.event?.(event);
+        transferLog?.event(event);
+        changes?.event(event);
+      },
     }, stopper.signal);
     progress?.stop();
     const summary = asSyncResult(result);
-    process.stdout.write(options.json ? `${jsonSummary(summary)}\n` : textSummary(summary, false));
+    process.stderr.write(errorText(summary.destinations, stderrColor()));
+    process.stdout.write(options.json ? `${jsonSummary(summary, undefined, changes)}\n` : textSummary(summary, false));
     return stopper.received === 'SIGTERM' ? EXIT.ok : EXIT.interrupted;
   } finally {
     progress?.stop();
+    await transferLog?.close();
     stopper.dispose();
     store.close();
   }
@@ -73,7 +86,7 @@ function onStopSignal(): { signal: AbortSignal; readonly received: NodeJS.Signal
   const handler = (name: NodeJS.Signals): void => {
     if (received !== undefined) process.exit(exitCode());
     received = name;
-    process.stderr.write(`cloudmirror: ${name} received, finishing transfers in progress (again to stop at once)\n`);
+    writeStderr(`cloudmirror: ${name} received, finishing transfers in progress (again to stop at once)`);
     setTimeout(() => process.exit(exitCode()), HARD_STOP_MS).unref();
     controller.abort();
   };

@@ -136,6 +136,7 @@ export function resolveConfig(config: Config, file: string, env: NodeJS.ProcessE
       });
     jobs.push({
       name, schedule, maxLagMs: jobLag ?? healthLag,
+      logFile: logFileOf(job.logFile ?? config.logFile, configDir),
       fingerprint: JSON.stringify({ job, endpoints: referencedEndpoints(job, endpoints) }),
       options,
       keep,
@@ -312,4 +313,9 @@ function isTimeZone(zone: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** A `logFile:` as an absolute path: relative ones are taken from the config file's folder. */
+function logFileOf(file: string | undefined, configDir: string): string | undefined {
+  return file === undefined ? undefined : path.resolve(configDir, file);
 }

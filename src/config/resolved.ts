@@ -45,6 +45,8 @@ export interface ResolvedJob {
   readonly keep?: KeepPolicy | undefined;
   /** Lag above which /healthz reports this job's destinations unhealthy. */
   readonly maxLagMs: number | undefined;
+  /** The per-operation log of its runs (`logFile:`, the job's or the top-level one), an absolute path. */
+  readonly logFile?: string | undefined;
   /** Compared across reloads: a job whose definition did not change keeps its state. */
   readonly fingerprint: string;
 }

@@ -116,12 +116,15 @@ export const jobSchema = z.strictObject({
   maxLag: duration.optional().describe('/healthz is unhealthy when a destination of this job has not been fully synced for longer; default: health.maxLag'),
   refreshAfter: duration.optional()
     .describe('list a destination again when its index was last listed longer ago than this, so objects deleted or overwritten there by others are repaired (cloudmirror sync --refresh-after); 0: on every run; default 7d'),
+  logFile: z.string().min(1).optional()
+    .describe('append one JSON line per operation of this job at a destination to this file (as --log-file; relative to the config file); default: the top-level logFile'),
 });
 
 export const configSchema = z.strictObject({
   version: z.literal(1).describe('config format version'),
   stateDir: z.string().optional().describe('where the index lives; default: $CLOUDMIRROR_STATE_DIR, else $XDG_STATE_HOME/cloudmirror'),
   logLevel: z.enum(LOG_LEVELS).optional().describe('default: info'),
+  logFile: z.string().min(1).optional().describe('append one JSON line per operation of every job at a destination to this file (as --log-file; relative to the config file); a job\'s own logFile takes precedence'),
   metrics: z.strictObject({
     port: z.int().min(0).max(65535).optional().describe('serve /metrics and /healthz here; --metrics-port overrides'),
     host: z.string().optional().describe('default 127.0.0.1; --metrics-host overrides'),

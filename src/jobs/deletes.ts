@@ -50,7 +50,7 @@ export async function runDeletes(d: Destination, store: StateStore, retry: Retry
     const outcome = await d.run({ retry, signal, kind: 'delete' }, (adapter) => adapter.delete(batch.map((r) => r.key)));
     if (outcome.ok) {
       await Promise.all(batch.map((row) => store.recordDeleted(d.destId, row.id, row.key)));
-      d.tally.deleted(batch.length);
+      d.tally.deleted(batch.length, false, batch.map((r) => r.key));
     } else {
       const message = isStorageError(outcome.error) ? outcome.error.message : String(outcome.error);
       await Promise.all(batch.map((row) => store.journal.fail(row.id, message)));

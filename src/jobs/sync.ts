@@ -67,11 +67,21 @@ export interface SyncOptions {
 /** What a run tells its observer (progress display, logs). All optional. */
 export interface SyncObserver {
   scanned?(files: number, bytes: number): void;
-  /** A key finished on every destination (whatever the outcome). */
-  settled?(bytes: number): void;
+  /** The source's listing ended: every key is planned (the totals are final from here on). */
+  scanDone?(files: number, bytes: number): void;
+  /** A file was planned for transfer to these destinations (it counts in the bytes to send). */
+  queued?(key: string, size: number, destinations: readonly string[]): void;
+  /** A planned file's transfer began (it is in flight until `settled`). */
+  started?(key: string, size: number): void;
+  /** The source stream of a file in flight, read as it is sent: `bytes` so far (large files only; small ones are read whole). */
+  reading?(key: string, counter: { readonly bytes: number }): void;
+  /** A key finished on every destination (whatever the outcome); `key` names it (every call from a run does). */
+  settled?(bytes: number, key?: string): void;
   transferred?(bytes: number): void;
   /** Each operation at each destination as it happens (the engine's events: src/transfer/tally.ts). */
   event?(event: TransferEvent): void;
+  /** Also send an `unchanged` event for each key found up to date (a per-file log with --log-unchanged). */
+  readonly wantsUnchanged?: boolean;
   /** One line of a dry run's plan. */
   plan?(line: string): void;
   warn?(message: string): void;
@@ -158,6 +168,7 @@ async function syncLocked(options: SyncOptions, store: StateStore, observer: Syn
       wholeFileLimit: options.tuning.partSize,
       history,
       hashLocalCopies: options.hashLocalCopies === true || history !== undefined,
+      reading: observer.reading,
     };
 
     // Only a sync deletes, and only a destination whose index holds something can hold a path in the way.
@@ -166,7 +177,8 @@ async function syncLocked(options: SyncOptions, store: StateStore, observer: Syn
     const launch = async (file: SourceFile, targets: readonly Destination[]): Promise<void> => {
       // A slot per file in flight (p-queue's onSizeLessThan would build an AbortController per file).
       await slots.acquire(1);
-      const transfer = uploadFile(file, targets, uploadContext).then(() => observer.settled?.(file.size)).finally(() => {
+      observer.started?.(file.key, file.size);
+      const transfer = uploadFile(file, targets, uploadContext).then(() => observer.settled?.(file.size, file.key)).finally(() => {
         slots.release(1);
         inFlight.delete(transfer);
       });
@@ -208,10 +220,10 @@ async function syncLocked(options: SyncOptions, store: StateStore, observer: Syn
             if (file !== undefined && !options.dryRun) {
               store.recordStored(d.destId, undefined, { key, size: file.size, mtimeMs: file.mtimeMs, md5: file.md5 ?? null, etag: null }).catch((error: unknown) => d.fail(key, error));
             }
-            d.tally.unchanged();
+            d.tally.unchanged(1, key);
             break;
           case 'unchanged':
-            d.tally.unchanged();
+            d.tally.unchanged(1, key);
             break;
           case 'delete':
             // Absent from a folder we could not read proves nothing: keep it.
@@ -230,7 +242,7 @@ async function syncLocked(options: SyncOptions, store: StateStore, observer: Syn
       if (file === undefined) continue;
       if (waiting.length > 0) afterDeletes.push({ file, targets: waiting });
       if (uploads.length === 0) {
-        if (waiting.length === 0) observer.settled?.(0);
+        if (waiting.length === 0) observer.settled?.(0, key);
         continue;
       }
       if (options.dryRun) {
@@ -238,11 +250,13 @@ async function syncLocked(options: SyncOptions, store: StateStore, observer: Syn
           observer.plan?.(`upload ${key} (${file.size} bytes) to ${d.endpoint.url}`);
           d.tally.planned(file.size);
         }
-        observer.settled?.(file.size);
+        observer.settled?.(file.size, key);
         continue;
       }
+      observer.queued?.(key, file.size, uploads.map((d) => d.endpoint.url));
       await launch(file, uploads);
     }
+    observer.scanDone?.(source.scanned.files, source.scanned.bytes);
     await Promise.all(inFlight);
     await store.flush();
     if (store.failure !== undefined) throw store.failure;
@@ -261,7 +275,11 @@ async function syncLocked(options: SyncOptions, store: StateStore, observer: Syn
       }, { dryRun: options.dryRun, retry: options.retry, signal, history })));
     }
     // The uploads that needed a path cleared by the deletes (a file that became a folder, or the reverse).
-    for (const { file, targets } of afterDeletes) if (!signal.aborted) await launch(file, targets);
+    for (const { file, targets } of afterDeletes) {
+      if (signal.aborted) break;
+      observer.queued?.(file.key, file.size, targets.map((d) => d.endpoint.url));
+      await launch(file, targets);
+    }
     await Promise.all(inFlight);
     await history?.finish();
 
@@ -333,6 +351,7 @@ async function decideWithHash(
 
 /** Hands a destination's events to a run's observer: the events themselves, and the bytes written for progress. */
 export function reportTo(d: Destination, observer: SyncObserver): void {
+  if (observer.wantsUnchanged === true) d.tally.reportUnchanged = true;
   d.tally.listen((event) => {
     observer.event?.(event);
     if (event.kind === 'stored') observer.transferred?.(event.bytes);

@@ -33,6 +33,8 @@ export interface UploadContext {
   readonly hashLocalCopies?: boolean | undefined;
   /** With `sync --keep-versions`: archives what a write would overwrite, logs what it adds. */
   readonly history?: RunHistory | undefined;
+  /** Told of each large file's source stream as it opens, for per-file progress (the stream counts what passed already). */
+  readonly reading?: ((key: string, counter: { readonly bytes: number }) => void) | undefined;
 }
 
 /**
@@ -42,6 +44,8 @@ export interface UploadContext {
  * recorded in the index with its journal row.
  */
 export async function uploadFile(file: SourceFile, allTargets: readonly Destination[], ctx: UploadContext): Promise<void> {
+  const started = performance.now();
+  const took = (): number => Math.round(performance.now() - started);
   // Kept mirrors: a destination whose current version could not be archived first is left out.
   const kept = ctx.history === undefined ? allTargets : await ctx.history.beforeWrite(file.key, allTargets);
   const record = (d: Destination, journalId: number | undefined, row: { md5: string | null; etag: string | undefined }): void => {
@@ -72,19 +76,24 @@ export async function uploadFile(file: SourceFile, allTargets: readonly Destinat
   const targets = from === undefined ? kept : await copyServerSide(file.key, file.size, from, kept, ctx, info, (d, result, journalId) => {
     // A large local copy may record no MD5: --checksum then hashes both sides when it compares.
     record(d, journalId, { md5: md5 ?? result.md5 ?? null, etag: result.etag });
-    d.tally.stored(file.key, file.size, how);
+    d.tally.stored(file.key, file.size, how, took());
   });
   if (targets.length === 0) return;
   const source = ctx.source;
   const sent = await sendContent({ file, key: file.key, journal: true }, targets, {
     readWhole: (f) => source.readWhole(f),
     hash: (f) => source.hash(f),
-    openVerified: (f, md5) => source.openVerified(f, md5),
+    openVerified: ctx.reading === undefined ? (f, md5) => source.openVerified(f, md5) : async (f, md5) => {
+      const stream = await source.openVerified(f, md5);
+      // The verifying stream counts what it passed (HashingStream.bytes): read it at each redraw, no extra stage in the data path.
+      if ('bytes' in stream && typeof stream.bytes === 'number') ctx.reading?.(f.key, stream as unknown as { readonly bytes: number });
+      return stream;
+    },
     describe: (f) => source.describe(f),
   }, ctx, {
     stored: (d, { md5, result, journalId }) => {
       record(d, journalId, { md5, etag: result.etag });
-      d.tally.stored(file.key, file.size, 'upload');
+      d.tally.stored(file.key, file.size, 'upload', took());
     },
     failed: (d, error) => d.fail(file.key, error),
   });

@@ -29,13 +29,21 @@ export function verifyFailureJson(urls: readonly string[], message: string, dura
 
 const LABEL_WIDTH = 'missing '.length + 1;
 
-/** One line per difference and per error, then one summary line per destination and a verdict. */
-export function verifyText(result: VerifyResult): string {
+/** The errors of a verification, for stderr: what could not be compared, and why. Empty when none. */
+export function verifyErrorText(result: VerifyResult): string {
   const lines: string[] = [];
   for (const d of result.destinations) {
     for (const e of d.errors) {
       lines.push(e.key === '' ? `${'error'.padEnd(LABEL_WIDTH)}${e.message}` : `${'error'.padEnd(LABEL_WIDTH)}${e.key}  at ${d.url}: ${withoutPlace(e.message, d.url, e.key)}`);
     }
+  }
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
+/** The result for stdout: one line per difference, then one summary line per destination and a verdict (errors: verifyErrorText). */
+export function verifyText(result: VerifyResult): string {
+  const lines: string[] = [];
+  for (const d of result.destinations) {
     for (const diff of d.differences) {
       const line = `${diff.kind.padEnd(LABEL_WIDTH)}${diff.key}  at ${d.url}`;
       lines.push(diff.kind === 'differs' ? `${line}: ${diff.detail}` : line);

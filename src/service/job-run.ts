@@ -5,6 +5,7 @@ import { runSync, type SyncObserver, type SyncResult } from '../jobs/sync.ts';
 import type { Log } from '../logger.ts';
 import type { ServiceMetrics } from '../observe/metrics.ts';
 import type { Notifier } from '../observe/notify.ts';
+import { TransferLog } from '../observe/transfer-log.ts';
 import { StateStore } from '../state/store.ts';
 import { recordBackupFailure, runBackupJob } from './backup-run.ts';
 import { problemOf } from './destination-problem.ts';
@@ -45,6 +46,7 @@ export async function runJob(job: ResolvedJob, context: JobRunContext, signal: A
   let scanned = 0;
   let settled = 0;
   const depth = (): void => metrics.queueDepth.set({ job: job.name }, Math.max(0, scanned - settled));
+  const transferLog = job.options.mode === 'verify' ? undefined : openJobLog(job, log);
   const observer: SyncObserver = {
     scanned: (files) => {
       scanned = files;
@@ -57,7 +59,10 @@ export async function runJob(job: ResolvedJob, context: JobRunContext, signal: A
     warn: (message) => log.warn({ job: job.name }, message),
     info: (message) => log.info({ job: job.name }, message),
     // Counted as they happen: a long run's progress shows in /metrics before it ends.
-    event: (event) => metrics.count(job.name, event),
+    event: (event) => {
+      metrics.count(job.name, event);
+      transferLog?.event(event);
+    },
   };
   metrics.running.set({ job: job.name }, 1);
   log.info({ job: job.name }, `job ${job.name}: run started`);
@@ -95,9 +100,29 @@ export async function runJob(job: ResolvedJob, context: JobRunContext, signal: A
     return 'failed';
   } finally {
     store?.close();
+    await closeJobLog(job, transferLog, log);
     metrics.running.set({ job: job.name }, 0);
     metrics.queueDepth.set({ job: job.name }, 0);
   }
+}
+
+/**
+ * The job's per-operation log (`logFile:`), one per run or watch, its lines named with the job.
+ * A file that cannot be opened is an error in the service's log, not a reason to skip the run.
+ */
+export function openJobLog(job: ResolvedJob, log: Log): TransferLog | undefined {
+  if (job.logFile === undefined) return undefined;
+  try {
+    return new TransferLog(job.logFile, { job: job.name, option: 'logFile' });
+  } catch (error) {
+    log.error({ job: job.name, logFile: job.logFile }, `job ${job.name}: ${messageOf(error)}; the run goes on without it`);
+    return undefined;
+  }
+}
+
+export async function closeJobLog(job: ResolvedJob, transferLog: TransferLog | undefined, log: Log): Promise<void> {
+  await transferLog?.close();
+  if (transferLog?.failure !== undefined) log.error({ job: job.name, logFile: job.logFile }, `job ${job.name}: logFile ${job.logFile ?? ''}: ${transferLog.failure}`);
 }
 
 /** A run that did not succeed may still have added points (a mirror's history): the next success forgets everywhere. */

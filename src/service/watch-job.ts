@@ -7,6 +7,7 @@ import type { Notifier } from '../observe/notify.ts';
 import { StateStoreError } from '../state/state-error.ts';
 import { StateStore } from '../state/store.ts';
 import type { LagTracker } from './lag.ts';
+import { closeJobLog, openJobLog } from './job-run.ts';
 
 /**
  * What the scheduler needs from continuous mirroring for a `schedule: watch` job: start it, and
@@ -51,6 +52,7 @@ export const watchStarter: StartWatchJob = (job, context) => {
     // Its own connection to the state store: a watch outlives the scheduler's one-shot runs. A
     // store that cannot be opened fails this job, as it fails a run; it is no error of scheduling.
     const store = StateStore.open(context.stateDir);
+    const transferLog = openJobLog(job, log);
     try {
       await runWatch(
         { ...options, stateDir: context.stateDir, debounceMs: DEBOUNCE_MS, rescanIntervalMs: RESCAN_INTERVAL_MS, statusIntervalMs: STATUS_INTERVAL_MS },
@@ -64,6 +66,7 @@ export const watchStarter: StartWatchJob = (job, context) => {
           },
           transfer: (event) => {
             metrics?.count(job.name, event);
+            transferLog?.event(event);
             if (event.kind !== 'failed') metrics?.lastSuccess.set({ job: job.name, destination: event.destination }, Date.now() / 1000);
           },
           down: (destination, reason) => {
@@ -81,6 +84,7 @@ export const watchStarter: StartWatchJob = (job, context) => {
       );
     } finally {
       store.close();
+      await closeJobLog(job, transferLog, log);
       for (const d of options.destinations) context.lag?.unwatched(job.name, d.url, Date.now());
     }
   };

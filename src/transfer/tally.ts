@@ -22,9 +22,25 @@ export interface DestinationSummary {
  * operations are counted in the summary but are no events (nothing happened).
  */
 export type TransferEvent =
-  | { readonly kind: 'stored'; readonly destination: string; readonly key: string; readonly bytes: number; readonly how: 'upload' | 'copy' }
-  | { readonly kind: 'deleted'; readonly destination: string; readonly count: number }
-  | { readonly kind: 'failed'; readonly destination: string; readonly key: string; readonly code: ErrorCode; readonly count: number };
+  | {
+    readonly kind: 'stored'; readonly destination: string; readonly key: string; readonly bytes: number; readonly how: 'upload' | 'copy';
+    /** The object's size (a server-side copy sends no bytes but stores this many). */
+    readonly size?: number;
+    /** From the start of the key's transfer to the destination's confirmation, when the caller timed it. */
+    readonly durationMs?: number;
+  }
+  | {
+    readonly kind: 'deleted'; readonly destination: string; readonly count: number;
+    /** The keys deleted, when the caller named them (their number is `count`). */
+    readonly keys?: readonly string[];
+  }
+  | {
+    readonly kind: 'failed'; readonly destination: string; readonly key: string; readonly code: ErrorCode; readonly count: number;
+    /** The error's message (URLs redacted). */
+    readonly message?: string;
+  }
+  /** A key found up to date; sent only to a tally that asked for them (`reportUnchanged`): a per-file log with --log-unchanged. */
+  | { readonly kind: 'unchanged'; readonly destination: string; readonly key: string };
 
 export type TransferListener = (event: TransferEvent) => void;
 
@@ -43,6 +59,8 @@ const MAX_LISTED_ERRORS = 1000;
 export class Tally {
   readonly summary: DestinationSummary;
   readonly #listeners: TransferListener[] = [];
+  /** Send an event for each key found up to date (off by default: a re-sync of a million keys sends none). */
+  reportUnchanged = false;
 
   constructor(url: string) {
     this.summary = { url, uploaded: 0, copied: 0, deleted: 0, unchanged: 0, failed: 0, bytes: 0, errors: [], failuresByCode: {} };
@@ -57,14 +75,14 @@ export class Tally {
     for (const listener of this.#listeners) listener(event);
   }
 
-  stored(key: string, bytes: number, how: 'upload' | 'copy'): void {
+  stored(key: string, bytes: number, how: 'upload' | 'copy', durationMs?: number): void {
     if (how === 'upload') {
       this.summary.uploaded++;
       this.summary.bytes += bytes;
     } else {
       this.summary.copied++;
     }
-    this.#emit({ kind: 'stored', destination: this.summary.url, key, bytes: how === 'upload' ? bytes : 0, how });
+    this.#emit({ kind: 'stored', destination: this.summary.url, key, bytes: how === 'upload' ? bytes : 0, how, size: bytes, ...(durationMs === undefined ? {} : { durationMs }) });
   }
 
   /** A dry run's upload: counted as the run would, but nothing happened. */
@@ -78,13 +96,16 @@ export class Tally {
     this.summary.copied++;
   }
 
-  unchanged(count = 1): void {
+  /** `count` keys up to date; `key` names the one (for an `unchanged` event when asked for). */
+  unchanged(count = 1, key?: string): void {
     this.summary.unchanged += count;
+    if (this.reportUnchanged && key !== undefined) this.#emit({ kind: 'unchanged', destination: this.summary.url, key });
   }
 
-  deleted(count: number, planned = false): void {
+  /** `keys`: which were deleted, when the caller knows them (the per-file log names each). */
+  deleted(count: number, planned = false, keys?: readonly string[]): void {
     this.summary.deleted += count;
-    if (!planned && count > 0) this.#emit({ kind: 'deleted', destination: this.summary.url, count });
+    if (!planned && count > 0) this.#emit({ kind: 'deleted', destination: this.summary.url, count, ...(keys === undefined ? {} : { keys }) });
   }
 
   /**
@@ -92,17 +113,18 @@ export class Tally {
    * false (a key not tried because its destination was down: the destination's one error says so).
    */
   failed(key: string, error: unknown, options: { code?: ErrorCode; listed?: boolean } = {}): void {
-    this.failedMany(key, 1, options.code ?? codeOf(error));
-    if (options.listed !== false && this.summary.errors.length < MAX_LISTED_ERRORS) this.summary.errors.push({ key, message: redactUrlsIn(messageOf(error)) });
+    const message = redactUrlsIn(messageOf(error));
+    this.failedMany(key, 1, options.code ?? codeOf(error), message);
+    if (options.listed !== false && this.summary.errors.length < MAX_LISTED_ERRORS) this.summary.errors.push({ key, message });
   }
 
   /** `count` operations failed for one reason that the destination's own error (key '') tells. */
-  failedMany(key: string, count: number, code: ErrorCode): void {
+  failedMany(key: string, count: number, code: ErrorCode, message?: string): void {
     if (count <= 0) return;
     this.summary.failed += count;
     const byCode = (this.summary.failuresByCode ??= {});
     byCode[code] = (byCode[code] ?? 0) + count;
-    this.#emit({ kind: 'failed', destination: this.summary.url, key, code, count });
+    this.#emit({ kind: 'failed', destination: this.summary.url, key, code, count, ...(message === undefined ? {} : { message }) });
   }
 
   /** `count` planned operations the run refused to carry out (the delete guard), for the one reason given. */

@@ -81,7 +81,7 @@ export async function deleteKeys(d: DeleteContext, rows: ReadonlyArray<{ key: st
     return DONE;
   }
   await Promise.all(rows.map((r) => store.recordDeleted(d.destId(), r.id, r.key)));
-  d.tally.deleted(rows.length);
+  d.tally.deleted(rows.length, false, rows.map((r) => r.key));
   if (kind === 'delete') d.guard.deleted(rows.map((r) => r.key));
   succeeded(d);
   return DONE;

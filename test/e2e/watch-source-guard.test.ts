@@ -68,7 +68,7 @@ describe.skipIf(!canMount)('watch: a source that disappears never empties the mi
       for (const d of status.destinations) expect(d.watch?.deletesHeld?.reason).toMatch(/source folder .* is on another device/);
       const held = logLines(watch.stderr(), /^deletes at .* held: /);
       expect(held.map((l) => l.destination).sort()).toEqual([...t.dests].sort()); // once per destination, not per key
-      for (const line of held) expect(line.level).toBe(50); // error
+      for (const line of held) expect(line.level).toBe('error');
       const text = await runCli(['status', '--state-dir', t.state], { env: s3.env });
       expect(text.stdout).toMatch(/deletes HELD for .*: refusing to delete 4 of 4 objects/);
       expect(text.stdout).not.toMatch(/up to date/);

@@ -182,13 +182,31 @@ describe('Tally: counts and the events every consumer reads', () => {
     tally.deleted(3, true);
     tally.unchanged(4);
     expect(events).toEqual([
-      { kind: 'stored', destination: 's3://b', key: 'a', bytes: 10, how: 'upload' },
-      { kind: 'stored', destination: 's3://b', key: 'b', bytes: 0, how: 'copy' },
+      { kind: 'stored', destination: 's3://b', key: 'a', bytes: 10, how: 'upload', size: 10 },
+      { kind: 'stored', destination: 's3://b', key: 'b', bytes: 0, how: 'copy', size: 10 },
       { kind: 'deleted', destination: 's3://b', count: 2 },
-      { kind: 'failed', destination: 's3://b', key: 'c', code: 'AuthFailed', count: 1 },
-      { kind: 'failed', destination: 's3://b', key: 'd', code: 'Transient', count: 1 },
+      { kind: 'failed', destination: 's3://b', key: 'c', code: 'AuthFailed', count: 1, message: 'denied' },
+      { kind: 'failed', destination: 's3://b', key: 'd', code: 'Transient', count: 1, message: 'x' },
     ]);
     expect(tally.summary).toMatchObject({ uploaded: 2, copied: 1, deleted: 5, unchanged: 4, failed: 2, bytes: 15, failuresByCode: { AuthFailed: 1, Transient: 1 } });
     expect(tally.summary.errors).toEqual([{ key: 'c', message: 'denied' }]);
+  });
+
+  it('names what it can for a per-file log: durations, deleted keys, and unchanged keys when asked', () => {
+    const tally = new Tally('/m');
+    const events: TransferEvent[] = [];
+    tally.listen((e) => events.push(e));
+    tally.stored('a', 3, 'upload', 12);
+    tally.deleted(2, false, ['x', 'y']);
+    tally.unchanged(1, 'quiet');
+    tally.reportUnchanged = true;
+    tally.unchanged(1, 'told');
+    tally.unchanged(5);
+    expect(events).toEqual([
+      { kind: 'stored', destination: '/m', key: 'a', bytes: 3, how: 'upload', size: 3, durationMs: 12 },
+      { kind: 'deleted', destination: '/m', count: 2, keys: ['x', 'y'] },
+      { kind: 'unchanged', destination: '/m', key: 'told' },
+    ]);
+    expect(tally.summary.unchanged).toBe(7);
   });
 });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseEndpoint } from '../../src/endpoints.ts';
 import { compareHashes, compareListed, indexedMd5, type ListedObject } from '../../src/jobs/verify-compare.ts';
-import { verifyJson, verifyText } from '../../src/observe/verify-report.ts';
+import { verifyErrorText, verifyJson, verifyText } from '../../src/observe/verify-report.ts';
 import { MAX_LISTED_DIFFERENCES, runVerify, type VerifyResult } from '../../src/jobs/verify.ts';
 import { DEFAULT_RETRY } from '../../src/queue/retry.ts';
 import { tempDir } from '../harness/temp-dir.ts';
@@ -59,14 +59,17 @@ describe('reports', () => {
       { url: 'gs://g', checked: 0, identical: 0, missing: 0, extra: 0, differing: 0, downloaded: 0, differences: [], errors: [{ key: '', message: 'gs://g: unreachable' }] },
     ],
   };
-  it('prints one line per difference, then a summary line per destination', () => {
-    expect(verifyText(result).split('\n')).toEqual([
+  it('prints one line per difference, then a summary line per destination; errors apart, for stderr', () => {
+    expect(verifyErrorText(result).split('\n')).toEqual([
       'error    d  at s3://b/p: disappeared while being verified',
+      'error    gs://g: unreachable',
+      '',
+    ]);
+    expect(verifyText(result).split('\n')).toEqual([
       'differs  a  at s3://b/p: size 1 ≠ 2',
       'missing  b  at s3://b/p',
       'extra    c  at s3://b/p',
       '… and 1 more differences at s3://b/p (counts below are complete)',
-      'error    gs://g: unreachable',
       's3://b/p: 3 checked, 0 identical, 1 missing, 1 extra, 2 differing, 1 downloaded',
       'gs://g: 0 checked, 0 identical, 0 missing, 0 extra, 0 differing, 0 downloaded (not fully verified)',
       'differences found in 12 ms: 3 objects (30 B) at /src',

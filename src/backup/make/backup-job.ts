@@ -101,6 +101,7 @@ export async function runBackup(options: BackupOptions, observer: SyncObserver =
     const tally = new SetTally(setId);
     const destinations = live.map((t) => t.destination);
     for (const d of destinations) reportTo(d, observer);
+    const destinationUrls = destinations.map((d) => d.endpoint.url);
     const targetOf = new Map(live.map((t) => [t.destination, t]));
     const ctx: ContentContext = {
       source, setId, retry: options.retry, signal,
@@ -143,13 +144,17 @@ export async function runBackup(options: BackupOptions, observer: SyncObserver =
           observer.settled?.(0);
           continue;
         }
+        const { path: key, size } = step.file;
+        observer.queued?.(key, size, destinationUrls);
         // A slot per file in flight; the ordered sink bounds what waits behind a slow one.
         await slots.acquire(1);
+        observer.started?.(key, size);
         await entries.add(carry.run(step).finally(() => {
           slots.release(1);
-          observer.settled?.(0);
+          observer.settled?.(size, key);
         }));
       }
+      observer.scanDone?.(files, 0);
       await entries.flush();
     }
 

@@ -26,7 +26,7 @@ function describeSet(set: SetSummary): string {
   return `${kind}${set.parent === null ? '' : `, parent ${set.parent}`}`;
 }
 
-/** A short human summary: the set, then one line per destination with its errors. */
+/** A short human summary for stdout: the set, then one line per destination (its errors go to stderr as messages). */
 export function backupText(result: BackupResult): string {
   const { set } = result;
   const would = result.dryRun ? 'would be ' : '';
@@ -35,8 +35,6 @@ export function backupText(result: BackupResult): string {
   ];
   for (const d of result.destinations) {
     lines.push(`${d.url}: ${d.uploaded} ${would}uploaded, ${d.copied} ${would}copied, ${d.unchanged} unchanged, ${d.failed} failed, ${formatBytes(d.bytes)}`);
-    for (const e of d.errors.slice(0, 20)) lines.push(`  error: ${e.key === '' || e.message.includes(e.key) ? e.message : `${e.key}: ${e.message}`}`);
-    if (d.errors.length > 20) lines.push(`  … and ${d.errors.length - 20} more errors (use --json for all)`);
   }
   const status = result.interrupted ? 'interrupted, no manifest written: the partial set is not a restorable point' : result.ok ? 'done' : 'finished with problems';
   lines.push(`${status} in ${formatDuration(result.durationMs)}`);
