@@ -138,6 +138,8 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
   // Rescans: at start when the initial sync left something undone, every interval, more often
   // when the watcher cannot see everything.
   let limited = false;
+  /** Folders the kernel would not watch (inotify limit): rescans cover them. */
+  let unwatchedFolders = 0;
   let rescanTimer: NodeJS.Timeout | undefined;
   let rescanning: Promise<void> | undefined;
   let rescanAgain = false;
@@ -187,20 +189,28 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
       );
     },
     folderRemoved: (prefix) => {
-      // Every key under it that a destination holds is gone, whether or not an event names it.
-      const keys = new Set<string>();
-      for (const id of destIds) for (const row of store.indexUnder(id, prefix)) keys.add(row.key);
-      for (const key of keys) touch(key);
+      // Every key under it that a destination holds is gone, whether or not an event names it
+      // (the coalescer keeps one entry per key, however many destinations name it).
+      for (const id of destIds) for (const row of prefix === '' ? store.index(id) : store.indexUnder(id, prefix)) touch(row.key);
     },
-    limitReached: (error) => {
+    limitReached: (error, limit) => {
       if (limited) return;
       limited = true;
+      unwatchedFolders = limit.unwatched;
+      // Enough for this tree on top of what is in use now (other watchers included).
+      const needed = limit.maxUserWatches === undefined ? limit.folders : limit.maxUserWatches + limit.unwatched;
       log.error(
-        { code: error.code },
-        `cannot watch every folder under ${root} (${error.code}: ${error.message}): changes there would be missed. ` +
+        { code: error.code, folders: limit.folders, unwatchedFolders: limit.unwatched, maxUserWatches: limit.maxUserWatches ?? null, needed },
+        `cannot watch every folder under ${root} (${error.code}: ${error.message}): ` +
+          `the tree has ${limit.folders} folders, one inotify watch each, and ${limit.unwatched} of them are not watched` +
+          `${limit.maxUserWatches === undefined ? '' : ` (fs.inotify.max_user_watches is ${limit.maxUserWatches}, shared by every watcher of this user)`}; changes there would be missed. ` +
           `Falling back to a full rescan every ${Math.round(rescanEvery() / 1000)} s. ` +
-          'Raise the limit (sysctl fs.inotify.max_user_watches=524288, or ulimit -n for EMFILE) and restart the watch to be notified at once again.',
+          `Raise the limit (sysctl fs.inotify.max_user_watches=${needed}, or ulimit -n for EMFILE) and restart the watch to be notified at once again.`,
       );
+      if (lanes.length > 0) scheduleRescan(0);
+    },
+    // The source folder is back after it vanished: what its (absent) events missed is found by a rescan.
+    rewatched: () => {
       if (lanes.length > 0) scheduleRescan(0);
     },
     problem: (error) => warnOnce(`watching ${root}: ${error.message}`),

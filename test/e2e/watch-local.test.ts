@@ -207,7 +207,9 @@ describe('watch: a folder mirrored to local folders', () => {
     await waitFor('the limit to be reported', () => logLines(watch.stderr(), /cannot watch every folder/).length > 0, 10_000, 100, () => watch.stderr());
     const reports = logLines(watch.stderr(), /cannot watch every folder/);
     expect(reports).toHaveLength(1); // once, not once per folder
-    expect(reports[0]?.msg).toMatch(/ENOSPC.*Falling back to a full rescan every 3 s.*max_user_watches/);
+    // 9 folders (the source and dir0..dir7), 3 watches allowed: 6 not watched, and the limit to set.
+    expect(reports[0]?.msg).toMatch(/ENOSPC.*the tree has 9 folders.*6 of them are not watched.*Falling back to a full rescan every 3 s.*sysctl fs\.inotify\.max_user_watches=9\b/);
+    expect(reports[0]).toMatchObject({ folders: 9, unwatchedFolders: 6, maxUserWatches: 3, needed: 9 });
     // A change in a folder that cannot be watched still arrives, through the rescans.
     await writeFile(path.join(t.src, 'dir7/f.txt'), 'changed where no watch looks');
     await writeFile(path.join(t.src, 'dir6/new.txt'), 'new where no watch looks');
