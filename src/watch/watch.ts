@@ -49,6 +49,8 @@ export interface WatchObserver {
    * waiting (or under way), and when the oldest of them happened (undefined when none waits).
    */
   backlog?(destination: string, backlog: WatchBacklog): void;
+  /** The kernel would not watch `unwatched` of the source's `folders` folders (inotify limit): rescans cover them. */
+  unwatchedFolders?(unwatched: number, folders: number): void;
 }
 
 export interface WatchBacklog {
@@ -86,7 +88,7 @@ const STOP_GRACE_MS = 6000;
  * `cloudmirror watch`: a full sync (the same as `sync`, delete guard included), then every
  * change under the source folder replicated to every destination until `stop` fires.
  *
- *   chokidar events → Coalescer (per key: quiet time, write stability, final state)
+ *   fs.watch events, one watch per folder (SourceWatcher) → Coalescer (per key: quiet time, write stability, final state)
  *     → one DestinationLane per destination (journaled, ordered per key, concurrent across keys,
  *       circuit breaker) → adapters
  *
@@ -179,8 +181,8 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
   const watcher = new SourceWatcher(root, options.stateDir, {
     file: touch,
     folderAdded: (prefix) => {
-      // A folder moved in may hold files that no event names; chokidar reports them too, but
-      // listing it costs little and does not depend on that.
+      // A folder moved in (or created and filled before its watch was set up) holds files that
+      // no event names: list it (the watcher reports each folder below it the same way).
       readdir(path.join(root, prefix), { withFileTypes: true }).then(
         (entries) => {
           for (const entry of entries) if (entry.isFile()) touch(prefix + entry.name);
@@ -197,6 +199,7 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
       if (limited) return;
       limited = true;
       unwatchedFolders = limit.unwatched;
+      observer.unwatchedFolders?.(limit.unwatched, limit.folders);
       // Enough for this tree on top of what is in use now (other watchers included).
       const needed = limit.maxUserWatches === undefined ? limit.folders : limit.maxUserWatches + limit.unwatched;
       log.error(
@@ -245,6 +248,7 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
       return {
         destId: s.destId, source: root, state: s.state, since: s.since, reason: s.reason ?? null, pendingOps: s.pendingOps, pendingBytes: s.pendingBytes, oldestChangeAt: s.oldestChangeAt ?? null,
         deletesHeld: s.deletesHeld === undefined ? null : { reason: s.deletesHeld.message, since: s.deletesHeld.since },
+        unwatchedFolders,
       };
     });
     // Written when something changed, else as a heartbeat that tells `status` the watch is alive.
