@@ -65,7 +65,8 @@ export class SourceWatcher {
   #closed = false;
   /** Set once the kernel refused a watch: further folders are counted, not watched. */
   #limitError: NodeJS.ErrnoException | undefined;
-  #unwatched = 0;
+  /** Folders the kernel would not watch: one entry per folder, as for those watched. */
+  readonly #unwatched = new Set<string>();
   #rootPoll: NodeJS.Timeout | undefined;
 
   constructor(root: string, stateDir: string, on: SourceWatcherEvents) {
@@ -82,7 +83,7 @@ export class SourceWatcher {
 
   /** Folders watched, and folders the kernel would not watch (rescans cover those). */
   get counts(): { watched: number; unwatched: number } {
-    return { watched: this.#folders.size, unwatched: this.#unwatched };
+    return { watched: this.#folders.size, unwatched: this.#unwatched.size };
   }
 
   async close(): Promise<void> {
@@ -113,7 +114,7 @@ export class SourceWatcher {
       const dir = path.join(this.#root, folder);
       if (!this.#watchFolder(folder, dir)) {
         if (this.#limitError === undefined) continue; // gone, or unreadable: reported
-        this.#unwatched++;
+        this.#unwatched.add(folder);
       } else if (announce) {
         this.#on.folderAdded(folder);
       }
@@ -150,10 +151,14 @@ export class SourceWatcher {
       return false;
     }
     watcher.on('error', (error) => {
-      // The folder went away under its watch (EPERM on some systems, ENOENT): its parent reports it.
+      // The watch broke (the folder went away under it on some systems): watch the folder again
+      // if it is still there (listing it for what was missed meanwhile), else it is gone.
       this.#forget(folder);
       if (isWatchLimitError(error)) this.#on.limitReached(error, this.#limit());
-      else this.#checkFolder(folder);
+      void lstat(dir).then(
+        (again) => (this.#closed ? undefined : again.isDirectory() ? this.#watchTree(folder, true) : this.#gone(folder)),
+        () => (this.#closed ? undefined : this.#gone(folder)),
+      );
     });
     this.#folders.set(folder, { watcher, dev: st.dev, ino: st.ino });
     return true;
@@ -210,16 +215,14 @@ export class SourceWatcher {
     );
   }
 
-  /** Stops watching `prefix` and everything below it, and reports it gone. */
+  /** Stops watching `prefix` and everything below it, and reports it gone (when it was watched). */
   #removeTree(prefix: string): void {
-    let any = false;
-    for (const folder of [...this.#folders.keys()]) {
-      if (folder.startsWith(prefix)) {
-        this.#forget(folder);
-        any = true;
-      }
-    }
-    if (!any) return;
+    if ([...this.#folders.keys()].some((folder) => folder.startsWith(prefix))) this.#gone(prefix);
+  }
+
+  /** `prefix` is gone (its own watch may be forgotten already): so is everything below it. */
+  #gone(prefix: string): void {
+    for (const folder of [...this.#folders.keys()]) if (folder.startsWith(prefix)) this.#forget(folder);
     this.#on.folderRemoved(prefix);
     if (prefix === '') this.#awaitRoot();
   }
@@ -249,7 +252,7 @@ export class SourceWatcher {
   }
 
   #limit(): WatchLimit {
-    return { folders: this.#folders.size + this.#unwatched, unwatched: this.#unwatched, maxUserWatches: maxUserWatches() };
+    return { folders: this.#folders.size + this.#unwatched.size, unwatched: this.#unwatched.size, maxUserWatches: maxUserWatches() };
   }
 
   #reportLimit(): void {
