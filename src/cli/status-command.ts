@@ -92,6 +92,7 @@ function toJson(d: DestinationStatus, now: number) {
       pid: d.watch.pid, source: d.watch.source, state: d.watch.state, since: iso(d.watch.since), reason: d.watch.reason,
       pendingOps: d.watch.pendingOps, pendingBytes: d.watch.pendingBytes, updated: iso(d.watch.updatedAt),
       deletesHeld: d.watch.deletesHeld === null ? null : { reason: d.watch.deletesHeld.reason, since: iso(d.watch.deletesHeld.since) },
+      unwatchedFolders: d.watch.unwatchedFolders,
     },
   };
 }
@@ -124,6 +125,7 @@ function toText(stateDir: string, exists: boolean, destinations: readonly Destin
       lines.push(`  watch (pid ${d.watch.pid}) of ${d.watch.source}: ${state}, ${d.watch.pendingOps} pending (${formatBytes(d.watch.pendingBytes)})`);
       const held = d.watch.deletesHeld;
       if (held !== null) lines.push(`  deletes HELD for ${formatDuration(now - held.since)}: ${held.reason.split('\n')[0]}`);
+      if (d.watch.unwatchedFolders > 0) lines.push(`  ${d.watch.unwatchedFolders} source folders NOT WATCHED (inotify watch limit): changes there are found by rescans only`);
     }
   }
   return `${lines.join('\n')}\n`;

@@ -6,7 +6,7 @@ const NOT_FOR_WATCH = new Set(['--dry-run', '--verify', '--keep-versions']);
 
 /**
  * `watch` and `status` options, declared apart from their commands so that building the command
- * line loads neither chokidar nor anything else they need: every other command starts faster.
+ * line loads nothing else they need: every other command starts faster.
  */
 export const WATCH_OPTIONS: readonly OptionSpec[] = [
   ...COMMON_OPTIONS.filter((o) => !NOT_FOR_WATCH.has(o.flags)),

@@ -38,6 +38,12 @@ export class ServiceMetrics {
     labelNames: ['job', 'destination'] as const, registers: [this.registry],
   });
 
+  readonly unwatchedFolders = new Gauge({
+    name: 'cloudmirror_watch_unwatched_folders',
+    help: 'Folders of a watch job\'s source the kernel would not watch (inotify watch limit, fs.inotify.max_user_watches): changes there are found by rescans only; 0 when every folder is watched',
+    labelNames: ['job'] as const, registers: [this.registry],
+  });
+
   constructor(lag: LagSource, now: () => number = Date.now, build: { version: string } = { version: 'unknown' }) {
     new Gauge({
       name: 'cloudmirror_lag_seconds',
@@ -75,7 +81,7 @@ export class ServiceMetrics {
 
   /** Drops the series of jobs no longer in the config (after a reload). */
   forgetJobsExcept(jobs: ReadonlySet<string>): void {
-    for (const metric of [this.bytes, this.objects, this.deleted, this.failures, this.queueDepth, this.lastSuccess, this.runs, this.skipped, this.running, this.verifyDifferences, this.verifyLastRun, this.deletesHeld]) {
+    for (const metric of [this.bytes, this.objects, this.deleted, this.failures, this.queueDepth, this.lastSuccess, this.runs, this.skipped, this.running, this.verifyDifferences, this.verifyLastRun, this.deletesHeld, this.unwatchedFolders]) {
       const values = (metric as Counter<string> | Gauge<string>).get();
       void values.then((v) => {
         for (const sample of v.values) {

@@ -45,6 +45,7 @@ export const watchStarter: StartWatchJob = (job, context) => {
   const { mode: _mode, dryRun: _dryRun, ...options } = job.options;
   // Present from the start, so a dashboard tells "nothing held" from "not watched".
   for (const d of options.destinations) context.metrics?.deletesHeld.set({ job: job.name, destination: d.url }, 0);
+  context.metrics?.unwatchedFolders.set({ job: job.name }, 0);
   /** Undefined while the watch runs; the reason it could not start while it waits for a destination in use. */
   let blocked: string | undefined;
   const metrics = context.metrics;
@@ -75,6 +76,7 @@ export const watchStarter: StartWatchJob = (job, context) => {
           },
           up: (destination) => context.notifier?.outcome(job.name, destination, undefined),
           backlog: (destination, backlog) => context.lag?.watching(job.name, destination, backlog.oldestChangeAt),
+          unwatchedFolders: (unwatched) => context.metrics?.unwatchedFolders.set({ job: job.name }, unwatched),
           deletesHeld: (destination, reason) => {
             context.metrics?.deletesHeld.set({ job: job.name, destination }, reason === undefined ? 0 : 1);
             // As a failure of the destination and its recovery: what people are paged for.

@@ -79,7 +79,8 @@ CREATE TABLE IF NOT EXISTS watch_live (
   pending_ops      INTEGER NOT NULL,
   pending_bytes    INTEGER NOT NULL,
   oldest_change_at INTEGER,           -- the oldest change not yet at the destination
-  updated_at       INTEGER NOT NULL
+  updated_at       INTEGER NOT NULL,
+  unwatched_folders INTEGER           -- folders the kernel would not watch (inotify limit): rescans cover them
 );
 
 -- One writer per destination (src/state/destination-locks.ts): the process that holds it, and
@@ -130,4 +131,5 @@ CREATE TABLE IF NOT EXISTS verify_results (
  */
 export const ADDED_COLUMNS: ReadonlyArray<{ readonly table: string; readonly column: string; readonly type: string }> = [
   { table: 'destinations', column: 'last_failed', type: 'INTEGER' },
+  { table: 'watch_live', column: 'unwatched_folders', type: 'INTEGER' },
 ];

@@ -123,6 +123,7 @@ function toLive(row: Record<string, string | number | null>): WatchLive {
     pid: Number(row.pid), source: String(row.source), state: row.state === 'down' ? 'down' : 'up', since: Number(row.since),
     reason: row.reason === null ? null : String(row.reason), pendingOps: Number(row.pending_ops), pendingBytes: Number(row.pending_bytes),
     oldestChangeAt: numberOrNull(row.oldest_change_at), updatedAt: Number(row.updated_at), deletesHeld: null,
+    unwatchedFolders: Number(row.unwatched_folders ?? 0),
   };
 }
 

@@ -284,7 +284,7 @@ export class StateStore {
     return this.#inGroup(() => {
       const now = Date.now();
       for (const r of rows) {
-        this.#watch.publishLive.run(r.destId, process.pid, r.source, r.state, r.since, r.reason, r.pendingOps, r.pendingBytes, r.oldestChangeAt, now);
+        this.#watch.publishLive.run(r.destId, process.pid, r.source, r.state, r.since, r.reason, r.pendingOps, r.pendingBytes, r.oldestChangeAt, now, r.unwatchedFolders);
         if (r.deletesHeld === null) this.#watch.releaseDeletes.run(r.destId, process.pid);
         else this.#watch.holdDeletes.run(r.destId, process.pid, r.deletesHeld.reason, r.deletesHeld.since);
       }

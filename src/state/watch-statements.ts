@@ -11,11 +11,11 @@ export function prepareWatchStatements(db: DatabaseSync) {
   return {
     // BINARY order: every key under 'dir/' lies in ['dir/', 'dir0'), '0' being the byte after '/'.
     indexRange: p('SELECT key, size, mtime_ms, md5, etag, adopted FROM manifest WHERE dest_id = ? AND key >= ? AND key < ? ORDER BY key'),
-    publishLive: p(`INSERT INTO watch_live (dest_id, pid, source, state, since, reason, pending_ops, pending_bytes, oldest_change_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    publishLive: p(`INSERT INTO watch_live (dest_id, pid, source, state, since, reason, pending_ops, pending_bytes, oldest_change_at, updated_at, unwatched_folders)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (dest_id) DO UPDATE SET pid = excluded.pid, source = excluded.source, state = excluded.state, since = excluded.since,
                     reason = excluded.reason, pending_ops = excluded.pending_ops, pending_bytes = excluded.pending_bytes,
-                    oldest_change_at = excluded.oldest_change_at, updated_at = excluded.updated_at`),
+                    oldest_change_at = excluded.oldest_change_at, updated_at = excluded.updated_at, unwatched_folders = excluded.unwatched_folders`),
     clearLive: p('DELETE FROM watch_live WHERE dest_id = ? AND pid = ?'),
     holdDeletes: p(`INSERT INTO deletes_held (dest_id, pid, reason, since) VALUES (?, ?, ?, ?)
                     ON CONFLICT (dest_id) DO UPDATE SET pid = excluded.pid, reason = excluded.reason, since = excluded.since`),
@@ -35,4 +35,6 @@ export interface WatchLiveRow {
   readonly oldestChangeAt: number | null;
   /** Deletes the delete guard holds back: why and since when; null when it does not. */
   readonly deletesHeld: { readonly reason: string; readonly since: number } | null;
+  /** Folders of the source the kernel would not watch (inotify limit): changes there are found by rescans only. */
+  readonly unwatchedFolders: number;
 }

@@ -17,7 +17,7 @@ export function isIgnoredName(name: string): boolean {
 }
 
 /**
- * chokidar's `ignored` matcher for a source folder: our state directory when it lies inside the
+ * What the source watcher ignores in a source folder: our state directory when it lies inside the
  * source, temporary files by name. Folders are never ignored for --include/--exclude: a glob
  * like `*.txt` must still see the files inside them.
  */

@@ -49,6 +49,8 @@ export interface WatchObserver {
    * waiting (or under way), and when the oldest of them happened (undefined when none waits).
    */
   backlog?(destination: string, backlog: WatchBacklog): void;
+  /** The kernel would not watch `unwatched` of the source's `folders` folders (inotify limit): rescans cover them. */
+  unwatchedFolders?(unwatched: number, folders: number): void;
 }
 
 export interface WatchBacklog {
@@ -86,7 +88,7 @@ const STOP_GRACE_MS = 6000;
  * `cloudmirror watch`: a full sync (the same as `sync`, delete guard included), then every
  * change under the source folder replicated to every destination until `stop` fires.
  *
- *   chokidar events → Coalescer (per key: quiet time, write stability, final state)
+ *   fs.watch events, one watch per folder (SourceWatcher) → Coalescer (per key: quiet time, write stability, final state)
  *     → one DestinationLane per destination (journaled, ordered per key, concurrent across keys,
  *       circuit breaker) → adapters
  *
@@ -141,6 +143,8 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
   // Rescans: at start when the initial sync left something undone, every interval, more often
   // when the watcher cannot see everything.
   let limited = false;
+  /** Folders the kernel would not watch (inotify limit): rescans cover them. */
+  let unwatchedFolders = 0;
   let rescanTimer: NodeJS.Timeout | undefined;
   let rescanning: Promise<void> | undefined;
   let rescanAgain = false;
@@ -180,8 +184,8 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
   const watcher = new SourceWatcher(root, options.stateDir, {
     file: touch,
     folderAdded: (prefix) => {
-      // A folder moved in may hold files that no event names; chokidar reports them too, but
-      // listing it costs little and does not depend on that.
+      // A folder moved in (or created and filled before its watch was set up) holds files that
+      // no event names: list it (the watcher reports each folder below it the same way).
       readdir(path.join(root, prefix), { withFileTypes: true }).then(
         (entries) => {
           for (const entry of entries) if (entry.isFile()) touch(prefix + entry.name);
@@ -190,20 +194,29 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
       );
     },
     folderRemoved: (prefix) => {
-      // Every key under it that a destination holds is gone, whether or not an event names it.
-      const keys = new Set<string>();
-      for (const id of destIds) for (const row of store.indexUnder(id, prefix)) keys.add(row.key);
-      for (const key of keys) touch(key);
+      // Every key under it that a destination holds is gone, whether or not an event names it
+      // (the coalescer keeps one entry per key, however many destinations name it).
+      for (const id of destIds) for (const row of prefix === '' ? store.index(id) : store.indexUnder(id, prefix)) touch(row.key);
     },
-    limitReached: (error) => {
+    limitReached: (error, limit) => {
       if (limited) return;
       limited = true;
+      unwatchedFolders = limit.unwatched;
+      observer.unwatchedFolders?.(limit.unwatched, limit.folders);
+      // Enough for this tree on top of what is in use now (other watchers included).
+      const needed = limit.maxUserWatches === undefined ? limit.folders : limit.maxUserWatches + limit.unwatched;
       log.error(
-        { code: error.code },
-        `cannot watch every folder under ${root} (${error.code}: ${error.message}): changes there would be missed. ` +
+        { code: error.code, folders: limit.folders, unwatchedFolders: limit.unwatched, maxUserWatches: limit.maxUserWatches ?? null, needed },
+        `cannot watch every folder under ${root} (${error.code}: ${error.message}): ` +
+          `the tree has ${limit.folders} folders, one inotify watch each, and ${limit.unwatched} of them are not watched` +
+          `${limit.maxUserWatches === undefined ? '' : ` (fs.inotify.max_user_watches is ${limit.maxUserWatches}, shared by every watcher of this user)`}; changes there would be missed. ` +
           `Falling back to a full rescan every ${Math.round(rescanEvery() / 1000)} s. ` +
-          'Raise the limit (sysctl fs.inotify.max_user_watches=524288, or ulimit -n for EMFILE) and restart the watch to be notified at once again.',
+          `Raise the limit (sysctl fs.inotify.max_user_watches=${needed}, or ulimit -n for EMFILE) and restart the watch to be notified at once again.`,
       );
+      if (lanes.length > 0) scheduleRescan(0);
+    },
+    // The source folder is back after it vanished: what its (absent) events missed is found by a rescan.
+    rewatched: () => {
       if (lanes.length > 0) scheduleRescan(0);
     },
     problem: (error) => warnOnce(`watching ${root}: ${error.message}`),
@@ -238,6 +251,7 @@ export async function runWatch(options: WatchOptions, store: StateStore, log: Lo
       return {
         destId: s.destId, source: root, state: s.state, since: s.since, reason: s.reason ?? null, pendingOps: s.pendingOps, pendingBytes: s.pendingBytes, oldestChangeAt: s.oldestChangeAt ?? null,
         deletesHeld: s.deletesHeld === undefined ? null : { reason: s.deletesHeld.message, since: s.deletesHeld.since },
+        unwatchedFolders,
       };
     });
     // Written when something changed, else as a heartbeat that tells `status` the watch is alive.

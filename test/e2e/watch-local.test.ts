@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { appendFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { summaryOf } from '../harness/cli.ts';
+import { runCli, summaryOf } from '../harness/cli.ts';
 import { tempDir } from '../harness/temp-dir.ts';
 import { readTree, writeTree } from '../harness/tree.ts';
 import { drained } from '../watch/drained.ts';
@@ -207,7 +207,16 @@ describe('watch: a folder mirrored to local folders', () => {
     await waitFor('the limit to be reported', () => logLines(watch.stderr(), /cannot watch every folder/).length > 0, 10_000, 100, () => watch.stderr());
     const reports = logLines(watch.stderr(), /cannot watch every folder/);
     expect(reports).toHaveLength(1); // once, not once per folder
-    expect(reports[0]?.msg).toMatch(/ENOSPC.*Falling back to a full rescan every 3 s.*max_user_watches/);
+    // 9 folders (the source and dir0..dir7), 3 watches allowed: 6 not watched, and the limit to set.
+    expect(reports[0]?.msg).toMatch(/ENOSPC.*the tree has 9 folders.*6 of them are not watched.*Falling back to a full rescan every 3 s.*sysctl fs\.inotify\.max_user_watches=9\b/);
+    expect(reports[0]).toMatchObject({ folders: 9, unwatchedFolders: 6, maxUserWatches: 3, needed: 9 });
+    // status shows it too, while the watch runs.
+    const s = await waitFor('status to show the folders not watched', async () => {
+      const st = await statusJson(t.state);
+      return st.destinations[0]?.watch?.unwatchedFolders === 6 ? st : undefined;
+    }, 10_000);
+    expect(s.destinations[0]?.watch).toMatchObject({ state: 'up', unwatchedFolders: 6 });
+    expect((await runCli(['status', '--state-dir', t.state])).stdout).toMatch(/6 source folders NOT WATCHED \(inotify watch limit\)/);
     // A change in a folder that cannot be watched still arrives, through the rescans.
     await writeFile(path.join(t.src, 'dir7/f.txt'), 'changed where no watch looks');
     await writeFile(path.join(t.src, 'dir6/new.txt'), 'new where no watch looks');

@@ -87,6 +87,7 @@ export interface StatusJson {
     watch: null | {
       pid: number; source: string; state: 'up' | 'down'; since: string; reason: string | null; pendingOps: number; pendingBytes: number;
       deletesHeld?: { reason: string; since: string } | null;
+      unwatchedFolders?: number;
     };
   }>;
 }
