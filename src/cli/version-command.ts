@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { VERSION } from '../version.ts';
 
 /** The libraries whose version matters when a storage service misbehaves. */
-const LIBRARIES = ['@aws-sdk/client-s3', '@azure/storage-blob', '@google-cloud/storage', 'chokidar'] as const;
+const LIBRARIES = ['@aws-sdk/client-s3', '@azure/storage-blob', '@google-cloud/storage'] as const;
 
 /** `cloudmirror version [--json]`: cloudmirror's version, Node's, and the storage SDKs' (for bug reports). */
 export function runVersionCommand(raw: Record<string, unknown>): number {
