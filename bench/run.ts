@@ -30,6 +30,7 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { collectMachine, fmtInt, log, type ScenarioReport } from './common.ts';
 import type { BenchContext } from './compare.ts';
@@ -66,6 +67,8 @@ const HELP = `usage: npm run bench -- [options]
 
   --scenario ID            only this scenario (repeatable); default: all of
                            ${SCENARIOS.join(', ')}
+                           (watch and watch-scale run alone: bench/watch.ts and
+                           bench/watch-scale.ts take the other arguments)
   --runs N                 timed runs per tool; the median is reported (default ${DEFAULTS.runs})
   --concurrency N          pass --concurrency N to cloudmirror (default: its own default)
   --rclone-transfers N     pass --transfers N to rclone in ${MIGRATE_ID} (default: rclone's own)
@@ -225,4 +228,19 @@ async function main(): Promise<void> {
   process.exitCode = failures.length > 0 ? 1 : 0;
 }
 
-await main();
+/**
+ * The watch benchmarks run on their own (they start a long-running watch and time arrivals from
+ * outside it): `--scenario watch` is bench/watch.ts, `--scenario watch-scale` bench/watch-scale.ts,
+ * each given the rest of the arguments.
+ */
+const STANDALONE: Readonly<Record<string, string>> = { watch: 'watch.ts', 'watch-scale': 'watch-scale.ts' };
+const argv = process.argv.slice(2);
+const at = argv.indexOf('--scenario');
+const standalone = at >= 0 ? STANDALONE[argv[at + 1] ?? ''] : undefined;
+if (standalone !== undefined) {
+  const rest = [...argv.slice(0, at), ...argv.slice(at + 2)];
+  const child = spawnSync(process.execPath, [fileURLToPath(new URL(standalone, import.meta.url)), ...rest], { stdio: 'inherit' });
+  process.exitCode = child.status ?? 1;
+} else {
+  await main();
+}
