@@ -42,6 +42,22 @@ export async function lagging(urls: readonly string[], expected: Record<string, 
   return out;
 }
 
+/** For a failure message: per lagging destination, the keys it lacks, holds in excess, or holds with other content (a few of each). */
+export async function differences(urls: readonly string[], expected: Record<string, string>, env: NodeJS.ProcessEnv): Promise<Record<string, { missing: string[]; extra: string[]; differ: string[] }>> {
+  const out: Record<string, { missing: string[]; extra: string[]; differ: string[] }> = {};
+  for (const url of urls) {
+    const got = await contentsAt(url, env);
+    if (sameTree(got, expected)) continue;
+    const few = (keys: string[]): string[] => keys.slice(0, 10);
+    out[url] = {
+      missing: few(Object.keys(expected).filter((k) => got[k] === undefined)),
+      extra: few(Object.keys(got).filter((k) => expected[k] === undefined)),
+      differ: few(Object.keys(expected).filter((k) => got[k] !== undefined && got[k] !== expected[k])),
+    };
+  }
+  return out;
+}
+
 /**
  * Requests through a counting proxy that wrote `fullKey` (the key with the destination's
  * prefix): S3 and Azure PUT /bucket/KEY, GCS POST …/o?…name=KEY.
