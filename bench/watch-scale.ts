@@ -28,6 +28,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { writeSections } from './results.ts';
+import { percentile, processUsage } from './proc-usage.ts';
 
 const CLI = fileURLToPath(new URL('../bin/cloudmirror.js', import.meta.url));
 const RESULTS = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
@@ -54,21 +55,6 @@ const RATE = Number(args.rate);
 const log = (line: string): void => void process.stderr.write(`bench/watch-scale: ${line}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const LOAD_AT_START = os.loadavg();
-
-/** utime + stime of a process in seconds, and its resident memory now and at peak, from /proc. */
-function processUsage(pid: number): { cpuS: number; rssKiB: number; hwmKiB: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { cpuS: ticks / 100, rssKiB: kib('VmRSS'), hwmKiB: kib('VmHWM') };
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
-}
 
 interface Child {
   readonly child: ChildProcess;

@@ -17,7 +17,7 @@
  *     time and resident memory while nothing changes, after its initial sync.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { watch as fsWatch, readFileSync } from 'node:fs';
+import { watch as fsWatch } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { startEmulators } from '../test/harness/emulators.ts';
 import { writeSections } from './results.ts';
 import { startWriteRecorder, type WriteRecorder } from './watch-recorder.ts';
+import { percentile, processUsage } from './proc-usage.ts';
 
 const CLI = fileURLToPath(new URL('../bin/cloudmirror.js', import.meta.url));
 const RESULTS = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
@@ -83,21 +84,6 @@ function startWatchProcess(argv: readonly string[], env: NodeJS.ProcessEnv): Wat
       return { code, ms: performance.now() - t0 };
     },
   };
-}
-
-/** utime + stime of a process in seconds, and its resident memory now and at peak, from /proc. */
-function processUsage(pid: number): { cpuS: number; rssKiB: number; hwmKiB: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of proc(5))
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { cpuS: ticks / 100, rssKiB: kib('VmRSS'), hwmKiB: kib('VmHWM') };
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 }
 
 const s = (ms: number): string => (ms / 1000).toFixed(3);
