@@ -4,7 +4,7 @@ import { StorageError } from './errors.ts';
  * The one mapping between user metadata as the engine carries it (any Unicode name and value, as
  * GCS allows) and what each store can hold. Every adapter applies it on write and undoes it on
  * read, so metadata survives a trip through any store and back, and a migration from one
- * provider to another keeps it. README.md ("Metadata across providers") documents it for users.
+ * provider to another keeps it. docs/interoperability.md ("Metadata across providers") documents it for users.
  *
  * Names (S3 and Azure; GCS stores names as they are):
  * - A character the store cannot hold in a name becomes `_xHHHH_` (its code point in hex, four

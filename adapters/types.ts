@@ -10,7 +10,7 @@ import type { Scheme } from './spec.ts';
 /**
  * The standard properties and user metadata of an object, as `migrate` keeps them from one store
  * to another. Metadata names and values are given as the caller meant them: each adapter maps
- * them to what its store can hold and back (adapters/metadata-names.ts; README "Metadata across
+ * them to what its store can hold and back (adapters/metadata-names.ts; docs/interoperability.md "Metadata across
  * providers"). On stores that ignore case in names (S3, Azure) names come back in lower case.
  */
 export interface ObjectProperties {

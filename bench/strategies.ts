@@ -1,6 +1,6 @@
 /**
  * (e) backup-strategies — issue 6, item 9: what each protection strategy costs on the S3
- * emulator, measured over the same week of changes, for the README's "Choosing a strategy" page.
+ * emulator, measured over the same week of changes, for the "Choosing a strategy" part of docs/backups.md.
  *
  * A generated folder (mixed sizes) lives through DAYS runs: day 0 is the first backup, and before
  * each later day a fixed share of files is modified, some are added and some deleted (the same

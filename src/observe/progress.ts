@@ -18,7 +18,7 @@ export interface ProgressOptions {
 export type ProgressObserver = SyncObserver & { stop(): void };
 
 /**
- * What a run shows while it runs (README "Progress"): on a terminal, a display redrawn a few times
+ * What a run shows while it runs (docs/commands.md "Progress"): on a terminal, a display redrawn a few times
  * a second — the totals, a bar and percentage once the scan has ended, rate, ETA, elapsed time, a
  * line per destination when there are several, and the files in flight; log lines pass through it
  * (it clears itself, prints them and draws itself again). Elsewhere, one stats line every

@@ -3,7 +3,7 @@ import { createWriteStream, openSync, type WriteStream } from 'node:fs';
 import { UsageError, messageOf } from '../errors.ts';
 import type { TransferEvent } from '../transfer/tally.ts';
 
-/** One line of the per-file transfer log (`--log-file`, `logFile:`); README "Transfer log" documents each field. */
+/** One line of the per-file transfer log (`--log-file`, `logFile:`); docs/commands.md "Transfer log" documents each field. */
 export interface TransferLogLine {
   time: string;
   run: string;
