@@ -22,12 +22,13 @@ import { readdir, rm, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  commandLine, failRun, fmtInt, fmtLoad, fmtS, log, machineLine, rssMethodNote, seconds, spreadNoteOf, type Machine, type ScenarioReport,
+  commandLine, failRun, fmtInt, fmtLoad, fmtS, log, machineLine, rssMethodNote, seconds, spreadNoteOf, type ScenarioReport,
 } from './common.ts';
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.ts';
 import { generateDataset } from './data.ts';
-import { median, runMeasured, type ProcessRun, type RssMethod } from './measure.ts';
+import { median, runMeasured, type ProcessRun } from './measure.ts';
 import { CLOUDMIRROR_CLI, plainEnv } from './tools.ts';
+import type { BenchContext } from './compare.ts';
 
 export const MEMORY_ID = 'memory-listing';
 export const MEMORY_DEFAULT_COUNTS: readonly number[] = [100_000, 1_000_000, 3_000_000];
@@ -41,16 +42,9 @@ const GOAL_MIB = 300;
 /** "Flat": peak RSS at the largest count at most this much above the smallest's. */
 const FLAT_FACTOR = 1.25;
 
-export interface MemorySettings {
+export interface MemorySettings extends Pick<BenchContext, 'runs' | 'work' | 'home' | 'rcloneConfig' | 'rssMethod' | 'machine' | 'installHow'> {
   readonly counts: readonly number[];
-  readonly runs: number;
   readonly rcloneFiles: number;
-  readonly work: string;
-  readonly home: string;
-  readonly rcloneConfig: string;
-  readonly rssMethod: RssMethod;
-  readonly machine: Machine;
-  readonly installHow: string;
 }
 
 type Command = 'verify' | 'migrate --dry-run';

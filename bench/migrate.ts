@@ -26,12 +26,13 @@ import { startProxy, type TestProxy } from '../test/harness/http-proxy.ts';
 import { startS3Emulator, type S3Emulator } from '../test/harness/s3-emulator.ts';
 import {
   commandLine, countMethods, failRun, fmtInt, fmtLoad, fmtS, log, machineLine, medianOrNull, methodList, mib, orderFor, processCpuS,
-  rssMethodNote, seconds, spreadNoteOf, spreadOfWalls, type Machine, type ScenarioReport, type Tool,
+  rssMethodNote, seconds, spreadNoteOf, spreadOfWalls, type ScenarioReport, type Tool,
 } from './common.ts';
+import type { BenchContext } from './compare.ts';
 import { LOOPBACK_ONLY, hostsInDump, refusedByPreload, startEgressGuard, type EgressGuard } from './egress-guard.ts';
 import { startHttpFront, type HttpFront } from './http-front.ts';
 import { checkContents, listAzure, listGcs, listS3, type ContentCheck } from './listings.ts';
-import { median, runMeasured, type ProcessRun, type RssMethod } from './measure.ts';
+import { median, runMeasured, type ProcessRun } from './measure.ts';
 import { generateMixedDataset, type MixedDataset } from './mixed-data.ts';
 import {
   RCLONE_DEFAULT_CHECKERS, RCLONE_DEFAULT_TRANSFERS, cloudmirrorDefaultConcurrency, cloudmirrorEnv, rcloneAzuriteRemote,
@@ -45,17 +46,9 @@ const SOURCE_BUCKET = 'src';
 const DEST = 'dst';
 const GCS_PROJECT = 'demo-cloudmirror';
 
-export interface MigrateSettings {
+export interface MigrateSettings extends Pick<BenchContext, 'runs' | 'concurrency' | 'work' | 'home' | 'rcloneConfig' | 'rssMethod' | 'machine' | 'installHow'> {
   readonly objects: number;
-  readonly runs: number;
-  readonly concurrency: number | undefined;
   readonly rcloneTransfers: number | undefined;
-  readonly work: string;
-  readonly home: string;
-  readonly rcloneConfig: string;
-  readonly rssMethod: RssMethod;
-  readonly machine: Machine;
-  readonly installHow: string;
 }
 
 /** Requests at the source bucket, by kind. */

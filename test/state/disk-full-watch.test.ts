@@ -7,7 +7,7 @@ import { tempDir } from '../harness/temp-dir.ts';
 import { writeTree } from '../harness/tree.ts';
 import { startWatch, waitFor } from '../watch/watch-process.ts';
 
-describe.runIf(canMount)('a full disk under the state folder of a running watch', () => {
+describe.runIf(canMount)('a full disk under the state folder of a running watch (skipped where tests cannot mount: not root)', () => {
   it('ends the watch (exit 2, the folder and what to do) instead of failing every later change alike for ever', async () => {
     const root = await tempDir('cm-full-watch');
     const state = path.join(root, 'state');
