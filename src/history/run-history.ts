@@ -2,7 +2,7 @@ import { StorageError, isStorageError } from '../../adapters/errors.ts';
 import { archiveKey, historyKey, nextPointId } from '../layout.ts';
 import { messageOf } from '../errors.ts';
 import type { Destination } from '../transfer/destination.ts';
-import { codeOf } from '../transfer/destination.ts';
+import { codeOf } from '../transfer/tally.ts';
 import { compareKeys } from '../keys.ts';
 import { withRetry, type RetryPolicy } from '../queue/retry.ts';
 import type { IndexRow, StateStore } from '../state/store.ts';

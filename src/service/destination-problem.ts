@@ -1,4 +1,4 @@
-import type { DestinationSummary } from '../transfer/destination.ts';
+import type { DestinationSummary } from '../transfer/tally.ts';
 
 /** A destination's problem after a run, in one line: its first error, or the count of failed files; undefined when it succeeded. */
 export function problemOf(d: DestinationSummary): string | undefined {

@@ -1,7 +1,7 @@
 import { forgetDestination } from '../backup/forget/forget-destination.ts';
 import { describePolicy, type KeepPolicy } from '../backup/forget/retention.ts';
 import type { ResolvedJob } from '../config/resolved.ts';
-import type { DestinationSummary } from '../transfer/destination.ts';
+import type { DestinationSummary } from '../transfer/tally.ts';
 import { formatBytes } from '../units/format.ts';
 import type { Log } from '../logger.ts';
 import type { ServiceMetrics } from '../observe/metrics.ts';

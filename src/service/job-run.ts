@@ -1,6 +1,6 @@
 import type { ResolvedJob } from '../config/resolved.ts';
 import { messageOf } from '../errors.ts';
-import { codeOf } from '../transfer/destination.ts';
+import { codeOf } from '../transfer/tally.ts';
 import { runSync, type SyncObserver, type SyncResult } from '../jobs/sync.ts';
 import type { Log } from '../logger.ts';
 import type { ServiceMetrics } from '../observe/metrics.ts';

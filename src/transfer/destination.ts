@@ -10,7 +10,6 @@ import { DestinationHealth } from './health.ts';
 import type { SendTarget, SendWork } from './send.ts';
 import { codeOf, Tally, type DestinationSummary } from './tally.ts';
 
-export { codeOf, type DestinationSummary } from './tally.ts';
 
 /**
  * Why an operation was not even tried: its destination was already down. The key failed, but

@@ -1,4 +1,4 @@
-import type { DestinationSummary } from '../../transfer/destination.ts';
+import type { DestinationSummary } from '../../transfer/tally.ts';
 import { formatBytes, formatDuration } from '../../units/format.ts';
 import type { BackupResult } from './backup-job.ts';
 import type { SetSummary } from './backup-tally.ts';
